@@ -1,0 +1,8 @@
+//! DriftGuard's pure core: the policy compiler, the finding state machine, classification
+//! and the audit-event vocabulary. Nothing in this crate performs I/O beyond reading the
+//! environment through figment, and nothing depends on tokio or a cloud SDK (CI checks it).
+
+pub mod audit;
+pub mod finding;
+pub mod model;
+pub mod policy;

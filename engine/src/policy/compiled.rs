@@ -1,0 +1,532 @@
+//! The validated policy. Only the compiler builds it, so holding a [`Policy`] means every
+//! duration parsed, every cron expression and glob compiled and every flow is legal.
+
+use std::collections::BTreeMap;
+use std::time::Duration;
+
+use globset::GlobMatcher;
+use sha2::{Digest, Sha256};
+
+use super::checks::{parse_cron, parse_duration, parse_glob, parse_regex};
+use super::diag::Seg;
+use super::raw::{self, JanitorPhase, JanitorTarget, LogFormat, LogLevel, PolicyFile, StateBackend};
+use crate::model::{FindingKind, Provider, Severity, Step};
+
+/// A compiled, validated policy.
+#[derive(Debug, Clone)]
+pub struct Policy {
+    /// The file it came from (as named on the command line).
+    pub source: String,
+    /// SHA-256 of the file's bytes, hex: every audit event carries it.
+    pub hash: String,
+    /// Global simulation switch (already forced on by `--dry-run`).
+    pub dry_run: bool,
+    /// SQLite store path.
+    pub store_path: String,
+    /// Log output.
+    pub log_format: LogFormat,
+    /// Log level.
+    pub log_level: LogLevel,
+    /// Terraform state sources.
+    pub states: Vec<StateSource>,
+    /// Accounts, projects, subscriptions.
+    pub providers: raw::ProvidersSection,
+    /// Detect schedule.
+    pub detect_schedule: Schedule,
+    /// Janitor schedule.
+    pub janitor_schedule: Schedule,
+    /// Classification.
+    pub classification: Classification,
+    /// Flows, first match wins; the last one matches everything.
+    pub flows: Vec<Flow>,
+    /// Where remediation is allowed.
+    pub remediation: Remediation,
+    /// Blast-radius limits.
+    pub protection: Protection,
+    /// The janitor.
+    pub janitor: Janitor,
+    /// Retry settings.
+    pub retry: Retry,
+    /// The deserialised file, for `schema`-level introspection and display.
+    pub file: PolicyFile,
+}
+
+/// A Terraform state source.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum StateSource {
+    /// Local files and globs.
+    Local {
+        /// Source name.
+        name: String,
+        /// Paths or globs.
+        paths: Vec<String>,
+    },
+    /// The S3 backend.
+    S3 {
+        /// Source name.
+        name: String,
+        /// Bucket.
+        bucket: String,
+        /// Key.
+        key: String,
+        /// Region.
+        region: String,
+    },
+}
+
+/// A compiled schedule.
+#[derive(Debug, Clone)]
+pub struct Schedule {
+    /// Six-field cron expression (seconds first), as the scheduler wants it.
+    pub cron: String,
+    /// Start jitter.
+    pub jitter: Duration,
+}
+
+/// What a matcher looks at.
+#[derive(Debug, Clone, Copy)]
+pub struct Subject<'a> {
+    /// Cloud.
+    pub provider: Provider,
+    /// Terraform resource type, e.g. `aws_security_group`.
+    pub resource_type: &'a str,
+    /// Drifted attribute path, when there is one.
+    pub attribute: Option<&'a str>,
+    /// Kind of drift.
+    pub kind: FindingKind,
+    /// Environment (from the environment tag or the account).
+    pub environment: Option<&'a str>,
+    /// Severity, once classified.
+    pub severity: Option<Severity>,
+    /// Resource tags.
+    pub tags: &'a BTreeMap<String, String>,
+    /// The drifted (live) value.
+    pub actual: Option<&'a serde_json::Value>,
+}
+
+/// A compiled matcher: every given condition must hold.
+#[derive(Debug, Clone, Default)]
+pub struct Matcher {
+    providers: Vec<Provider>,
+    resource_types: Vec<GlobMatcher>,
+    attributes: Vec<GlobMatcher>,
+    kinds: Vec<FindingKind>,
+    environments: Vec<String>,
+    severities: Vec<Severity>,
+    tags: BTreeMap<String, String>,
+    actual: Option<regex::Regex>,
+}
+
+impl Matcher {
+    /// Whether the subject meets every condition.
+    pub fn matches(&self, subject: &Subject<'_>) -> bool {
+        let any_glob = |globs: &[GlobMatcher], text: Option<&str>| {
+            globs.is_empty() || text.is_some_and(|text| globs.iter().any(|glob| glob.is_match(text)))
+        };
+        (self.providers.is_empty() || self.providers.contains(&subject.provider))
+            && any_glob(&self.resource_types, Some(subject.resource_type))
+            && any_glob(&self.attributes, subject.attribute)
+            && (self.kinds.is_empty() || self.kinds.contains(&subject.kind))
+            && (self.environments.is_empty()
+                || subject.environment.is_some_and(|env| self.environments.iter().any(|e| e.eq_ignore_ascii_case(env))))
+            && (self.severities.is_empty() || subject.severity.is_some_and(|s| self.severities.contains(&s)))
+            && self.tags.iter().all(|(key, value)| {
+                subject.tags.get(key).is_some_and(|actual| actual.eq_ignore_ascii_case(value))
+            })
+            && self.actual.as_ref().is_none_or(|regex| {
+                subject.actual.is_some_and(|value| regex.is_match(&value.to_string()))
+            })
+    }
+
+    /// Whether the matcher has no conditions.
+    pub fn is_catch_all(&self) -> bool {
+        self.providers.is_empty()
+            && self.resource_types.is_empty()
+            && self.attributes.is_empty()
+            && self.kinds.is_empty()
+            && self.environments.is_empty()
+            && self.severities.is_empty()
+            && self.tags.is_empty()
+            && self.actual.is_none()
+    }
+}
+
+/// A compiled classification rule.
+#[derive(Debug, Clone)]
+pub struct ClassificationRule {
+    /// Rule name.
+    pub name: String,
+    /// Conditions.
+    pub matcher: Matcher,
+    /// Resulting severity.
+    pub severity: Severity,
+    /// Control ids.
+    pub controls: Vec<String>,
+}
+
+/// The outcome of classifying a finding.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Classified {
+    /// Severity.
+    pub severity: Severity,
+    /// The rule that decided, or `None` for the default severity.
+    pub rule: Option<String>,
+    /// Control ids of that rule.
+    pub controls: Vec<String>,
+}
+
+/// Compiled classification.
+#[derive(Debug, Clone)]
+pub struct Classification {
+    /// Severity when no rule matches.
+    pub default_severity: Severity,
+    /// The tag naming a resource's environment.
+    pub environment_tag: String,
+    /// Ordered rules.
+    pub rules: Vec<ClassificationRule>,
+    /// Ignore rules: (resource type, attribute).
+    pub ignore: Vec<(GlobMatcher, GlobMatcher)>,
+}
+
+impl Classification {
+    /// Ranks a finding: the first matching rule decides.
+    pub fn classify(&self, subject: &Subject<'_>) -> Classified {
+        self.rules.iter().find(|rule| rule.matcher.matches(subject)).map_or_else(
+            || Classified { severity: self.default_severity, rule: None, controls: Vec::new() },
+            |rule| Classified {
+                severity: rule.severity,
+                rule: Some(rule.name.clone()),
+                controls: rule.controls.clone(),
+            },
+        )
+    }
+
+    /// Whether drift of this attribute is ignored by policy.
+    pub fn is_ignored(&self, resource_type: &str, attribute: &str) -> bool {
+        self.ignore.iter().any(|(types, attributes)| types.is_match(resource_type) && attributes.is_match(attribute))
+    }
+}
+
+/// A compiled flow.
+#[derive(Debug, Clone)]
+pub struct Flow {
+    /// Flow name.
+    pub name: String,
+    /// Which findings take it.
+    pub matcher: Matcher,
+    /// Its steps (a legal path, checked).
+    pub steps: Vec<Step>,
+    /// Remediation attempts before escalation.
+    pub max_attempts: u32,
+}
+
+impl Flow {
+    /// The step after `step` in this flow, if any.
+    pub fn after(&self, step: Step) -> Option<Step> {
+        let index = self.steps.iter().position(|s| *s == step)?;
+        self.steps.get(index + 1).copied()
+    }
+}
+
+/// Compiled remediation guard.
+#[derive(Debug, Clone)]
+pub struct Remediation {
+    /// Allowed (environments, severities).
+    pub allow: Vec<(Vec<String>, Vec<Severity>)>,
+    /// Delay before verification.
+    pub verify_after: Duration,
+}
+
+impl Remediation {
+    /// Whether automatic remediation is allowed for this environment and severity.
+    pub fn allows(&self, environment: Option<&str>, severity: Severity) -> bool {
+        let Some(environment) = environment else { return false };
+        self.allow.iter().any(|(environments, severities)| {
+            environments.iter().any(|e| e.eq_ignore_ascii_case(environment)) && severities.contains(&severity)
+        })
+    }
+}
+
+/// Compiled protection.
+#[derive(Debug, Clone)]
+pub struct Protection {
+    /// Protected tags: key and lower-cased values (empty: any value).
+    pub tags: Vec<(String, Vec<String>)>,
+    /// Janitor name prefix.
+    pub name_prefix: Option<String>,
+    /// Caps.
+    pub max_remediations_per_run: u32,
+    /// Caps.
+    pub max_deletions_per_run: u32,
+    /// Caps per resource type.
+    pub max_deletions_per_type: BTreeMap<String, u32>,
+    /// Percentage cap.
+    pub max_delete_percent: u8,
+}
+
+impl Protection {
+    /// The protected tag that blocks this resource, if any.
+    pub fn protected_by(&self, tags: &BTreeMap<String, String>) -> Option<(String, String)> {
+        self.tags.iter().find_map(|(key, values)| {
+            let value = tags.get(key)?;
+            (values.is_empty() || values.iter().any(|v| v.eq_ignore_ascii_case(value)))
+                .then(|| (key.clone(), value.clone()))
+        })
+    }
+}
+
+/// Compiled janitor settings.
+#[derive(Debug, Clone)]
+pub struct Janitor {
+    /// Whether it runs.
+    pub enabled: bool,
+    /// Target types.
+    pub targets: Vec<JanitorTarget>,
+    /// Tag names.
+    pub expires_at_tag: String,
+    /// Tag names.
+    pub ttl_tag: String,
+    /// Default TTL.
+    pub default_ttl: Duration,
+    /// Grace between mark and delete.
+    pub grace_period: Duration,
+    /// Mark tag.
+    pub mark_tag: String,
+    /// Phases in order.
+    pub phases: Vec<JanitorPhase>,
+    /// Where deletion is allowed.
+    pub delete_allowlist: raw::DeleteAllowlist,
+    /// Phase-1 command.
+    pub iac: raw::IacCommand,
+    /// Phase-1 timeout.
+    pub iac_timeout: Duration,
+    /// Workdir globs.
+    pub iac_workdirs: Vec<(GlobMatcher, String)>,
+    /// EC2 switch.
+    pub ec2_disable_termination_protection: bool,
+    /// RDS switch.
+    pub rds_skip_final_snapshot: bool,
+    /// RDS switch.
+    pub rds_disable_deletion_protection: bool,
+    /// Revenant check delay.
+    pub revenant_check_after: Duration,
+}
+
+/// Compiled retry settings.
+#[derive(Debug, Clone, Copy)]
+pub struct Retry {
+    /// Attempts in all.
+    pub max_attempts: u32,
+    /// First delay.
+    pub base_delay: Duration,
+    /// Largest delay.
+    pub max_delay: Duration,
+    /// Jitter on.
+    pub jitter: bool,
+}
+
+impl Policy {
+    /// The flow a finding takes: the first whose matcher matches (the last matches all).
+    pub fn flow_for(&self, subject: &Subject<'_>) -> &Flow {
+        self.flows
+            .iter()
+            .find(|flow| flow.matcher.matches(subject))
+            .unwrap_or_else(|| self.flows.last().expect("the compiler guarantees a catch-all flow"))
+    }
+
+    /// The flow with this name.
+    pub fn flow_named(&self, name: &str) -> Option<&Flow> {
+        self.flows.iter().find(|flow| flow.name == name)
+    }
+}
+
+type Problems = Vec<(Vec<Seg>, String)>;
+
+struct Builder {
+    problems: Problems,
+}
+
+impl Builder {
+    fn duration(&mut self, path: &[&str], text: &str) -> Duration {
+        parse_duration(text).unwrap_or_else(|message| {
+            self.problems.push((path.iter().map(|p| Seg::Key((*p).to_owned())).collect(), message));
+            Duration::ZERO
+        })
+    }
+
+    fn globs(&mut self, base: &[Seg], field: &str, texts: &[String]) -> Vec<GlobMatcher> {
+        texts
+            .iter()
+            .enumerate()
+            .filter_map(|(index, text)| match parse_glob(text) {
+                Ok(glob) => Some(glob),
+                Err(message) => {
+                    let mut path = base.to_vec();
+                    path.push(Seg::Key(field.to_owned()));
+                    path.push(Seg::Index(index));
+                    self.problems.push((path, message));
+                    None
+                }
+            })
+            .collect()
+    }
+
+    fn matcher(&mut self, base: &[Seg], raw: &raw::Matcher) -> Matcher {
+        Matcher {
+            providers: raw.provider.clone(),
+            resource_types: self.globs(base, "resource_type", &raw.resource_type),
+            attributes: self.globs(base, "attribute", &raw.attribute),
+            kinds: raw.kind.clone(),
+            environments: raw.environment.clone(),
+            severities: raw.severity.clone(),
+            tags: raw.tags.clone(),
+            actual: raw.actual_matches.as_deref().and_then(|text| parse_regex(text).ok()),
+        }
+    }
+
+    fn schedule(&mut self, name: &str, raw: &raw::Schedule) -> Schedule {
+        let cron = match parse_cron(&raw.cron) {
+            Ok((normalised, _)) => normalised,
+            Err(message) => {
+                self.problems.push((vec![Seg::Key("schedules".into()), Seg::Key(name.into()), Seg::Key("cron".into())], message));
+                String::new()
+            }
+        };
+        Schedule { cron, jitter: self.duration(&["schedules", name, "jitter"], &raw.jitter) }
+    }
+}
+
+fn clamp_u32(value: i64) -> u32 {
+    u32::try_from(value.max(0)).unwrap_or(u32::MAX)
+}
+
+/// Builds the validated policy from a checked [`PolicyFile`]. The checks ran already;
+/// any problem here is reported rather than trusted away.
+pub(crate) fn build(source: &str, text: &str, file: PolicyFile) -> Result<Policy, Problems> {
+    let mut builder = Builder { problems: Vec::new() };
+    let classification = Classification {
+        default_severity: file.classification.default_severity,
+        environment_tag: file.classification.environment_tag.clone(),
+        rules: file
+            .classification
+            .rules
+            .iter()
+            .enumerate()
+            .map(|(index, rule)| {
+                let base = [Seg::Key("classification".into()), Seg::Key("rules".into()), Seg::Index(index), Seg::Key("match".into())];
+                ClassificationRule {
+                    name: rule.name.clone(),
+                    matcher: builder.matcher(&base, &rule.matcher),
+                    severity: rule.severity.unwrap_or_default(),
+                    controls: rule.controls.clone(),
+                }
+            })
+            .collect(),
+        ignore: file
+            .classification
+            .ignore
+            .iter()
+            .filter_map(|rule| Some((parse_glob(&rule.resource_type).ok()?, parse_glob(&rule.attribute).ok()?)))
+            .collect(),
+    };
+    let flows = file
+        .flows
+        .iter()
+        .enumerate()
+        .map(|(index, flow)| {
+            let base = [Seg::Key("flows".into()), Seg::Index(index), Seg::Key("match".into())];
+            Flow {
+                name: flow.name.clone(),
+                matcher: builder.matcher(&base, &flow.matcher),
+                steps: flow.steps.clone(),
+                max_attempts: flow.max_attempts,
+            }
+        })
+        .collect();
+    let states = file
+        .terraform
+        .states
+        .iter()
+        .map(|state| match state.backend {
+            StateBackend::Local => StateSource::Local { name: state.name.clone(), paths: state.paths.clone() },
+            StateBackend::S3 => StateSource::S3 {
+                name: state.name.clone(),
+                bucket: state.bucket.clone().unwrap_or_default(),
+                key: state.key.clone().unwrap_or_default(),
+                region: state.region.clone().unwrap_or_default(),
+            },
+        })
+        .collect();
+    let caps = &file.protection.caps;
+    let protection = Protection {
+        tags: file
+            .protection
+            .tags
+            .iter()
+            .map(|tag| (tag.key.clone(), tag.values.iter().map(|v| v.to_lowercase()).collect()))
+            .collect(),
+        name_prefix: file.protection.name_prefix.clone().filter(|prefix| !prefix.is_empty()),
+        max_remediations_per_run: clamp_u32(caps.max_remediations_per_run),
+        max_deletions_per_run: clamp_u32(caps.max_deletions_per_run),
+        max_deletions_per_type: caps.max_deletions_per_type.iter().map(|(k, v)| (k.clone(), clamp_u32(*v))).collect(),
+        max_delete_percent: u8::try_from(caps.max_delete_percent.clamp(0, 100)).unwrap_or(100),
+    };
+    let j = &file.janitor;
+    let janitor = Janitor {
+        enabled: j.enabled,
+        targets: j.targets.clone(),
+        expires_at_tag: j.ttl_tags.expires_at.clone(),
+        ttl_tag: j.ttl_tags.ttl.clone(),
+        default_ttl: builder.duration(&["janitor", "default_ttl"], &j.default_ttl),
+        grace_period: builder.duration(&["janitor", "grace_period"], &j.grace_period),
+        mark_tag: j.mark_tag.clone(),
+        phases: j.phases.clone(),
+        delete_allowlist: j.delete_allowlist.clone(),
+        iac: j.iac.clone(),
+        iac_timeout: builder.duration(&["janitor", "iac", "timeout"], &j.iac.timeout),
+        iac_workdirs: j
+            .iac
+            .workdirs
+            .iter()
+            .filter_map(|(glob, dir)| Some((parse_glob(glob).ok()?, dir.clone())))
+            .collect(),
+        ec2_disable_termination_protection: j.ec2_disable_termination_protection,
+        rds_skip_final_snapshot: j.rds_skip_final_snapshot,
+        rds_disable_deletion_protection: j.rds_disable_deletion_protection,
+        revenant_check_after: builder.duration(&["janitor", "revenant_check_after"], &j.revenant_check_after),
+    };
+    let retry = Retry {
+        max_attempts: clamp_u32(file.retry.max_attempts),
+        base_delay: builder.duration(&["retry", "base_delay"], &file.retry.base_delay),
+        max_delay: builder.duration(&["retry", "max_delay"], &file.retry.max_delay),
+        jitter: file.retry.jitter,
+    };
+    let detect_schedule = builder.schedule("detect", &file.schedules.detect);
+    let janitor_schedule = builder.schedule("janitor", &file.schedules.janitor);
+    let remediation = Remediation {
+        allow: file.remediation.allow.iter().map(|a| (a.environment.clone(), a.severity.clone())).collect(),
+        verify_after: builder.duration(&["remediation", "verify_after"], &file.remediation.verify_after),
+    };
+    if !builder.problems.is_empty() {
+        return Err(builder.problems);
+    }
+    Ok(Policy {
+        source: source.to_owned(),
+        hash: hex::encode(Sha256::digest(text.as_bytes())),
+        dry_run: file.dry_run,
+        store_path: file.store.path.clone(),
+        log_format: file.logging.format,
+        log_level: file.logging.level,
+        states,
+        providers: file.providers.clone(),
+        detect_schedule,
+        janitor_schedule,
+        classification,
+        flows,
+        remediation,
+        protection,
+        janitor,
+        retry,
+        file,
+    })
+}
