@@ -35,6 +35,17 @@ pub enum AuditEventName {
 }
 
 impl AuditEventName {
+    /// Every event name.
+    pub const ALL: [AuditEventName; 7] = [
+        AuditEventName::PolicyLoaded,
+        AuditEventName::PolicyRejected,
+        AuditEventName::RunStarted,
+        AuditEventName::RunFinished,
+        AuditEventName::FindingTransition,
+        AuditEventName::CloudMutation,
+        AuditEventName::FindingAcknowledged,
+    ];
+
     /// The dotted name as logged.
     pub fn as_str(self) -> &'static str {
         match self {
@@ -197,7 +208,7 @@ pub struct AuditFields {
 /// with target `driftguard::audit` carry the required audit fields.
 pub fn log_line_schema() -> serde_json::Value {
     let mut schema = serde_json::to_value(schemars::schema_for!(LogLine)).unwrap_or_default();
-    let event_names = serde_json::to_value(schemars::schema_for!(AuditEventName)).unwrap_or_default();
+    let event_names: Vec<&str> = AuditEventName::ALL.iter().map(|name| name.as_str()).collect();
     if let Some(object) = schema.as_object_mut() {
         object.insert(
             "if".to_owned(),
@@ -208,7 +219,7 @@ pub fn log_line_schema() -> serde_json::Value {
             serde_json::json!({
                 "required": ["action", "outcome", "dry_run", "run_id", "host", "policy_hash"],
                 "properties": {
-                    "event": {"enum": event_names.get("enum").cloned().unwrap_or_default()},
+                    "event": {"enum": event_names},
                     "action": {"type": "string"},
                     "dry_run": {"type": "boolean"},
                     "run_id": {"type": "string", "minLength": 1},

@@ -6,3 +6,4 @@ pub mod audit;
 pub mod finding;
 pub mod model;
 pub mod policy;
+pub mod report;

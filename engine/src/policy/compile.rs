@@ -171,7 +171,13 @@ impl<'a> Collector<'a> {
     }
 
     fn push_original(&mut self, original: &[Seg], at_key: bool, message: String) {
-        if let Some((_, variable)) = self.env_paths.iter().find(|(path, _)| original.starts_with(path)) {
+        // A value set by a variable, or a node that exists only because a variable made it.
+        let in_file = self.source_map.get(original).is_some();
+        let from_env = self
+            .env_paths
+            .iter()
+            .find(|(path, _)| original.starts_with(path) || (!in_file && path.starts_with(original)));
+        if let Some((_, variable)) = from_env {
             let file = format!("${variable}");
             self.diagnostics.push(Diagnostic { file, line: 1, column: 1, path: render_path(original), message });
             return;

@@ -1,0 +1,153 @@
+//! One function per subcommand; `dispatch` maps each outcome to an exit code.
+
+mod ack;
+mod history;
+mod schema;
+mod simulate;
+mod validate;
+
+use std::path::Path;
+
+use driftguard_engine::audit::{AuditEventName, AuditRecord, Outcome};
+use driftguard_engine::policy::{self, CliOverrides, Diagnostics, Policy};
+use driftguard_engine::policy::raw::{LogFormat, LogLevel};
+use driftguard_store::Store;
+
+use crate::audit;
+use crate::cli::{Cli, Command};
+use crate::exit::Exit;
+
+
+/// Runs the command.
+pub fn dispatch(cli: &Cli) -> Exit {
+    match &cli.command {
+        Command::Validate { format } => validate::run(cli, *format),
+        Command::Schema { which } => schema::run(*which),
+        Command::History { resource, finding, since, limit, format } => {
+            history::run(cli, resource.as_deref(), finding.as_deref(), since.as_deref(), *limit, *format)
+        }
+        Command::Ack { finding, until, reason, by } => ack::run(cli, finding, until, reason, by.as_deref()),
+        Command::Simulate { findings, report } => simulate::run(cli, findings, report.as_deref()),
+        Command::Detect { .. } => not_yet(cli, "detect", "drift detection against live clouds"),
+        Command::Janitor { .. } => not_yet(cli, "janitor", "the janitor"),
+        Command::Run => not_yet(cli, "run", "the scheduling daemon"),
+    }
+}
+
+/// Reads and compiles the policy exactly as the daemon does at startup.
+pub fn compile_policy(cli: &Cli) -> Result<Policy, PolicyFailure> {
+    let file = cli.policy.display().to_string();
+    let text = std::fs::read_to_string(&cli.policy).map_err(|error| PolicyFailure::Read(file.clone(), error))?;
+    let env = policy::env_provider();
+    policy::compile(&file, &text, Some(&env), &CliOverrides { force_dry_run: cli.dry_run })
+        .map_err(PolicyFailure::Invalid)
+}
+
+/// Why no policy is in force.
+#[derive(Debug)]
+pub enum PolicyFailure {
+    /// The file could not be read.
+    Read(String, std::io::Error),
+    /// It was read and refused.
+    Invalid(Diagnostics),
+}
+
+impl PolicyFailure {
+    /// One line per problem.
+    pub fn lines(&self) -> Vec<String> {
+        match self {
+            PolicyFailure::Read(file, error) => vec![format!("{file}: cannot read the policy: {error}")],
+            PolicyFailure::Invalid(diagnostics) => diagnostics.iter().map(ToString::to_string).collect(),
+        }
+    }
+}
+
+/// Compiles the policy for a command that acts; on failure prints every problem, logs a
+/// `policy.rejected` audit event and returns the exit code.
+pub fn load_for_action(cli: &Cli) -> Result<Policy, Exit> {
+    match compile_policy(cli) {
+        Ok(policy) => {
+            audit::init(cli.log_format, policy.log_format, policy.log_level);
+            Ok(policy)
+        }
+        Err(failure) => {
+            for line in failure.lines() {
+                eprintln!("{line}");
+            }
+            audit::init(cli.log_format, LogFormat::Auto, LogLevel::Info);
+            let count = failure.lines().len();
+            audit::emit(
+                &AuditRecord {
+                    event: AuditEventName::PolicyRejected,
+                    action: "policy.compile".to_owned(),
+                    outcome: Outcome::Failed,
+                    dry_run: true,
+                    run_id: "none".to_owned(),
+                    host: audit::host(),
+                    policy_hash: "none".to_owned(),
+                    provider: None,
+                    account: None,
+                    region: None,
+                    resource_type: None,
+                    resource_id: None,
+                    finding_id: None,
+                    rule: None,
+                    severity: None,
+                    from_state: None,
+                    to_state: None,
+                    reason: Some(format!("{count} problem(s) in {}", cli.policy.display())),
+                },
+                "policy refused; nothing was touched",
+            );
+            Err(Exit::Policy)
+        }
+    }
+}
+
+/// Opens the store named by the policy, creating its directory.
+pub fn open_store(policy: &Policy) -> Result<Store, Exit> {
+    let path = Path::new(&policy.store_path);
+    if let Some(parent) = path.parent().filter(|p| !p.as_os_str().is_empty())
+        && let Err(error) = std::fs::create_dir_all(parent)
+    {
+        eprintln!("driftguard: cannot create the store directory {}: {error}", parent.display());
+        return Err(Exit::Runtime);
+    }
+    Store::open(path).map_err(|error| {
+        eprintln!("driftguard: {error}");
+        Exit::Runtime
+    })
+}
+
+fn not_yet(cli: &Cli, command: &str, what: &str) -> Exit {
+    // The policy is still compiled first: a bad policy must exit 78 here as everywhere.
+    if let Err(exit) = load_for_action(cli) {
+        return exit;
+    }
+    eprintln!("driftguard {command}: not available yet in this build: {what} is not implemented; nothing was done");
+    Exit::Runtime
+}
+
+/// An audit record for a run-level event.
+pub fn run_record(policy: &Policy, run_id: &str, dry_run: bool, event: AuditEventName, outcome: Outcome) -> AuditRecord {
+    AuditRecord {
+        event,
+        action: event.as_str().to_owned(),
+        outcome,
+        dry_run,
+        run_id: run_id.to_owned(),
+        host: audit::host(),
+        policy_hash: policy.hash.clone(),
+        provider: None,
+        account: None,
+        region: None,
+        resource_type: None,
+        resource_id: None,
+        finding_id: None,
+        rule: None,
+        severity: None,
+        from_state: None,
+        to_state: None,
+        reason: None,
+    }
+}

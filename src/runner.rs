@@ -1,0 +1,367 @@
+//! The finding runner: feeds detected drift through the pure state machine and carries
+//! out what it decides. For every transition, in this order: persist it (write-ahead
+//! intent, effects pending), emit its audit event, execute its effects, mark them done.
+//! A crash between any two of these leaves the store saying what is still to do.
+
+use chrono::{DateTime, Utc};
+use driftguard_engine::audit::{AuditEventName, AuditRecord, Outcome};
+use driftguard_engine::finding::{self, Action, Context, Effect, Event, Hold, Machine, State};
+use driftguard_engine::model::{FindingKind, Provider, Step};
+use driftguard_engine::policy::{Policy, Subject};
+use driftguard_engine::report::{DetectedDrift, ReportFinding};
+use driftguard_store::{EffectsStatus, FindingRecord, Store, StoreError, TransitionRecord};
+
+use crate::audit;
+
+/// Why a run could not go on.
+#[derive(Debug, thiserror::Error)]
+pub enum RunError {
+    /// The store failed.
+    #[error("store: {0}")]
+    Store(#[from] StoreError),
+    /// The state machine refused an event the runner produced: a bug, reported loudly.
+    #[error("finding {finding}: {source}")]
+    Illegal {
+        /// The finding.
+        finding: String,
+        /// The refusal.
+        source: finding::Illegal,
+    },
+    /// Stored data does not parse.
+    #[error("finding {0}: stored state is not one this driftguard knows")]
+    UnknownState(String),
+}
+
+/// Identity of one run (one job execution).
+#[derive(Debug, Clone)]
+pub struct RunInfo {
+    /// Unique id, on every audit event and transition of the run.
+    pub run_id: String,
+    /// Host name.
+    pub host: String,
+    /// Simulation.
+    pub dry_run: bool,
+}
+
+/// Drives findings for one run.
+pub struct Runner<'a> {
+    policy: &'a Policy,
+    store: &'a mut Store,
+    info: RunInfo,
+    now: DateTime<Utc>,
+    remediations_left: u32,
+}
+
+impl std::fmt::Debug for Runner<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Runner").field("run_id", &self.info.run_id).finish_non_exhaustive()
+    }
+}
+
+/// A finding in progress: its stored row and its machine.
+struct Tracked {
+    record: FindingRecord,
+    machine: Machine,
+    drift: DetectedDrift,
+    controls: Vec<String>,
+}
+
+impl<'a> Runner<'a> {
+    /// A runner for one run.
+    pub fn new(policy: &'a Policy, store: &'a mut Store, info: RunInfo, now: DateTime<Utc>) -> Self {
+        let remediations_left = policy.protection.max_remediations_per_run;
+        Self { policy, store, info, now, remediations_left }
+    }
+
+    fn environment(&self, drift: &DetectedDrift) -> Option<String> {
+        if let Some(value) = drift.tags.get(&self.policy.classification.environment_tag) {
+            return Some(value.clone());
+        }
+        let providers = &self.policy.providers;
+        match drift.provider {
+            Provider::Aws => providers.aws.iter().find(|a| a.account == drift.account).map(|a| a.environment.clone()),
+            Provider::Gcp => providers.gcp.iter().find(|p| p.project == drift.account).map(|p| p.environment.clone()),
+            Provider::Azure => {
+                providers.azure.iter().find(|s| s.subscription == drift.account).map(|s| s.environment.clone())
+            }
+        }
+    }
+
+    /// Processes one detected drift to a resting state and returns its report entry.
+    pub fn process(&mut self, drift: &DetectedDrift) -> Result<ReportFinding, RunError> {
+        let fingerprint = drift.fingerprint();
+        let base_id = format!("f-{}", &fingerprint[..16]);
+        let existing = self.store.findings_by_fingerprint(&fingerprint)?;
+        let open = existing.iter().find(|record| State::parse(&record.state).is_some_and(|s| !s.is_terminal()));
+        let mut tracked = if let Some(record) = open {
+            let machine = machine_of(record)?;
+            Tracked { record: record.clone(), machine, drift: drift.clone(), controls: Vec::new() }
+        } else {
+            // Same drift after a terminal state is a new occurrence with its own id.
+            let id = if existing.is_empty() { base_id } else { format!("{base_id}-{}", existing.len() + 1) };
+            let record = FindingRecord {
+                id,
+                fingerprint: fingerprint.clone(),
+                provider: drift.provider.as_str().to_owned(),
+                account: drift.account.clone(),
+                region: drift.region.clone(),
+                resource_type: drift.resource_type.clone(),
+                resource_id: drift.resource_id.clone(),
+                address: drift.address.clone(),
+                kind: drift.kind.as_str().to_owned(),
+                attribute: drift.attribute.clone().unwrap_or_default(),
+                severity: None,
+                flow: None,
+                state: State::Detected.as_str().to_owned(),
+                attempts: 0,
+                detail: serde_json::json!({"expected": drift.expected, "actual": drift.actual, "tags": drift.tags}),
+                created_at: self.now,
+                updated_at: self.now,
+            };
+            let mut tracked = Tracked { record, machine: Machine::detected(), drift: drift.clone(), controls: Vec::new() };
+            self.persist_detection(&mut tracked)?;
+            tracked
+        };
+        self.advance(&mut tracked)?;
+        Ok(ReportFinding {
+            id: tracked.record.id.clone(),
+            fingerprint,
+            provider: drift.provider,
+            account: drift.account.clone(),
+            region: drift.region.clone(),
+            resource_type: drift.resource_type.clone(),
+            address: drift.address.clone(),
+            resource_id: drift.resource_id.clone(),
+            kind: drift.kind,
+            attribute: drift.attribute.clone(),
+            expected: drift.expected.clone(),
+            actual: drift.actual.clone(),
+            severity: tracked.machine.severity,
+            controls: tracked.controls,
+            state: tracked.machine.state,
+            actions: drift.actions.clone(),
+        })
+    }
+
+    /// Moves a finding forward until it rests (needs time, people, or a later run).
+    fn advance(&mut self, tracked: &mut Tracked) -> Result<(), RunError> {
+        let environment = self.environment(&tracked.drift);
+        // Bounded: each state is passed at most once per run on the way to rest.
+        for _ in 0..State::ALL.len() * 2 {
+            let drift = tracked.drift.clone();
+            let subject = Subject {
+                provider: drift.provider,
+                resource_type: &drift.resource_type,
+                attribute: drift.attribute.as_deref(),
+                kind: drift.kind,
+                environment: environment.as_deref(),
+                severity: tracked.machine.severity,
+                tags: &drift.tags,
+                actual: drift.actual.as_ref(),
+            };
+            let event = match tracked.machine.state {
+                State::Detected => {
+                    if drift.kind == FindingKind::Modified
+                        && drift
+                            .attribute
+                            .as_deref()
+                            .is_some_and(|attribute| self.policy.classification.is_ignored(&drift.resource_type, attribute))
+                    {
+                        Event::Ignore
+                    } else {
+                        let classified = self.policy.classification.classify(&subject);
+                        let flow = self.policy.flow_for(&Subject { severity: Some(classified.severity), ..subject });
+                        tracked.controls.clone_from(&classified.controls);
+                        Event::Classify { severity: classified.severity, rule: classified.rule, flow: flow.name.clone() }
+                    }
+                }
+                State::Classified => Event::Plan { actions: drift.actions.clone() },
+                State::Planned => Event::Decide { actions: drift.actions.clone() },
+                State::Reported | State::DryRun if !self.info.dry_run => Event::Reevaluate,
+                State::Failed => Event::Retry { actions: drift.actions.clone() },
+                State::Acknowledged => match tracked.machine.ack_until {
+                    Some(until) if until <= self.now => Event::AckExpired,
+                    _ => return Ok(()),
+                },
+                _ => return Ok(()),
+            };
+            let (steps, max_attempts) = tracked
+                .machine
+                .flow
+                .as_deref()
+                .and_then(|name| self.policy.flow_named(name))
+                .map_or((&[][..], 1), |flow| (flow.steps.as_slice(), flow.max_attempts));
+            let context = Context {
+                steps,
+                max_attempts,
+                dry_run: self.info.dry_run,
+                protected: self.policy.protection.protected_by(&drift.tags),
+                remediation_allowed: tracked
+                    .machine
+                    .severity
+                    .is_some_and(|severity| self.policy.remediation.allows(environment.as_deref(), severity)),
+                remediations_left: self.remediations_left,
+            };
+            let rule = match &event {
+                Event::Classify { rule, .. } => rule.clone(),
+                _ => None,
+            };
+            match finding::step(&tracked.machine, &event, &context) {
+                Ok((next, effects)) => self.transition(tracked, &event, next, &effects, rule)?,
+                // A spent retry on a flow that does not escalate: the finding rests as failed.
+                Err(_) if matches!(event, Event::Retry { .. }) => return Ok(()),
+                Err(source) => return Err(RunError::Illegal { finding: tracked.record.id.clone(), source }),
+            }
+        }
+        Ok(())
+    }
+
+    fn persist_detection(&mut self, tracked: &mut Tracked) -> Result<(), RunError> {
+        let transition = self.transition_record(&tracked.record.id, "none", State::Detected.as_str(), "detect", &[]);
+        self.store.record_transition(&tracked.record, &transition)?;
+        let mut record = self.audit_base(&tracked.record, AuditEventName::FindingTransition, "transition", Outcome::Noted);
+        record.to_state = Some(State::Detected.as_str().to_owned());
+        record.from_state = Some("none".to_owned());
+        audit::emit(&record, &format!("finding {} detected on {}", tracked.record.id, tracked.record.resource_id));
+        Ok(())
+    }
+
+    fn transition_record(&self, finding: &str, from: &str, to: &str, event: &str, effects: &[Effect]) -> TransitionRecord {
+        TransitionRecord {
+            seq: None,
+            run_id: self.info.run_id.clone(),
+            finding_id: finding.to_owned(),
+            at: self.now,
+            from_state: from.to_owned(),
+            to_state: to.to_owned(),
+            event: event.to_owned(),
+            effects: serde_json::to_value(effects).unwrap_or_default(),
+            effects_status: EffectsStatus::None,
+            outcome: None,
+            dry_run: self.info.dry_run,
+            policy_hash: self.policy.hash.clone(),
+        }
+    }
+
+    fn audit_base(&self, finding: &FindingRecord, event: AuditEventName, action: &str, outcome: Outcome) -> AuditRecord {
+        AuditRecord {
+            event,
+            action: action.to_owned(),
+            outcome,
+            dry_run: self.info.dry_run,
+            run_id: self.info.run_id.clone(),
+            host: self.info.host.clone(),
+            policy_hash: self.policy.hash.clone(),
+            provider: Some(finding.provider.clone()),
+            account: Some(finding.account.clone()),
+            region: Some(finding.region.clone()),
+            resource_type: Some(finding.resource_type.clone()),
+            resource_id: Some(finding.resource_id.clone()),
+            finding_id: Some(finding.id.clone()),
+            rule: finding.flow.clone(),
+            severity: finding.severity.clone(),
+            from_state: None,
+            to_state: None,
+            reason: None,
+        }
+    }
+
+    fn transition(
+        &mut self,
+        tracked: &mut Tracked,
+        event: &Event,
+        next: Machine,
+        effects: &[Effect],
+        rule: Option<String>,
+    ) -> Result<(), RunError> {
+        let from = tracked.machine.state;
+        tracked.record.state = next.state.as_str().to_owned();
+        tracked.record.attempts = next.attempts;
+        tracked.record.severity = next.severity.map(|s| s.as_str().to_owned());
+        tracked.record.flow.clone_from(&next.flow);
+        tracked.record.updated_at = self.now;
+        let transition = self.transition_record(&tracked.record.id, from.as_str(), next.state.as_str(), event.name(), effects);
+        // Write-ahead: the transition and its pending effects are durable before any effect runs.
+        let seq = self.store.record_transition(&tracked.record, &transition)?;
+        tracked.machine = next;
+
+        let mut record = self.audit_base(&tracked.record, AuditEventName::FindingTransition, "transition", Outcome::Noted);
+        record.from_state = Some(from.as_str().to_owned());
+        record.to_state = Some(tracked.machine.state.as_str().to_owned());
+        if let Some(rule) = rule {
+            record.rule = Some(rule);
+        }
+        record.reason = effects.iter().find_map(|effect| match effect {
+            Effect::Report { hold } => Some(hold_reason(hold)),
+            Effect::Escalate { reason } => Some(reason.clone()),
+            _ => None,
+        });
+        audit::emit(
+            &record,
+            &format!("finding {} {} -> {} ({})", tracked.record.id, from, tracked.machine.state, event.name()),
+        );
+
+        for effect in effects {
+            self.execute(&tracked.record, effect);
+        }
+        if !effects.is_empty() {
+            self.store.complete_effects(seq, EffectsStatus::Done, None)?;
+        }
+        Ok(())
+    }
+
+    fn execute(&mut self, finding: &FindingRecord, effect: &Effect) {
+        match effect {
+            Effect::WouldRemediate { actions } => {
+                for action in actions {
+                    self.audit_action(finding, action, Outcome::Simulated, "dry-run: would call");
+                }
+            }
+            Effect::Remediate { actions } => {
+                // No provider adapter is wired into this runner yet: refuse loudly, never pretend.
+                self.remediations_left = self.remediations_left.saturating_sub(1);
+                for action in actions {
+                    self.audit_action(finding, action, Outcome::Blocked, "no provider adapter available for");
+                }
+            }
+            Effect::Report { .. } | Effect::Escalate { .. } | Effect::Verify => {}
+        }
+    }
+
+    fn audit_action(&self, finding: &FindingRecord, action: &Action, outcome: Outcome, verb: &str) {
+        let mut record = self.audit_base(finding, AuditEventName::CloudMutation, &action.api, outcome);
+        record.resource_id = Some(action.target.clone());
+        audit::emit(&record, &format!("{verb} {} on {}", action.api, action.target));
+    }
+}
+
+fn hold_reason(hold: &Hold) -> String {
+    match hold {
+        Hold::FlowReports => "flow reports this finding".to_owned(),
+        Hold::Protected { key, value } => format!("protected by tag {key}={value}"),
+        Hold::NotAllowed => "remediation.allow does not cover this environment and severity".to_owned(),
+        Hold::CapReached => "max_remediations_per_run reached".to_owned(),
+        Hold::NoFix => "no automatic fix exists".to_owned(),
+    }
+}
+
+/// Rebuilds a machine from its stored row.
+pub fn machine_of(record: &FindingRecord) -> Result<Machine, RunError> {
+    let state = State::parse(&record.state).ok_or_else(|| RunError::UnknownState(record.id.clone()))?;
+    let severity = match record.severity.as_deref() {
+        None => None,
+        Some(text) => Some(
+            driftguard_engine::model::Severity::ALL
+                .into_iter()
+                .find(|s| s.as_str() == text)
+                .ok_or_else(|| RunError::UnknownState(record.id.clone()))?,
+        ),
+    };
+    let ack_until = record.detail.get("ack_until").and_then(|v| v.as_str()).and_then(|t| t.parse().ok());
+    Ok(Machine { state, attempts: record.attempts, severity, flow: record.flow.clone(), ack_until })
+}
+
+/// Steps of the flow with this name (empty when the policy no longer has it).
+pub fn steps_of<'p>(policy: &'p Policy, flow: Option<&str>) -> &'p [Step] {
+    flow.and_then(|name| policy.flow_named(name)).map_or(&[], |flow| flow.steps.as_slice())
+}

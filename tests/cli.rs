@@ -1,0 +1,126 @@
+//! The command line as users meet it: exit codes, validate output, layered loading.
+
+mod common;
+
+use common::{driftguard, root, run, test_policy};
+
+#[test]
+fn validate_accepts_the_shipped_policies_with_a_one_line_summary() {
+    let dir = tempfile::tempdir().unwrap();
+    for policy in ["policy.yaml", "examples/strict-production.yaml", "examples/sandbox-janitor.yaml", "examples/local-emulator.yaml"] {
+        let (code, stdout, stderr) = run(driftguard(dir.path()).args(["validate", "--policy"]).arg(root().join(policy)));
+        assert_eq!(code, 0, "{policy}: {stderr}");
+        assert_eq!(stdout, "");
+        assert_eq!(stderr.lines().count(), 1, "{stderr}");
+        assert!(stderr.contains(": OK: "), "{stderr}");
+    }
+}
+
+#[test]
+fn validate_lists_every_error_and_exits_78() {
+    let dir = tempfile::tempdir().unwrap();
+    let policy = dir.path().join("bad.yaml");
+    std::fs::write(&policy, "flows:\n  - name: a\n    steps: [remediate]\nretry:\n  base_delay: 1s\n  max_delay: 10ms\nschedules:\n  detect: {cron: \"bad\"}\n").unwrap();
+    let (code, stdout, stderr) = run(driftguard(dir.path()).args(["validate", "--policy", "bad.yaml"]));
+    assert_eq!(code, 78);
+    assert_eq!(stdout, "");
+    let lines: Vec<&str> = stderr.lines().collect();
+    assert_eq!(
+        lines,
+        [
+            "bad.yaml:3:13: flows[0].steps[0]: a flow must start with classify, not remediate",
+            "bad.yaml:6:14: retry.max_delay: max_delay (10ms) is below base_delay (1s)",
+            "bad.yaml:8:18: schedules.detect.cron: invalid cron expression \"bad\": expected 5 fields (minute hour day month weekday) or 6 (second first), found 1",
+            "bad.yaml: refused: 3 errors",
+        ]
+    );
+}
+
+#[test]
+fn validate_json_prints_structured_errors() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("bad.yaml"), "flowz: []\n").unwrap();
+    let (code, stdout, _) = run(driftguard(dir.path()).args(["validate", "--policy", "bad.yaml", "--format", "json"]));
+    assert_eq!(code, 78);
+    let errors: serde_json::Value = serde_json::from_str(&stdout).unwrap();
+    assert_eq!(
+        errors[0],
+        serde_json::json!({"file": "bad.yaml", "line": 1, "column": 1, "path": "flowz", "message": "unknown key \"flowz\"; did you mean \"flows\"?"})
+    );
+}
+
+#[test]
+fn a_missing_policy_file_is_a_policy_error() {
+    let dir = tempfile::tempdir().unwrap();
+    let (code, _, stderr) = run(driftguard(dir.path()).args(["validate", "--policy", "nope.yaml"]));
+    assert_eq!(code, 78);
+    assert!(stderr.starts_with("nope.yaml:1:1: nope.yaml: cannot read the policy: "), "{stderr}");
+}
+
+#[test]
+fn environment_overrides_the_file_and_is_named_in_errors() {
+    let dir = tempfile::tempdir().unwrap();
+    let policy = test_policy(dir.path());
+    // The file says dry_run: true; the environment turns it off.
+    let (code, _, stderr) = run(driftguard(dir.path()).arg("validate").arg("--policy").arg(&policy).env("DRIFTGUARD_DRY_RUN", "false"));
+    assert_eq!(code, 0, "{stderr}");
+    assert!(stderr.contains("dry-run off"), "{stderr}");
+    // --dry-run beats both.
+    let (code, _, stderr) = run(
+        driftguard(dir.path()).arg("validate").arg("--policy").arg(&policy).arg("--dry-run").env("DRIFTGUARD_DRY_RUN", "false"),
+    );
+    assert_eq!(code, 0, "{stderr}");
+    assert!(stderr.contains("dry-run on"), "{stderr}");
+    // Nested keys use "__"; a bad value is reported against the variable.
+    let (code, _, stderr) =
+        run(driftguard(dir.path()).arg("validate").arg("--policy").arg(&policy).env("DRIFTGUARD_RETRY__MAX_ATTEMPTS", "0"));
+    assert_eq!(code, 78);
+    assert!(stderr.starts_with("$DRIFTGUARD_RETRY__MAX_ATTEMPTS:1:1: retry.max_attempts: lower than 1\n"), "{stderr}");
+    // An unknown variable is an unknown key.
+    let (code, _, stderr) =
+        run(driftguard(dir.path()).arg("validate").arg("--policy").arg(&policy).env("DRIFTGUARD_RETYR__MAX_ATTEMPTS", "3"));
+    assert_eq!(code, 78);
+    assert!(stderr.starts_with("$DRIFTGUARD_RETYR__MAX_ATTEMPTS:1:1: retyr: unknown key \"retyr\"; did you mean \"retry\"?"), "{stderr}");
+}
+
+#[test]
+fn the_policy_path_comes_from_the_environment_when_no_flag_is_given() {
+    let dir = tempfile::tempdir().unwrap();
+    let policy = test_policy(dir.path());
+    let (code, _, stderr) = run(driftguard(dir.path()).arg("validate").env("DRIFTGUARD_POLICY", &policy));
+    assert_eq!(code, 0, "{stderr}");
+}
+
+#[test]
+fn usage_errors_exit_64_and_help_documents_exit_codes() {
+    let dir = tempfile::tempdir().unwrap();
+    let (code, _, _) = run(driftguard(dir.path()).arg("frobnicate"));
+    assert_eq!(code, 64);
+    let (code, _, _) = run(driftguard(dir.path()).args(["history", "--format", "xml"]));
+    assert_eq!(code, 64);
+    let (code, stdout, _) = run(driftguard(dir.path()).arg("--help"));
+    assert_eq!(code, 0);
+    for line in ["0   success", "2   detect --once: drift found", "64  usage error", "78  policy error"] {
+        assert!(stdout.contains(line), "--help lacks {line:?}:\n{stdout}");
+    }
+    for command in ["run", "validate", "detect", "janitor", "history", "schema", "ack"] {
+        assert!(stdout.contains(&format!("  {command} ")), "--help lacks {command}");
+    }
+}
+
+#[test]
+fn unfinished_commands_say_so_and_exit_non_zero_after_checking_the_policy() {
+    let dir = tempfile::tempdir().unwrap();
+    let policy = test_policy(dir.path());
+    for command in [&["detect", "--once"][..], &["janitor", "--once"], &["run"]] {
+        let (code, stdout, stderr) = run(driftguard(dir.path()).args(command).arg("--policy").arg(&policy));
+        assert_eq!(code, 1, "{command:?}");
+        assert_eq!(stdout, "", "{command:?} must not log actions it did not take");
+        assert!(stderr.contains("not available yet"), "{stderr}");
+        std::fs::write(dir.path().join("bad.yaml"), "nonsense: true\n").unwrap();
+        let (code, stdout, _) = run(driftguard(dir.path()).args(command).args(["--policy", "bad.yaml"]));
+        assert_eq!(code, 78, "{command:?} with a bad policy");
+        let event: serde_json::Value = serde_json::from_str(stdout.lines().next().unwrap()).unwrap();
+        assert_eq!(event["event"], "policy.rejected");
+    }
+}

@@ -1,0 +1,48 @@
+//! Helpers for the binary's integration tests: run `driftguard` in a private temp dir with
+//! a clean `DRIFTGUARD_*` environment, so tests run in parallel without touching each other.
+
+#![allow(dead_code, reason = "each test binary uses a different subset of the helpers")]
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+pub const BIN: &str = env!("CARGO_BIN_EXE_driftguard");
+
+/// The repository root.
+pub fn root() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+}
+
+/// A command for the binary, with every inherited `DRIFTGUARD_*` variable removed.
+pub fn driftguard(dir: &Path) -> Command {
+    let mut command = Command::new(BIN);
+    command.current_dir(dir);
+    for (key, _) in std::env::vars() {
+        if key.starts_with("DRIFTGUARD_") {
+            command.env_remove(key);
+        }
+    }
+    command.env("DRIFTGUARD_LOG_FORMAT", "json");
+    command
+}
+
+/// Runs and returns (exit code, stdout, stderr).
+pub fn run(command: &mut Command) -> (i32, String, String) {
+    let Output { status, stdout, stderr } = command.output().expect("run driftguard");
+    (status.code().unwrap_or(-1), String::from_utf8_lossy(&stdout).into_owned(), String::from_utf8_lossy(&stderr).into_owned())
+}
+
+/// A policy for tests: the local-emulator example with its store moved into `dir`.
+pub fn test_policy(dir: &Path) -> PathBuf {
+    let text = std::fs::read_to_string(root().join("examples/local-emulator.yaml")).unwrap();
+    let store = dir.join("state.db");
+    let text = text.replace("./target/driftguard-demo/state.db", &store.display().to_string());
+    let path = dir.join("policy.yaml");
+    std::fs::write(&path, text).unwrap();
+    path
+}
+
+/// The sample drift shipped in examples/.
+pub fn sample_findings() -> PathBuf {
+    root().join("examples/drift/sample-findings.json")
+}
