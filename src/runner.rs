@@ -93,6 +93,15 @@ impl<'a> Runner<'a> {
         let base_id = format!("f-{}", &fingerprint[..16]);
         let existing = self.store.findings_by_fingerprint(&fingerprint)?;
         let open = existing.iter().find(|record| State::parse(&record.state).is_some_and(|s| !s.is_terminal()));
+        let still_ignored = |record: &&FindingRecord| record.state == State::Ignored.as_str() && self.is_ignored(drift);
+        if open.is_none()
+            && let Some(record) = existing.iter().rev().find(still_ignored)
+        {
+            // Ignored drift stays ignored while the policy ignores it: no new occurrence per run.
+            let machine = machine_of(record)?;
+            let tracked = Tracked { record: record.clone(), machine, drift: drift.clone(), controls: Vec::new() };
+            return Ok(Self::report_entry(&tracked, fingerprint));
+        }
         let mut tracked = if let Some(record) = open {
             let machine = machine_of(record)?;
             Tracked { record: record.clone(), machine, drift: drift.clone(), controls: Vec::new() }
@@ -118,12 +127,26 @@ impl<'a> Runner<'a> {
                 created_at: self.now,
                 updated_at: self.now,
             };
-            let mut tracked = Tracked { record, machine: Machine::detected(), drift: drift.clone(), controls: Vec::new() };
+            let mut tracked =
+                Tracked { record, machine: Machine::detected(), drift: drift.clone(), controls: Vec::new() };
             self.persist_detection(&mut tracked)?;
             tracked
         };
         self.advance(&mut tracked)?;
-        Ok(ReportFinding {
+        Ok(Self::report_entry(&tracked, fingerprint))
+    }
+
+    fn is_ignored(&self, drift: &DetectedDrift) -> bool {
+        drift.kind == FindingKind::Modified
+            && drift
+                .attribute
+                .as_deref()
+                .is_some_and(|attribute| self.policy.classification.is_ignored(&drift.resource_type, attribute))
+    }
+
+    fn report_entry(tracked: &Tracked, fingerprint: String) -> ReportFinding {
+        let drift = &tracked.drift;
+        ReportFinding {
             id: tracked.record.id.clone(),
             fingerprint,
             provider: drift.provider,
@@ -137,10 +160,10 @@ impl<'a> Runner<'a> {
             expected: drift.expected.clone(),
             actual: drift.actual.clone(),
             severity: tracked.machine.severity,
-            controls: tracked.controls,
+            controls: tracked.controls.clone(),
             state: tracked.machine.state,
             actions: drift.actions.clone(),
-        })
+        }
     }
 
     /// Moves a finding forward until it rests (needs time, people, or a later run).
@@ -161,18 +184,17 @@ impl<'a> Runner<'a> {
             };
             let event = match tracked.machine.state {
                 State::Detected => {
-                    if drift.kind == FindingKind::Modified
-                        && drift
-                            .attribute
-                            .as_deref()
-                            .is_some_and(|attribute| self.policy.classification.is_ignored(&drift.resource_type, attribute))
-                    {
+                    if self.is_ignored(&drift) {
                         Event::Ignore
                     } else {
                         let classified = self.policy.classification.classify(&subject);
                         let flow = self.policy.flow_for(&Subject { severity: Some(classified.severity), ..subject });
                         tracked.controls.clone_from(&classified.controls);
-                        Event::Classify { severity: classified.severity, rule: classified.rule, flow: flow.name.clone() }
+                        Event::Classify {
+                            severity: classified.severity,
+                            rule: classified.rule,
+                            flow: flow.name.clone(),
+                        }
                     }
                 }
                 State::Classified => Event::Plan { actions: drift.actions.clone() },
@@ -219,14 +241,22 @@ impl<'a> Runner<'a> {
     fn persist_detection(&mut self, tracked: &mut Tracked) -> Result<(), RunError> {
         let transition = self.transition_record(&tracked.record.id, "none", State::Detected.as_str(), "detect", &[]);
         self.store.record_transition(&tracked.record, &transition)?;
-        let mut record = self.audit_base(&tracked.record, AuditEventName::FindingTransition, "transition", Outcome::Noted);
+        let mut record =
+            self.audit_base(&tracked.record, AuditEventName::FindingTransition, "transition", Outcome::Noted);
         record.to_state = Some(State::Detected.as_str().to_owned());
         record.from_state = Some("none".to_owned());
         audit::emit(&record, &format!("finding {} detected on {}", tracked.record.id, tracked.record.resource_id));
         Ok(())
     }
 
-    fn transition_record(&self, finding: &str, from: &str, to: &str, event: &str, effects: &[Effect]) -> TransitionRecord {
+    fn transition_record(
+        &self,
+        finding: &str,
+        from: &str,
+        to: &str,
+        event: &str,
+        effects: &[Effect],
+    ) -> TransitionRecord {
         TransitionRecord {
             seq: None,
             run_id: self.info.run_id.clone(),
@@ -243,7 +273,13 @@ impl<'a> Runner<'a> {
         }
     }
 
-    fn audit_base(&self, finding: &FindingRecord, event: AuditEventName, action: &str, outcome: Outcome) -> AuditRecord {
+    fn audit_base(
+        &self,
+        finding: &FindingRecord,
+        event: AuditEventName,
+        action: &str,
+        outcome: Outcome,
+    ) -> AuditRecord {
         AuditRecord {
             event,
             action: action.to_owned(),
@@ -275,17 +311,19 @@ impl<'a> Runner<'a> {
         rule: Option<String>,
     ) -> Result<(), RunError> {
         let from = tracked.machine.state;
-        tracked.record.state = next.state.as_str().to_owned();
+        next.state.as_str().clone_into(&mut tracked.record.state);
         tracked.record.attempts = next.attempts;
         tracked.record.severity = next.severity.map(|s| s.as_str().to_owned());
         tracked.record.flow.clone_from(&next.flow);
         tracked.record.updated_at = self.now;
-        let transition = self.transition_record(&tracked.record.id, from.as_str(), next.state.as_str(), event.name(), effects);
+        let transition =
+            self.transition_record(&tracked.record.id, from.as_str(), next.state.as_str(), event.name(), effects);
         // Write-ahead: the transition and its pending effects are durable before any effect runs.
         let seq = self.store.record_transition(&tracked.record, &transition)?;
         tracked.machine = next;
 
-        let mut record = self.audit_base(&tracked.record, AuditEventName::FindingTransition, "transition", Outcome::Noted);
+        let mut record =
+            self.audit_base(&tracked.record, AuditEventName::FindingTransition, "transition", Outcome::Noted);
         record.from_state = Some(from.as_str().to_owned());
         record.to_state = Some(tracked.machine.state.as_str().to_owned());
         if let Some(rule) = rule {

@@ -10,7 +10,8 @@ use common::{driftguard, root, run, sample_findings, test_policy};
 
 fn schema_validator() -> jsonschema::Validator {
     let schema: serde_json::Value =
-        serde_json::from_str(&std::fs::read_to_string(root().join("schemas/audit-event.schema.json")).unwrap()).unwrap();
+        serde_json::from_str(&std::fs::read_to_string(root().join("schemas/audit-event.schema.json")).unwrap())
+            .unwrap();
     jsonschema::validator_for(&schema).unwrap()
 }
 
@@ -18,8 +19,12 @@ fn schema_validator() -> jsonschema::Validator {
 fn every_log_line_of_a_run_matches_the_schema_and_every_transition_is_audited_once() {
     let dir = tempfile::tempdir().unwrap();
     let policy = test_policy(dir.path());
-    let (code, stdout, stderr) =
-        run(driftguard(dir.path()).arg("simulate").arg("--policy").arg(&policy).arg("--findings").arg(sample_findings()));
+    let (code, stdout, stderr) = run(driftguard(dir.path())
+        .arg("simulate")
+        .arg("--policy")
+        .arg(&policy)
+        .arg("--findings")
+        .arg(sample_findings()));
     assert_eq!(code, 0, "{stderr}");
     let validator = schema_validator();
     let mut transitions_logged: HashMap<(String, String, String), usize> = HashMap::new();
@@ -27,7 +32,8 @@ fn every_log_line_of_a_run_matches_the_schema_and_every_transition_is_audited_on
     for line in stdout.lines() {
         lines += 1;
         let value: serde_json::Value = serde_json::from_str(line).unwrap_or_else(|e| panic!("not JSON ({e}): {line}"));
-        let errors: Vec<String> = validator.iter_errors(&value).map(|e| format!("{}: {e}", e.instance_path())).collect();
+        let errors: Vec<String> =
+            validator.iter_errors(&value).map(|e| format!("{}: {e}", e.instance_path())).collect();
         assert!(errors.is_empty(), "{line}\n{errors:#?}");
         assert!(value["timestamp"].as_str().unwrap().ends_with('Z'), "timestamps are UTC");
         if value["event"] == "finding.transition" {
@@ -41,8 +47,7 @@ fn every_log_line_of_a_run_matches_the_schema_and_every_transition_is_audited_on
     }
     assert!(lines > 10, "{stdout}");
 
-    let (code, history, _) =
-        run(driftguard(dir.path()).args(["history", "--format", "json", "--policy"]).arg(&policy));
+    let (code, history, _) = run(driftguard(dir.path()).args(["history", "--format", "json", "--policy"]).arg(&policy));
     assert_eq!(code, 0);
     let history: Vec<serde_json::Value> = serde_json::from_str(&history).unwrap();
     assert_eq!(history.len(), transitions_logged.values().sum::<usize>());
@@ -60,8 +65,12 @@ fn every_log_line_of_a_run_matches_the_schema_and_every_transition_is_audited_on
 fn dry_run_mutations_are_audited_as_simulated() {
     let dir = tempfile::tempdir().unwrap();
     let policy = test_policy(dir.path());
-    let (code, stdout, _) =
-        run(driftguard(dir.path()).arg("simulate").arg("--policy").arg(&policy).arg("--findings").arg(sample_findings()));
+    let (code, stdout, _) = run(driftguard(dir.path())
+        .arg("simulate")
+        .arg("--policy")
+        .arg(&policy)
+        .arg("--findings")
+        .arg(sample_findings()));
     assert_eq!(code, 0);
     let mutations: Vec<serde_json::Value> = stdout
         .lines()
@@ -98,7 +107,13 @@ fn secrets_never_reach_any_output() {
     let invocations: Vec<Vec<std::ffi::OsString>> = vec![
         vec!["validate".into(), "--policy".into(), policy.clone().into()],
         vec!["validate".into(), "--format".into(), "json".into(), "--policy".into(), bad.clone().into()],
-        vec!["simulate".into(), "--policy".into(), policy.clone().into(), "--findings".into(), sample_findings().into()],
+        vec![
+            "simulate".into(),
+            "--policy".into(),
+            policy.clone().into(),
+            "--findings".into(),
+            sample_findings().into(),
+        ],
         vec!["history".into(), "--format".into(), "json".into(), "--policy".into(), policy.clone().into()],
         vec!["detect".into(), "--once".into(), "--policy".into(), policy.clone().into()],
         vec!["detect".into(), "--once".into(), "--policy".into(), bad.clone().into()],
@@ -106,6 +121,9 @@ fn secrets_never_reach_any_output() {
     for args in invocations {
         let (_, stdout, stderr) = run(driftguard(dir.path()).args(&args).envs(secret_env));
         assert!(!stdout.contains(CANARY) && !stderr.contains(CANARY), "{args:?} leaked:\n{stdout}\n{stderr}");
-        assert!(!stdout.is_empty() || !stderr.is_empty(), "{args:?} printed nothing: the canary check would be vacuous");
+        assert!(
+            !stdout.is_empty() || !stderr.is_empty(),
+            "{args:?} printed nothing: the canary check would be vacuous"
+        );
     }
 }

@@ -7,8 +7,14 @@ use common::{driftguard, root, run, test_policy};
 #[test]
 fn validate_accepts_the_shipped_policies_with_a_one_line_summary() {
     let dir = tempfile::tempdir().unwrap();
-    for policy in ["policy.yaml", "examples/strict-production.yaml", "examples/sandbox-janitor.yaml", "examples/local-emulator.yaml"] {
-        let (code, stdout, stderr) = run(driftguard(dir.path()).args(["validate", "--policy"]).arg(root().join(policy)));
+    for policy in [
+        "policy.yaml",
+        "examples/strict-production.yaml",
+        "examples/sandbox-janitor.yaml",
+        "examples/local-emulator.yaml",
+    ] {
+        let (code, stdout, stderr) =
+            run(driftguard(dir.path()).args(["validate", "--policy"]).arg(root().join(policy)));
         assert_eq!(code, 0, "{policy}: {stderr}");
         assert_eq!(stdout, "");
         assert_eq!(stderr.lines().count(), 1, "{stderr}");
@@ -62,25 +68,39 @@ fn environment_overrides_the_file_and_is_named_in_errors() {
     let dir = tempfile::tempdir().unwrap();
     let policy = test_policy(dir.path());
     // The file says dry_run: true; the environment turns it off.
-    let (code, _, stderr) = run(driftguard(dir.path()).arg("validate").arg("--policy").arg(&policy).env("DRIFTGUARD_DRY_RUN", "false"));
+    let (code, _, stderr) =
+        run(driftguard(dir.path()).arg("validate").arg("--policy").arg(&policy).env("DRIFTGUARD_DRY_RUN", "false"));
     assert_eq!(code, 0, "{stderr}");
     assert!(stderr.contains("dry-run off"), "{stderr}");
     // --dry-run beats both.
-    let (code, _, stderr) = run(
-        driftguard(dir.path()).arg("validate").arg("--policy").arg(&policy).arg("--dry-run").env("DRIFTGUARD_DRY_RUN", "false"),
-    );
+    let (code, _, stderr) = run(driftguard(dir.path())
+        .arg("validate")
+        .arg("--policy")
+        .arg(&policy)
+        .arg("--dry-run")
+        .env("DRIFTGUARD_DRY_RUN", "false"));
     assert_eq!(code, 0, "{stderr}");
     assert!(stderr.contains("dry-run on"), "{stderr}");
     // Nested keys use "__"; a bad value is reported against the variable.
-    let (code, _, stderr) =
-        run(driftguard(dir.path()).arg("validate").arg("--policy").arg(&policy).env("DRIFTGUARD_RETRY__MAX_ATTEMPTS", "0"));
+    let (code, _, stderr) = run(driftguard(dir.path())
+        .arg("validate")
+        .arg("--policy")
+        .arg(&policy)
+        .env("DRIFTGUARD_RETRY__MAX_ATTEMPTS", "0"));
     assert_eq!(code, 78);
     assert!(stderr.starts_with("$DRIFTGUARD_RETRY__MAX_ATTEMPTS:1:1: retry.max_attempts: lower than 1\n"), "{stderr}");
     // An unknown variable is an unknown key.
-    let (code, _, stderr) =
-        run(driftguard(dir.path()).arg("validate").arg("--policy").arg(&policy).env("DRIFTGUARD_RETYR__MAX_ATTEMPTS", "3"));
+    let (code, _, stderr) = run(driftguard(dir.path())
+        .arg("validate")
+        .arg("--policy")
+        .arg(&policy)
+        .env("DRIFTGUARD_RETYR__MAX_ATTEMPTS", "3"));
     assert_eq!(code, 78);
-    assert!(stderr.starts_with("$DRIFTGUARD_RETYR__MAX_ATTEMPTS:1:1: retyr: unknown key \"retyr\"; did you mean \"retry\"?"), "{stderr}");
+    assert!(
+        stderr
+            .starts_with("$DRIFTGUARD_RETYR__MAX_ATTEMPTS:1:1: retyr: unknown key \"retyr\"; did you mean \"retry\"?"),
+        "{stderr}"
+    );
 }
 
 #[test]

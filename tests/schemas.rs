@@ -16,10 +16,7 @@ fn checked_in_schemas_match_the_generated_ones() {
         let (code, generated, _) = run(driftguard(dir.path()).args(["schema", kind]));
         assert_eq!(code, 0);
         let checked_in = std::fs::read_to_string(root().join(file)).unwrap();
-        assert!(
-            generated == checked_in,
-            "{file} is stale: regenerate with `cargo run -q -- schema {kind} > {file}`"
-        );
+        assert!(generated == checked_in, "{file} is stale: regenerate with `cargo run -q -- schema {kind} > {file}`");
     }
 }
 
@@ -43,7 +40,8 @@ fn shipped_policies_validate_against_the_schema() {
     assert!(policies.len() >= 3, "{policies:?}");
     for policy in &policies {
         let instance = yaml_as_json(policy);
-        let errors: Vec<String> = validator.iter_errors(&instance).map(|e| format!("{}: {e}", e.instance_path())).collect();
+        let errors: Vec<String> =
+            validator.iter_errors(&instance).map(|e| format!("{}: {e}", e.instance_path())).collect();
         assert!(errors.is_empty(), "{policy}: {errors:#?}");
         let text = std::fs::read_to_string(root().join(policy)).unwrap();
         assert!(text.starts_with("# yaml-language-server: $schema="), "{policy} lacks the schema modeline");

@@ -6,16 +6,22 @@ mod common;
 use common::{driftguard, run, sample_findings, test_policy};
 
 fn history(dir: &std::path::Path, policy: &std::path::Path, extra: &[&str]) -> Vec<serde_json::Value> {
-    let (code, stdout, stderr) = run(driftguard(dir).args(["history", "--format", "json", "--policy"]).arg(policy).args(extra));
+    let (code, stdout, stderr) =
+        run(driftguard(dir).args(["history", "--format", "json", "--policy"]).arg(policy).args(extra));
     assert_eq!(code, 0, "{stderr}");
     serde_json::from_str(&stdout).unwrap()
 }
 
 fn simulate(dir: &std::path::Path, policy: &std::path::Path) -> serde_json::Value {
     let report = dir.join("report.json");
-    let (code, _, stderr) = run(
-        driftguard(dir).arg("simulate").arg("--policy").arg(policy).arg("--findings").arg(sample_findings()).arg("--report").arg(&report),
-    );
+    let (code, _, stderr) = run(driftguard(dir)
+        .arg("simulate")
+        .arg("--policy")
+        .arg(policy)
+        .arg("--findings")
+        .arg(sample_findings())
+        .arg("--report")
+        .arg(&report));
     assert_eq!(code, 0, "{stderr}");
     serde_json::from_str(&std::fs::read_to_string(report).unwrap()).unwrap()
 }
@@ -26,18 +32,19 @@ fn history_filters_by_resource_since_and_limit() {
     let policy = test_policy(dir.path());
     simulate(dir.path(), &policy);
     let all = history(dir.path(), &policy, &[]);
-    assert_eq!(all.len(), 16);
+    assert_eq!(all.len(), 14);
     let sg = history(dir.path(), &policy, &["--resource", "sg-0a1b2c3d"]);
     assert_eq!(sg.len(), 4);
     assert!(sg.iter().all(|entry| entry["resource_id"] == "sg-0a1b2c3d"));
     let by_address = history(dir.path(), &policy, &["--resource", "aws_instance.app[0]"]);
     assert_eq!(by_address.len(), 4);
-    assert_eq!(history(dir.path(), &policy, &["--since", "1h"]).len(), 16);
+    assert_eq!(history(dir.path(), &policy, &["--since", "1h"]).len(), 14);
     assert_eq!(history(dir.path(), &policy, &["--since", "2999-01-01"]).len(), 0);
     let last_two = history(dir.path(), &policy, &["--limit", "2"]);
     assert_eq!(last_two.len(), 2);
-    assert_eq!(last_two[1]["seq"], all[15]["seq"]);
-    let (code, _, stderr) = run(driftguard(dir.path()).args(["history", "--since", "last week", "--policy"]).arg(&policy));
+    assert_eq!(last_two[1]["seq"], all[13]["seq"]);
+    let (code, _, stderr) =
+        run(driftguard(dir.path()).args(["history", "--since", "last week", "--policy"]).arg(&policy));
     assert_eq!(code, 64, "{stderr}");
 }
 
@@ -54,7 +61,7 @@ fn a_second_run_over_the_same_drift_keeps_the_same_findings() {
     assert_eq!(first["findings"][0]["state"], "dry_run");
     assert_eq!(second["findings"][0]["state"], "dry_run");
     // Open findings at rest do not move again: no new transitions.
-    assert_eq!(history(dir.path(), &policy, &[]).len(), 16);
+    assert_eq!(history(dir.path(), &policy, &[]).len(), 14);
 }
 
 #[test]
@@ -63,11 +70,19 @@ fn ack_suppresses_a_finding_and_is_audited() {
     let policy = test_policy(dir.path());
     let report = simulate(dir.path(), &policy);
     let id = report["findings"][1]["id"].as_str().unwrap().to_owned();
-    let (code, stdout, stderr) = run(
-        driftguard(dir.path())
-            .args(["ack", &id, "--until", "2999-12-31", "--reason", "known: resize approved in CHG-42", "--by", "alice", "--policy"])
-            .arg(&policy),
-    );
+    let (code, stdout, stderr) = run(driftguard(dir.path())
+        .args([
+            "ack",
+            &id,
+            "--until",
+            "2999-12-31",
+            "--reason",
+            "known: resize approved in CHG-42",
+            "--by",
+            "alice",
+            "--policy",
+        ])
+        .arg(&policy));
     assert_eq!(code, 0, "{stderr}");
     let event: serde_json::Value = serde_json::from_str(stdout.lines().last().unwrap()).unwrap();
     assert_eq!(event["event"], "finding.acknowledged");
@@ -79,12 +94,14 @@ fn ack_suppresses_a_finding_and_is_audited() {
     let again = simulate(dir.path(), &policy);
     assert_eq!(again["findings"][1]["state"], "acknowledged");
 
-    let (code, _, stderr) =
-        run(driftguard(dir.path()).args(["ack", "f-nope", "--until", "2999-12-31", "--reason", "x", "--policy"]).arg(&policy));
+    let (code, _, stderr) = run(driftguard(dir.path())
+        .args(["ack", "f-nope", "--until", "2999-12-31", "--reason", "x", "--policy"])
+        .arg(&policy));
     assert_eq!(code, 1);
     assert!(stderr.contains("no finding \"f-nope\""), "{stderr}");
-    let (code, _, _) =
-        run(driftguard(dir.path()).args(["ack", &id, "--until", "2001-01-01", "--reason", "x", "--policy"]).arg(&policy));
+    let (code, _, _) = run(driftguard(dir.path())
+        .args(["ack", &id, "--until", "2001-01-01", "--reason", "x", "--policy"])
+        .arg(&policy));
     assert_eq!(code, 64, "a date in the past is a usage error");
 }
 

@@ -313,6 +313,7 @@ fn after(steps: &[Step], step: Step) -> Option<Step> {
 }
 
 /// The one transition function. Pure: same inputs, same outputs, no I/O.
+#[expect(clippy::match_same_arms, reason = "one arm per edge of the graph keeps it readable")]
 pub fn step(machine: &Machine, event: &Event, context: &Context<'_>) -> Result<(Machine, Vec<Effect>), Illegal> {
     use State as S;
     let illegal = || Illegal { state: machine.state, event: event.name() };
@@ -370,7 +371,13 @@ pub fn step(machine: &Machine, event: &Event, context: &Context<'_>) -> Result<(
 }
 
 /// The decision after planning (or on retry): remediate only when every key agrees.
-fn decide(next: &mut Machine, effects: &mut Vec<Effect>, actions: &[Action], step: Option<Step>, context: &Context<'_>) {
+fn decide(
+    next: &mut Machine,
+    effects: &mut Vec<Effect>,
+    actions: &[Action],
+    step: Option<Step>,
+    context: &Context<'_>,
+) {
     let escalate_after_report = after(context.steps, Step::Report) == Some(Step::Escalate);
     let report = |next: &mut Machine, effects: &mut Vec<Effect>, hold: Hold| {
         effects.push(Effect::Report { hold });

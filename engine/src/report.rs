@@ -164,7 +164,13 @@ pub struct DriftReport {
 
 impl DriftReport {
     /// Builds a report, computing the summary from the findings.
-    pub fn new(run_id: &str, policy_hash: &str, dry_run: bool, generated_at: DateTime<Utc>, findings: Vec<ReportFinding>) -> Self {
+    pub fn new(
+        run_id: &str,
+        policy_hash: &str,
+        dry_run: bool,
+        generated_at: DateTime<Utc>,
+        findings: Vec<ReportFinding>,
+    ) -> Self {
         let mut summary = Summary::default();
         for finding in &findings {
             summary.total += 1;

@@ -73,15 +73,12 @@ pub fn run(cli: &Cli, finding_id: &str, until: &str, reason: &str, by: Option<&s
         remediations_left: 0,
     };
     let event = Event::Acknowledge { until, reason: reason.to_owned(), by: by.clone() };
-    let (next, _) = match step(&machine, &event, &context) {
-        Ok(result) => result,
-        Err(_) => {
-            eprintln!("driftguard ack: finding {finding_id} is {} and cannot be acknowledged", machine.state);
-            return Exit::Runtime;
-        }
+    let Ok((next, _)) = step(&machine, &event, &context) else {
+        eprintln!("driftguard ack: finding {finding_id} is {} and cannot be acknowledged", machine.state);
+        return Exit::Runtime;
     };
     let run_id = uuid::Uuid::new_v4().to_string();
-    record.state = next.state.as_str().to_owned();
+    next.state.as_str().clone_into(&mut record.state);
     record.updated_at = now;
     if let Some(detail) = record.detail.as_object_mut() {
         detail.insert("ack_until".to_owned(), serde_json::json!(until.to_rfc3339()));
@@ -112,7 +109,8 @@ pub fn run(cli: &Cli, finding_id: &str, until: &str, reason: &str, by: Option<&s
         eprintln!("driftguard ack: {error}");
         return Exit::Runtime;
     }
-    let mut audit_record = run_record(&policy, &run_id, policy.dry_run, AuditEventName::FindingAcknowledged, Outcome::Succeeded);
+    let mut audit_record =
+        run_record(&policy, &run_id, policy.dry_run, AuditEventName::FindingAcknowledged, Outcome::Succeeded);
     audit_record.finding_id = Some(record.id.clone());
     audit_record.provider = Some(record.provider.clone());
     audit_record.account = Some(record.account.clone());

@@ -46,12 +46,8 @@ pub fn run(
         Ok(store) => store,
         Err(exit) => return exit,
     };
-    let filter = HistoryFilter {
-        finding: finding.map(str::to_owned),
-        resource: resource.map(str::to_owned),
-        since,
-        limit,
-    };
+    let filter =
+        HistoryFilter { finding: finding.map(str::to_owned), resource: resource.map(str::to_owned), since, limit };
     let entries = match store.history(&filter) {
         Ok(entries) => entries,
         Err(error) => {
@@ -62,7 +58,10 @@ pub fn run(
     match format {
         HistoryFormat::Json => println!("{}", serde_json::to_string_pretty(&entries).unwrap_or_default()),
         HistoryFormat::Table => {
-            println!("{:<6} {:<20} {:<22} {:<28} {:<28} {:<13} DRY-RUN", "SEQ", "AT", "FINDING", "RESOURCE", "TRANSITION", "EVENT");
+            println!(
+                "{:<6} {:<20} {:<22} {:<28} {:<28} {:<13} DRY-RUN",
+                "SEQ", "AT", "FINDING", "RESOURCE", "TRANSITION", "EVENT"
+            );
             for entry in &entries {
                 let t = &entry.transition;
                 println!(

@@ -9,14 +9,13 @@ mod validate;
 use std::path::Path;
 
 use driftguard_engine::audit::{AuditEventName, AuditRecord, Outcome};
-use driftguard_engine::policy::{self, CliOverrides, Diagnostics, Policy};
 use driftguard_engine::policy::raw::{LogFormat, LogLevel};
+use driftguard_engine::policy::{self, CliOverrides, Diagnostics, Policy};
 use driftguard_store::Store;
 
 use crate::audit;
 use crate::cli::{Cli, Command};
 use crate::exit::Exit;
-
 
 /// Runs the command.
 pub fn dispatch(cli: &Cli) -> Exit {
@@ -129,7 +128,13 @@ fn not_yet(cli: &Cli, command: &str, what: &str) -> Exit {
 }
 
 /// An audit record for a run-level event.
-pub fn run_record(policy: &Policy, run_id: &str, dry_run: bool, event: AuditEventName, outcome: Outcome) -> AuditRecord {
+pub fn run_record(
+    policy: &Policy,
+    run_id: &str,
+    dry_run: bool,
+    event: AuditEventName,
+    outcome: Outcome,
+) -> AuditRecord {
     AuditRecord {
         event,
         action: event.as_str().to_owned(),

@@ -43,7 +43,10 @@ pub fn run(cli: &Cli, findings: &Path, report_path: Option<&Path>) -> Exit {
         eprintln!("driftguard simulate: {error}");
         return Exit::Runtime;
     }
-    audit::emit(&run_record(&policy, &run_id, true, AuditEventName::RunStarted, Outcome::Noted), "simulate run started");
+    audit::emit(
+        &run_record(&policy, &run_id, true, AuditEventName::RunStarted, Outcome::Noted),
+        "simulate run started",
+    );
     let mut report_findings = Vec::new();
     let mut runner = Runner::new(&policy, &mut store, info, now);
     for item in &drift {
@@ -52,7 +55,10 @@ pub fn run(cli: &Cli, findings: &Path, report_path: Option<&Path>) -> Exit {
             Err(error) => {
                 eprintln!("driftguard simulate: {error}");
                 let _ = store.finish_run(&run_id, "failed", Utc::now());
-                audit::emit(&run_record(&policy, &run_id, true, AuditEventName::RunFinished, Outcome::Failed), "simulate run failed");
+                audit::emit(
+                    &run_record(&policy, &run_id, true, AuditEventName::RunFinished, Outcome::Failed),
+                    "simulate run failed",
+                );
                 return Exit::Runtime;
             }
         }

@@ -14,9 +14,7 @@ use std::time::Duration;
 use chrono::{DateTime, SecondsFormat, Utc};
 use rusqlite::{Connection, Row, TransactionBehavior, params};
 
-pub use records::{
-    AckRecord, EffectsStatus, FindingRecord, HistoryEntry, HistoryFilter, TransitionRecord,
-};
+pub use records::{AckRecord, EffectsStatus, FindingRecord, HistoryEntry, HistoryFilter, TransitionRecord};
 
 /// Schema migrations, applied in order; never edit a shipped entry, append.
 const MIGRATIONS: &[&str] = &[r"
@@ -142,18 +140,12 @@ pub struct Store {
 impl Store {
     /// Opens (creating if needed) the store at `path` and migrates it.
     pub fn open(path: &Path) -> Result<Store, StoreError> {
-        let open_err = |reason: String| StoreError::Open {
-            path: path.to_path_buf(),
-            reason,
-        };
+        let open_err = |reason: String| StoreError::Open { path: path.to_path_buf(), reason };
         if let Some(parent) = path.parent()
             && !parent.as_os_str().is_empty()
             && !parent.is_dir()
         {
-            return Err(open_err(format!(
-                "parent directory {} does not exist",
-                parent.display()
-            )));
+            return Err(open_err(format!("parent directory {} does not exist", parent.display())));
         }
         let conn = Connection::open(path).map_err(|e| open_err(e.to_string()))?;
         Self::init(conn, path.to_path_buf())
@@ -165,58 +157,32 @@ impl Store {
     }
 
     fn init(conn: Connection, path: PathBuf) -> Result<Store, StoreError> {
-        let open_err = |e: rusqlite::Error| StoreError::Open {
-            path: path.clone(),
-            reason: e.to_string(),
-        };
-        conn.busy_timeout(Duration::from_secs(5))
-            .map_err(open_err)?;
+        let open_err = |e: rusqlite::Error| StoreError::Open { path: path.clone(), reason: e.to_string() };
+        conn.busy_timeout(Duration::from_secs(5)).map_err(open_err)?;
         // Check the version before anything that rewrites the file header
         // (journal_mode), so a newer store is left untouched. This read is
         // also where a non-SQLite file is first detected.
-        let found: u32 = conn
-            .pragma_query_value(None, "user_version", |r| r.get(0))
-            .map_err(open_err)?;
+        let found: u32 = conn.pragma_query_value(None, "user_version", |r| r.get(0)).map_err(open_err)?;
         if found > FORMAT_VERSION {
-            return Err(StoreError::TooNew {
-                path,
-                found,
-                supported: FORMAT_VERSION,
-            });
+            return Err(StoreError::TooNew { path, found, supported: FORMAT_VERSION });
         }
         // In-memory databases answer "memory"; only the attempt matters.
-        let _mode: String = conn
-            .pragma_update_and_check(None, "journal_mode", "WAL", |r| r.get(0))
-            .map_err(open_err)?;
-        conn.pragma_update(None, "foreign_keys", "ON")
-            .map_err(open_err)?;
-        conn.pragma_update(None, "synchronous", "FULL")
-            .map_err(open_err)?;
+        let _mode: String =
+            conn.pragma_update_and_check(None, "journal_mode", "WAL", |r| r.get(0)).map_err(open_err)?;
+        conn.pragma_update(None, "foreign_keys", "ON").map_err(open_err)?;
+        conn.pragma_update(None, "synchronous", "FULL").map_err(open_err)?;
         let mut store = Store { conn, path };
         store.migrate()?;
         Ok(store)
     }
 
     fn migrate(&mut self) -> Result<(), StoreError> {
-        let migrate_err = |version: u32, source| StoreError::Migrate {
-            path: self.path.clone(),
-            version,
-            source,
-        };
-        let tx = self
-            .conn
-            .transaction_with_behavior(TransactionBehavior::Immediate)
-            .map_err(|e| migrate_err(0, e))?;
+        let migrate_err = |version: u32, source| StoreError::Migrate { path: self.path.clone(), version, source };
+        let tx = self.conn.transaction_with_behavior(TransactionBehavior::Immediate).map_err(|e| migrate_err(0, e))?;
         // Re-read under the write lock: another process may have migrated.
-        let current: u32 = tx
-            .pragma_query_value(None, "user_version", |r| r.get(0))
-            .map_err(|e| migrate_err(0, e))?;
+        let current: u32 = tx.pragma_query_value(None, "user_version", |r| r.get(0)).map_err(|e| migrate_err(0, e))?;
         if current > FORMAT_VERSION {
-            return Err(StoreError::TooNew {
-                path: self.path.clone(),
-                found: current,
-                supported: FORMAT_VERSION,
-            });
+            return Err(StoreError::TooNew { path: self.path.clone(), found: current, supported: FORMAT_VERSION });
         }
         for (version, sql) in (1..=FORMAT_VERSION).zip(MIGRATIONS).skip(current as usize) {
             tx.execute_batch(sql)
@@ -249,20 +215,11 @@ impl Store {
                 transition.finding_id, finding.id
             )));
         }
-        let status = if transition.has_effects() {
-            EffectsStatus::Pending
-        } else {
-            EffectsStatus::None
-        };
-        let effects = if transition.effects.is_null() {
-            "[]".to_owned()
-        } else {
-            serde_json::to_string(&transition.effects)?
-        };
+        let status = if transition.has_effects() { EffectsStatus::Pending } else { EffectsStatus::None };
+        let effects =
+            if transition.effects.is_null() { "[]".to_owned() } else { serde_json::to_string(&transition.effects)? };
         let detail = serde_json::to_string(&finding.detail)?;
-        let tx = self
-            .conn
-            .transaction_with_behavior(TransactionBehavior::Immediate)?;
+        let tx = self.conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
         tx.execute(
             &format!(
                 "INSERT INTO findings ({FINDING_COLS}) \
@@ -315,12 +272,7 @@ impl Store {
     }
 
     /// Records the result of running the effects of transition `seq`.
-    pub fn complete_effects(
-        &self,
-        seq: i64,
-        status: EffectsStatus,
-        outcome: Option<&str>,
-    ) -> Result<(), StoreError> {
+    pub fn complete_effects(&self, seq: i64, status: EffectsStatus, outcome: Option<&str>) -> Result<(), StoreError> {
         let changed = self.conn.execute(
             "UPDATE transitions SET effects_status = ?2, outcome = ?3 WHERE seq = ?1",
             params![seq, status.as_str(), outcome],
@@ -342,19 +294,15 @@ impl Store {
 
     /// The finding with this id, if any.
     pub fn finding(&self, id: &str) -> Result<Option<FindingRecord>, StoreError> {
-        let mut stmt = self.conn.prepare(&format!(
-            "SELECT {FINDING_COLS} FROM findings WHERE id = ?1"
-        ))?;
-        stmt.query_and_then([id], finding_from_row)?
-            .next()
-            .transpose()
+        let mut stmt = self.conn.prepare(&format!("SELECT {FINDING_COLS} FROM findings WHERE id = ?1"))?;
+        stmt.query_and_then([id], finding_from_row)?.next().transpose()
     }
 
     /// All findings with this fingerprint, oldest first.
     pub fn findings_by_fingerprint(&self, fp: &str) -> Result<Vec<FindingRecord>, StoreError> {
-        let mut stmt = self.conn.prepare(&format!(
-            "SELECT {FINDING_COLS} FROM findings WHERE fingerprint = ?1 ORDER BY created_at, id"
-        ))?;
+        let mut stmt = self
+            .conn
+            .prepare(&format!("SELECT {FINDING_COLS} FROM findings WHERE fingerprint = ?1 ORDER BY created_at, id"))?;
         stmt.query_and_then([fp], finding_from_row)?.collect()
     }
 
@@ -369,16 +317,13 @@ impl Store {
         let mut stmt = self.conn.prepare(&format!(
             "SELECT {FINDING_COLS} FROM findings WHERE state IN ({marks}) ORDER BY created_at, id"
         ))?;
-        stmt.query_and_then(rusqlite::params_from_iter(states), finding_from_row)?
-            .collect()
+        stmt.query_and_then(rusqlite::params_from_iter(states), finding_from_row)?.collect()
     }
 
     /// Transitions matching `filter`, in ascending `seq` order. With a
     /// limit, the most recent `limit` matches are returned.
     pub fn history(&self, filter: &HistoryFilter) -> Result<Vec<HistoryEntry>, StoreError> {
-        let limit = filter
-            .limit
-            .map_or(-1, |n| i64::try_from(n).unwrap_or(i64::MAX));
+        let limit = filter.limit.map_or(-1, |n| i64::try_from(n).unwrap_or(i64::MAX));
         let mut stmt = self.conn.prepare(
             "SELECT * FROM (
                 SELECT t.seq, t.run_id, t.finding_id, t.at, t.from_state, t.to_state, t.event,
@@ -392,18 +337,15 @@ impl Store {
              ) ORDER BY seq",
         )?;
         let since = filter.since.as_ref().map(ts);
-        stmt.query_and_then(
-            params![filter.finding, filter.resource, since, limit],
-            |row| {
-                Ok(HistoryEntry {
-                    transition: transition_from_row(row)?,
-                    provider: row.get(12)?,
-                    resource_type: row.get(13)?,
-                    resource_id: row.get(14)?,
-                    address: row.get(15)?,
-                })
-            },
-        )?
+        stmt.query_and_then(params![filter.finding, filter.resource, since, limit], |row| {
+            Ok(HistoryEntry {
+                transition: transition_from_row(row)?,
+                provider: row.get(12)?,
+                resource_type: row.get(13)?,
+                resource_id: row.get(14)?,
+                address: row.get(15)?,
+            })
+        })?
         .collect()
     }
 
@@ -436,9 +378,7 @@ impl Store {
             let until: Option<String> = row.get(2)?;
             let created_at: String = row.get(5)?;
             Ok(AckRecord {
-                until: until
-                    .map(|u| parse_ts(&u, "acknowledgements", &key, "until"))
-                    .transpose()?,
+                until: until.map(|u| parse_ts(&u, "acknowledgements", &key, "until")).transpose()?,
                 created_at: parse_ts(&created_at, "acknowledgements", &key, "created_at")?,
                 fingerprint: row.get(1)?,
                 reason: row.get(3)?,
@@ -460,12 +400,7 @@ impl Store {
     }
 
     /// Records the end of a run begun with [`Store::begin_run`].
-    pub fn finish_run(
-        &self,
-        run_id: &str,
-        status: &str,
-        at: DateTime<Utc>,
-    ) -> Result<(), StoreError> {
+    pub fn finish_run(&self, run_id: &str, status: &str, at: DateTime<Utc>) -> Result<(), StoreError> {
         let changed = self.conn.execute(
             "UPDATE runs SET status = ?2, finished_at = ?3 WHERE run_id = ?1",
             params![run_id, status, ts(&at)],
@@ -479,9 +414,7 @@ impl Store {
     /// Runs `SQLite` integrity and foreign-key checks; both must be clean.
     pub fn integrity_check(&self) -> Result<(), StoreError> {
         let mut stmt = self.conn.prepare("PRAGMA integrity_check")?;
-        let problems: Vec<String> = stmt
-            .query_map([], |r| r.get(0))?
-            .collect::<Result<_, _>>()?;
+        let problems: Vec<String> = stmt.query_map([], |r| r.get(0))?.collect::<Result<_, _>>()?;
         if problems != ["ok"] {
             return Err(StoreError::Corrupt(format!(
                 "{}: integrity_check: {}",
@@ -525,12 +458,7 @@ fn parse_ts(raw: &str, table: &str, key: &str, column: &str) -> Result<DateTime<
         .map_err(|e| corrupt(table, key, column, format!("bad timestamp {raw:?}: {e}")))
 }
 
-fn parse_json(
-    raw: &str,
-    table: &str,
-    key: &str,
-    column: &str,
-) -> Result<serde_json::Value, StoreError> {
+fn parse_json(raw: &str, table: &str, key: &str, column: &str) -> Result<serde_json::Value, StoreError> {
     serde_json::from_str(raw).map_err(|e| corrupt(table, key, column, format!("bad json: {e}")))
 }
 
@@ -550,14 +478,8 @@ fn finding_from_row(row: &Row<'_>) -> Result<FindingRecord, StoreError> {
         severity: row.get(10)?,
         flow: row.get(11)?,
         state: row.get(12)?,
-        attempts: u32::try_from(attempts).map_err(|_| {
-            corrupt(
-                "findings",
-                &id,
-                "attempts",
-                format!("out of range: {attempts}"),
-            )
-        })?,
+        attempts: u32::try_from(attempts)
+            .map_err(|_| corrupt("findings", &id, "attempts", format!("out of range: {attempts}")))?,
         detail: parse_json(&row.get::<_, String>(14)?, "findings", &id, "detail")?,
         created_at: parse_ts(&row.get::<_, String>(15)?, "findings", &id, "created_at")?,
         updated_at: parse_ts(&row.get::<_, String>(16)?, "findings", &id, "updated_at")?,
@@ -578,14 +500,8 @@ fn transition_from_row(row: &Row<'_>) -> Result<TransitionRecord, StoreError> {
         to_state: row.get(5)?,
         event: row.get(6)?,
         effects: parse_json(&row.get::<_, String>(7)?, "transitions", &key, "effects")?,
-        effects_status: EffectsStatus::parse(&status).ok_or_else(|| {
-            corrupt(
-                "transitions",
-                &key,
-                "effects_status",
-                format!("unknown value {status:?}"),
-            )
-        })?,
+        effects_status: EffectsStatus::parse(&status)
+            .ok_or_else(|| corrupt("transitions", &key, "effects_status", format!("unknown value {status:?}")))?,
         outcome: row.get(9)?,
         dry_run: row.get(10)?,
         policy_hash: row.get(11)?,

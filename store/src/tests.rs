@@ -4,8 +4,7 @@ use serde_json::json;
 
 fn t(secs: i64) -> DateTime<Utc> {
     // Sub-second part checks that timestamps round-trip without loss.
-    Utc.timestamp_opt(1_700_000_000 + secs, 123_456_789)
-        .unwrap()
+    Utc.timestamp_opt(1_700_000_000 + secs, 123_456_789).unwrap()
 }
 
 fn finding(id: &str, state: &str) -> FindingRecord {
@@ -30,12 +29,7 @@ fn finding(id: &str, state: &str) -> FindingRecord {
     }
 }
 
-fn transition(
-    f: &FindingRecord,
-    at: DateTime<Utc>,
-    to: &str,
-    effects: serde_json::Value,
-) -> TransitionRecord {
+fn transition(f: &FindingRecord, at: DateTime<Utc>, to: &str, effects: serde_json::Value) -> TransitionRecord {
     TransitionRecord {
         seq: None,
         run_id: "run-1".to_owned(),
@@ -62,32 +56,13 @@ fn temp_store() -> (tempfile::TempDir, PathBuf, Store) {
 #[test]
 fn migrations_create_schema() {
     let (_dir, _path, store) = temp_store();
-    let version: u32 = store
-        .conn
-        .pragma_query_value(None, "user_version", |r| r.get(0))
-        .unwrap();
+    let version: u32 = store.conn.pragma_query_value(None, "user_version", |r| r.get(0)).unwrap();
     assert_eq!(version, FORMAT_VERSION);
-    let mode: String = store
-        .conn
-        .pragma_query_value(None, "journal_mode", |r| r.get(0))
-        .unwrap();
+    let mode: String = store.conn.pragma_query_value(None, "journal_mode", |r| r.get(0)).unwrap();
     assert_eq!(mode, "wal");
-    for name in [
-        "findings",
-        "transitions",
-        "acknowledgements",
-        "runs",
-        "transitions_finding",
-        "transitions_at",
-    ] {
-        let n: i64 = store
-            .conn
-            .query_row(
-                "SELECT count(*) FROM sqlite_master WHERE name = ?1",
-                [name],
-                |r| r.get(0),
-            )
-            .unwrap();
+    for name in ["findings", "transitions", "acknowledgements", "runs", "transitions_finding", "transitions_at"] {
+        let n: i64 =
+            store.conn.query_row("SELECT count(*) FROM sqlite_master WHERE name = ?1", [name], |r| r.get(0)).unwrap();
         assert_eq!(n, 1, "{name} missing");
     }
     store.integrity_check().unwrap();
@@ -97,9 +72,7 @@ fn migrations_create_schema() {
 fn reopen_keeps_data() {
     let (_dir, path, mut store) = temp_store();
     let f = finding("a", "open");
-    let seq = store
-        .record_transition(&f, &transition(&f, t(1), "open", json!([])))
-        .unwrap();
+    let seq = store.record_transition(&f, &transition(&f, t(1), "open", json!([]))).unwrap();
     store.begin_run("run-1", "drift", t(0)).unwrap();
     store.finish_run("run-1", "ok", t(2)).unwrap();
     drop(store);
@@ -117,8 +90,7 @@ fn newer_format_is_refused() {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("state.db");
     let conn = Connection::open(&path).unwrap();
-    conn.pragma_update(None, "user_version", FORMAT_VERSION + 1)
-        .unwrap();
+    conn.pragma_update(None, "user_version", FORMAT_VERSION + 1).unwrap();
     drop(conn);
     let err = Store::open(&path).unwrap_err();
     assert!(matches!(err, StoreError::TooNew { found, .. } if found == FORMAT_VERSION + 1));
@@ -139,10 +111,7 @@ fn missing_parent_directory_names_path() {
     let path = dir.path().join("nope").join("state.db");
     let err = Store::open(&path).unwrap_err();
     assert!(matches!(err, StoreError::Open { .. }));
-    assert!(
-        err.to_string().contains(&path.display().to_string()),
-        "{err}"
-    );
+    assert!(err.to_string().contains(&path.display().to_string()), "{err}");
     assert!(!path.parent().unwrap().exists());
 }
 
@@ -150,9 +119,7 @@ fn missing_parent_directory_names_path() {
 fn record_transition_is_atomic() {
     let (_dir, _path, mut store) = temp_store();
     let f = finding("a", "open");
-    store
-        .record_transition(&f, &transition(&f, t(1), "open", json!([])))
-        .unwrap();
+    store.record_transition(&f, &transition(&f, t(1), "open", json!([]))).unwrap();
     // Make the second statement of the transaction fail after the upsert ran.
     store
         .conn
@@ -164,21 +131,14 @@ fn record_transition_is_atomic() {
     let mut changed = f.clone();
     changed.state = "remediating".to_owned();
     changed.attempts = 1;
-    let err = store
-        .record_transition(
-            &changed,
-            &transition(&f, t(2), "remediating", json!(["apply"])),
-        )
-        .unwrap_err();
+    let err = store.record_transition(&changed, &transition(&f, t(2), "remediating", json!(["apply"]))).unwrap_err();
     assert!(matches!(err, StoreError::Sqlite(_)), "{err}");
     assert_eq!(store.finding("a").unwrap(), Some(f.clone()));
     assert_eq!(store.history(&HistoryFilter::default()).unwrap().len(), 1);
 
     // A transition for another finding is a caller bug and changes nothing.
     let other = finding("b", "open");
-    let err = store
-        .record_transition(&other, &transition(&f, t(3), "open", json!([])))
-        .unwrap_err();
+    let err = store.record_transition(&other, &transition(&f, t(3), "open", json!([]))).unwrap_err();
     assert!(matches!(err, StoreError::Invalid(_)), "{err}");
     assert!(store.finding("b").unwrap().is_none());
 }
@@ -187,36 +147,19 @@ fn record_transition_is_atomic() {
 fn pending_effects_and_completion() {
     let (_dir, _path, mut store) = temp_store();
     let mut f = finding("a", "open");
-    let quiet = store
-        .record_transition(&f, &transition(&f, t(1), "open", serde_json::Value::Null))
-        .unwrap();
+    let quiet = store.record_transition(&f, &transition(&f, t(1), "open", serde_json::Value::Null)).unwrap();
     f.state = "remediating".to_owned();
-    let first = store
-        .record_transition(
-            &f,
-            &transition(&f, t(2), "remediating", json!([{"apply": "x"}])),
-        )
-        .unwrap();
-    let second = store
-        .record_transition(&f, &transition(&f, t(3), "remediating", json!(["notify"])))
-        .unwrap();
+    let first = store.record_transition(&f, &transition(&f, t(2), "remediating", json!([{"apply": "x"}]))).unwrap();
+    let second = store.record_transition(&f, &transition(&f, t(3), "remediating", json!(["notify"]))).unwrap();
     assert!(quiet < first && first < second);
     let pending = store.pending_effects().unwrap();
     let seqs: Vec<_> = pending.iter().map(|p| p.seq).collect();
     assert_eq!(seqs, [Some(first), Some(second)]);
     assert_eq!(pending[0].effects, json!([{"apply": "x"}]));
-    assert!(
-        pending
-            .iter()
-            .all(|p| p.effects_status == EffectsStatus::Pending)
-    );
+    assert!(pending.iter().all(|p| p.effects_status == EffectsStatus::Pending));
 
-    store
-        .complete_effects(first, EffectsStatus::Done, Some("applied"))
-        .unwrap();
-    store
-        .complete_effects(second, EffectsStatus::Failed, Some("timeout"))
-        .unwrap();
+    store.complete_effects(first, EffectsStatus::Done, Some("applied")).unwrap();
+    store.complete_effects(second, EffectsStatus::Failed, Some("timeout")).unwrap();
     assert!(store.pending_effects().unwrap().is_empty());
     let hist = store.history(&HistoryFilter::default()).unwrap();
     assert_eq!(hist[0].transition.effects_status, EffectsStatus::None);
@@ -224,10 +167,7 @@ fn pending_effects_and_completion() {
     assert_eq!(hist[1].transition.effects_status, EffectsStatus::Done);
     assert_eq!(hist[1].transition.outcome.as_deref(), Some("applied"));
     assert_eq!(hist[2].transition.effects_status, EffectsStatus::Failed);
-    assert!(matches!(
-        store.complete_effects(999, EffectsStatus::Done, None),
-        Err(StoreError::Invalid(_))
-    ));
+    assert!(matches!(store.complete_effects(999, EffectsStatus::Done, None), Err(StoreError::Invalid(_))));
 }
 
 #[test]
@@ -236,60 +176,27 @@ fn history_filters() {
     let a = finding("a", "open");
     let b = finding("b", "open");
     for i in 0..3 {
-        store
-            .record_transition(&a, &transition(&a, t(i * 10), "open", json!([])))
-            .unwrap();
-        store
-            .record_transition(&b, &transition(&b, t(i * 10 + 5), "open", json!([])))
-            .unwrap();
+        store.record_transition(&a, &transition(&a, t(i * 10), "open", json!([]))).unwrap();
+        store.record_transition(&b, &transition(&b, t(i * 10 + 5), "open", json!([]))).unwrap();
     }
     let all = store.history(&HistoryFilter::default()).unwrap();
     assert_eq!(all.len(), 6);
-    assert!(
-        all.windows(2)
-            .all(|w| w[0].transition.seq < w[1].transition.seq)
-    );
+    assert!(all.windows(2).all(|w| w[0].transition.seq < w[1].transition.seq));
 
-    let by_id = HistoryFilter {
-        resource: Some("bucket-a".to_owned()),
-        ..HistoryFilter::default()
-    };
-    let by_addr = HistoryFilter {
-        resource: Some("aws_s3_bucket.a".to_owned()),
-        ..HistoryFilter::default()
-    };
+    let by_id = HistoryFilter { resource: Some("bucket-a".to_owned()), ..HistoryFilter::default() };
+    let by_addr = HistoryFilter { resource: Some("aws_s3_bucket.a".to_owned()), ..HistoryFilter::default() };
     for filter in [by_id, by_addr] {
         let hist = store.history(&filter).unwrap();
         assert_eq!(hist.len(), 3);
-        assert!(
-            hist.iter()
-                .all(|h| h.resource_id == "bucket-a" && h.provider == "aws")
-        );
+        assert!(hist.iter().all(|h| h.resource_id == "bucket-a" && h.provider == "aws"));
     }
 
-    let since = HistoryFilter {
-        since: Some(t(15)),
-        ..HistoryFilter::default()
-    };
-    let ats: Vec<_> = store
-        .history(&since)
-        .unwrap()
-        .into_iter()
-        .map(|h| h.transition.at)
-        .collect();
+    let since = HistoryFilter { since: Some(t(15)), ..HistoryFilter::default() };
+    let ats: Vec<_> = store.history(&since).unwrap().into_iter().map(|h| h.transition.at).collect();
     assert_eq!(ats, [t(15), t(20), t(25)], "since is inclusive");
 
-    let limited = HistoryFilter {
-        finding: Some("b".to_owned()),
-        limit: Some(2),
-        ..HistoryFilter::default()
-    };
-    let ats: Vec<_> = store
-        .history(&limited)
-        .unwrap()
-        .into_iter()
-        .map(|h| h.transition.at)
-        .collect();
+    let limited = HistoryFilter { finding: Some("b".to_owned()), limit: Some(2), ..HistoryFilter::default() };
+    let ats: Vec<_> = store.history(&limited).unwrap().into_iter().map(|h| h.transition.at).collect();
     assert_eq!(ats, [t(15), t(25)]);
 }
 
@@ -300,16 +207,11 @@ fn finding_queries() {
     let mut b = finding("b", "closed");
     b.fingerprint = a.fingerprint.clone();
     for f in [&a, &b] {
-        store
-            .record_transition(f, &transition(f, t(1), &f.state, json!([])))
-            .unwrap();
+        store.record_transition(f, &transition(f, t(1), &f.state, json!([]))).unwrap();
     }
     assert_eq!(store.findings_by_fingerprint("fp-a").unwrap().len(), 2);
     assert_eq!(store.findings_in_states(&["open"]).unwrap(), [a]);
-    assert_eq!(
-        store.findings_in_states(&["open", "closed"]).unwrap().len(),
-        2
-    );
+    assert_eq!(store.findings_in_states(&["open", "closed"]).unwrap().len(), 2);
     assert!(store.findings_in_states(&[]).unwrap().is_empty());
 }
 
@@ -336,34 +238,17 @@ fn ack_round_trip() {
 fn corrupt_rows_are_reported() {
     let (_dir, _path, mut store) = temp_store();
     let f = finding("a", "open");
-    store
-        .record_transition(&f, &transition(&f, t(1), "open", json!([])))
-        .unwrap();
-    store
-        .conn
-        .execute(
-            "UPDATE findings SET detail = '{not json' WHERE id = 'a'",
-            [],
-        )
-        .unwrap();
+    store.record_transition(&f, &transition(&f, t(1), "open", json!([]))).unwrap();
+    store.conn.execute("UPDATE findings SET detail = '{not json' WHERE id = 'a'", []).unwrap();
     let err = store.finding("a").unwrap_err();
     let StoreError::Corrupt(msg) = &err else {
         panic!("expected Corrupt, got {err}");
     };
-    assert!(
-        msg.contains("findings") && msg.contains("\"a\"") && msg.contains("detail"),
-        "{msg}"
-    );
+    assert!(msg.contains("findings") && msg.contains("\"a\"") && msg.contains("detail"), "{msg}");
 
-    store
-        .conn
-        .execute("UPDATE transitions SET at = 'yesterday'", [])
-        .unwrap();
+    store.conn.execute("UPDATE transitions SET at = 'yesterday'", []).unwrap();
     let err = store.history(&HistoryFilter::default()).unwrap_err();
-    assert!(
-        matches!(&err, StoreError::Corrupt(m) if m.contains("transitions")),
-        "{err}"
-    );
+    assert!(matches!(&err, StoreError::Corrupt(m) if m.contains("transitions")), "{err}");
 }
 
 #[test]
@@ -379,17 +264,11 @@ fn integrity_check_reports_dangling_references() {
              VALUES ('r', 'ghost', 'x', 'a', 'b', 'e', '[]', 'none', 0, 'h');",
         )
         .unwrap();
-    assert!(matches!(
-        store.integrity_check(),
-        Err(StoreError::Corrupt(_))
-    ));
+    assert!(matches!(store.integrity_check(), Err(StoreError::Corrupt(_))));
 }
 
 #[test]
 fn finish_unknown_run_fails() {
     let store = Store::open_in_memory().unwrap();
-    assert!(matches!(
-        store.finish_run("nope", "ok", t(0)),
-        Err(StoreError::Invalid(_))
-    ));
+    assert!(matches!(store.finish_run("nope", "ok", t(0)), Err(StoreError::Invalid(_))));
 }

@@ -29,7 +29,11 @@ pub fn driftguard(dir: &Path) -> Command {
 /// Runs and returns (exit code, stdout, stderr).
 pub fn run(command: &mut Command) -> (i32, String, String) {
     let Output { status, stdout, stderr } = command.output().expect("run driftguard");
-    (status.code().unwrap_or(-1), String::from_utf8_lossy(&stdout).into_owned(), String::from_utf8_lossy(&stderr).into_owned())
+    (
+        status.code().unwrap_or(-1),
+        String::from_utf8_lossy(&stdout).into_owned(),
+        String::from_utf8_lossy(&stderr).into_owned(),
+    )
 }
 
 /// A policy for tests: the local-emulator example with its store moved into `dir`.

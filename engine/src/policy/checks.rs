@@ -13,9 +13,8 @@ use croner::parser::{CronParser, Seconds};
 pub fn parse_duration(text: &str) -> Result<Duration, String> {
     let split = text.find(|c: char| !c.is_ascii_digit()).unwrap_or(text.len());
     let (digits, unit) = text.split_at(split);
-    let invalid = || {
-        format!("invalid duration {text:?}: write a whole number and a unit (ms, s, m, h, d), e.g. 200ms, 90s, 24h")
-    };
+    let invalid =
+        || format!("invalid duration {text:?}: write a whole number and a unit (ms, s, m, h, d), e.g. 200ms, 90s, 24h");
     if digits.is_empty() {
         return Err(invalid());
     }
@@ -40,8 +39,11 @@ pub fn parse_cron(text: &str) -> Result<(String, Cron), String> {
             "invalid cron expression {text:?}: expected 5 fields (minute hour day month weekday) or 6 (second first), found {fields}"
         ));
     }
-    let normalised =
-        if fields == 5 { format!("0 {}", text.split_whitespace().collect::<Vec<_>>().join(" ")) } else { text.to_owned() };
+    let normalised = if fields == 5 {
+        format!("0 {}", text.split_whitespace().collect::<Vec<_>>().join(" "))
+    } else {
+        text.to_owned()
+    };
     let parser = CronParser::builder().seconds(Seconds::Required).build();
     match parser.parse(&normalised) {
         Ok(cron) => Ok((normalised, cron)),
@@ -73,18 +75,26 @@ fn to_garde(result: Result<(), String>) -> garde::Result {
     result.map_err(garde::Error::new)
 }
 
+#[expect(clippy::trivially_copy_pass_by_ref, reason = "garde passes its context by reference")]
 pub(crate) fn duration(value: &str, _context: &()) -> garde::Result {
     to_garde(parse_duration(value).map(drop))
 }
 
+#[expect(clippy::trivially_copy_pass_by_ref, reason = "garde passes its context by reference")]
 pub(crate) fn cron_expr(value: &str, _context: &()) -> garde::Result {
     to_garde(parse_cron(value).map(drop))
 }
 
+#[expect(clippy::trivially_copy_pass_by_ref, reason = "garde passes its context by reference")]
 pub(crate) fn glob(value: &str, _context: &()) -> garde::Result {
     to_garde(parse_glob(value).map(drop))
 }
 
+#[expect(
+    clippy::trivially_copy_pass_by_ref,
+    clippy::ref_option,
+    reason = "garde passes the field and its context by reference"
+)]
 pub(crate) fn regex_opt(value: &Option<String>, _context: &()) -> garde::Result {
     match value {
         Some(text) => to_garde(parse_regex(text).map(drop)),
@@ -98,10 +108,10 @@ mod tests {
 
     #[test]
     fn durations_accept_the_documented_forms() {
-        assert_eq!(parse_duration("24h"), Ok(Duration::from_secs(86_400)));
+        assert_eq!(parse_duration("24h"), Ok(Duration::from_hours(24)));
         assert_eq!(parse_duration("90s"), Ok(Duration::from_secs(90)));
         assert_eq!(parse_duration("200ms"), Ok(Duration::from_millis(200)));
-        assert_eq!(parse_duration("7d"), Ok(Duration::from_secs(7 * 86_400)));
+        assert_eq!(parse_duration("7d"), Ok(Duration::from_hours(7 * 24)));
         assert_eq!(parse_duration("0s"), Ok(Duration::ZERO));
     }
 

@@ -360,9 +360,7 @@ fn expected(expected: &str) -> String {
         "a map" => "a mapping".to_owned(),
         "a boolean" => "true or false".to_owned(),
         "a string" => "a string".to_owned(),
-        "u8" | "u16" | "u32" | "u64" | "usize" | "i8" | "i16" | "i32" | "i64" | "isize" => {
-            "a whole number".to_owned()
-        }
+        "u8" | "u16" | "u32" | "u64" | "usize" | "i8" | "i16" | "i32" | "i64" | "isize" => "a whole number".to_owned(),
         other if other.starts_with("struct ") => "a mapping".to_owned(),
         other if other.starts_with("enum ") => "one of the listed words".to_owned(),
         other => other.to_owned(),

@@ -130,12 +130,14 @@ impl Matcher {
             && (self.environments.is_empty()
                 || subject.environment.is_some_and(|env| self.environments.iter().any(|e| e.eq_ignore_ascii_case(env))))
             && (self.severities.is_empty() || subject.severity.is_some_and(|s| self.severities.contains(&s)))
-            && self.tags.iter().all(|(key, value)| {
-                subject.tags.get(key).is_some_and(|actual| actual.eq_ignore_ascii_case(value))
-            })
-            && self.actual.as_ref().is_none_or(|regex| {
-                subject.actual.is_some_and(|value| regex.is_match(&value.to_string()))
-            })
+            && self
+                .tags
+                .iter()
+                .all(|(key, value)| subject.tags.get(key).is_some_and(|actual| actual.eq_ignore_ascii_case(value)))
+            && self
+                .actual
+                .as_ref()
+                .is_none_or(|regex| subject.actual.is_some_and(|value| regex.is_match(&value.to_string())))
     }
 
     /// Whether the matcher has no conditions.
@@ -388,7 +390,10 @@ impl Builder {
         let cron = match parse_cron(&raw.cron) {
             Ok((normalised, _)) => normalised,
             Err(message) => {
-                self.problems.push((vec![Seg::Key("schedules".into()), Seg::Key(name.into()), Seg::Key("cron".into())], message));
+                self.problems.push((
+                    vec![Seg::Key("schedules".into()), Seg::Key(name.into()), Seg::Key("cron".into())],
+                    message,
+                ));
                 String::new()
             }
         };
@@ -413,7 +418,12 @@ pub(crate) fn build(source: &str, text: &str, file: PolicyFile) -> Result<Policy
             .iter()
             .enumerate()
             .map(|(index, rule)| {
-                let base = [Seg::Key("classification".into()), Seg::Key("rules".into()), Seg::Index(index), Seg::Key("match".into())];
+                let base = [
+                    Seg::Key("classification".into()),
+                    Seg::Key("rules".into()),
+                    Seg::Index(index),
+                    Seg::Key("match".into()),
+                ];
                 ClassificationRule {
                     name: rule.name.clone(),
                     matcher: builder.matcher(&base, &rule.matcher),

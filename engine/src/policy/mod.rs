@@ -2,10 +2,10 @@
 
 pub mod checks;
 mod compile;
-pub mod diag;
 mod compiled;
-mod semantic;
+pub mod diag;
 pub mod raw;
+mod semantic;
 pub mod yaml;
 
 pub use compile::{CliOverrides, ENV_PREFIX, ENV_SEPARATOR, compile, env_provider};

@@ -575,6 +575,30 @@ pub enum JanitorTarget {
     AzurermResourceGroup,
 }
 
+impl JanitorTarget {
+    /// Every target.
+    pub const ALL: [JanitorTarget; 6] = [
+        JanitorTarget::AwsS3Bucket,
+        JanitorTarget::AwsInstance,
+        JanitorTarget::AwsDbInstance,
+        JanitorTarget::AwsIamRole,
+        JanitorTarget::GoogleStorageBucket,
+        JanitorTarget::AzurermResourceGroup,
+    ];
+
+    /// The Terraform resource type name, as written in the policy.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            JanitorTarget::AwsS3Bucket => "aws_s3_bucket",
+            JanitorTarget::AwsInstance => "aws_instance",
+            JanitorTarget::AwsDbInstance => "aws_db_instance",
+            JanitorTarget::AwsIamRole => "aws_iam_role",
+            JanitorTarget::GoogleStorageBucket => "google_storage_bucket",
+            JanitorTarget::AzurermResourceGroup => "azurerm_resource_group",
+        }
+    }
+}
+
 /// A janitor phase.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "lowercase")]
@@ -675,12 +699,7 @@ pub struct RetrySection {
 
 impl Default for RetrySection {
     fn default() -> Self {
-        Self {
-            max_attempts: 5,
-            base_delay: "200ms".to_owned(),
-            max_delay: "30s".to_owned(),
-            jitter: true,
-        }
+        Self { max_attempts: 5, base_delay: "200ms".to_owned(), max_delay: "30s".to_owned(), jitter: true }
     }
 }
 

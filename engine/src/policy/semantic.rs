@@ -62,12 +62,7 @@ fn check_retry(policy: &PolicyFile, problems: &mut Problems) {
     }
 }
 
-fn check_unique_names<'a>(
-    what: &str,
-    names: impl Iterator<Item = &'a str>,
-    list: &[&str],
-    problems: &mut Problems,
-) {
+fn check_unique_names<'a>(what: &str, names: impl Iterator<Item = &'a str>, list: &[&str], problems: &mut Problems) {
     let mut first: HashMap<&str, usize> = HashMap::new();
     for (index, name) in names.enumerate() {
         if name.is_empty() {
@@ -236,15 +231,7 @@ fn check_janitor(policy: &PolicyFile, problems: &mut Problems) {
                 format!("lower than 1: a cap of {cap} deletes nothing; remove the type from janitor.targets instead"),
             ));
         }
-        let known = [
-            JanitorTarget::AwsS3Bucket,
-            JanitorTarget::AwsInstance,
-            JanitorTarget::AwsDbInstance,
-            JanitorTarget::AwsIamRole,
-            JanitorTarget::GoogleStorageBucket,
-            JanitorTarget::AzurermResourceGroup,
-        ]
-        .map(target_name);
+        let known = JanitorTarget::ALL.map(JanitorTarget::as_str);
         if !known.contains(&resource_type.as_str()) {
             let hint = did_you_mean(resource_type, known.iter().copied())
                 .map_or_else(|| format!("; known: {}", known.join(", ")), |s| format!("; did you mean {s:?}?"));
@@ -315,20 +302,10 @@ fn check_janitor(policy: &PolicyFile, problems: &mut Problems) {
         if !policy.providers.azure.iter().any(|known| &known.subscription == subscription) {
             problems.push((
                 at(path(&["janitor", "delete_allowlist", "azure"]), &[Seg::Index(index)]),
-                format!("subscription {subscription:?} may be deleted in but is not scanned: add it to providers.azure"),
+                format!(
+                    "subscription {subscription:?} may be deleted in but is not scanned: add it to providers.azure"
+                ),
             ));
         }
-    }
-}
-
-/// The policy name of a janitor target, as serde writes it.
-pub(crate) fn target_name(target: JanitorTarget) -> &'static str {
-    match target {
-        JanitorTarget::AwsS3Bucket => "aws_s3_bucket",
-        JanitorTarget::AwsInstance => "aws_instance",
-        JanitorTarget::AwsDbInstance => "aws_db_instance",
-        JanitorTarget::AwsIamRole => "aws_iam_role",
-        JanitorTarget::GoogleStorageBucket => "google_storage_bucket",
-        JanitorTarget::AzurermResourceGroup => "azurerm_resource_group",
     }
 }

@@ -69,10 +69,22 @@ fn position(marker: Marker) -> Position {
 }
 
 enum Frame {
-    Map { dict: Dict, path: Vec<Seg>, key: Option<(String, Marker)>, seen: HashMap<String, Position>, anchor: usize },
-    Seq { items: Vec<Value>, path: Vec<Seg>, anchor: usize },
+    Map {
+        dict: Dict,
+        path: Vec<Seg>,
+        key: Option<(String, Marker)>,
+        seen: HashMap<String, Position>,
+        anchor: usize,
+    },
+    Seq {
+        items: Vec<Value>,
+        path: Vec<Seg>,
+        anchor: usize,
+    },
     /// A subtree being skipped (a duplicate key's value or a complex key); depth counts nesting.
-    Skip { depth: usize },
+    Skip {
+        depth: usize,
+    },
 }
 
 #[derive(Default)]
@@ -90,7 +102,7 @@ impl Builder {
     /// scalar is a mapping key rather than a value.
     fn next_slot(&self) -> Option<(Vec<Seg>, Option<Position>)> {
         match self.stack.last() {
-            None => Some((Vec::new(), None)),
+            None | Some(Frame::Skip { .. }) => Some((Vec::new(), None)),
             Some(Frame::Map { path, key: Some((key, marker)), .. }) => {
                 let mut child = path.clone();
                 child.push(Seg::Key(key.clone()));
@@ -102,7 +114,6 @@ impl Builder {
                 child.push(Seg::Index(items.len()));
                 Some((child, None))
             }
-            Some(Frame::Skip { .. }) => Some((Vec::new(), None)),
         }
     }
 

@@ -1,0 +1,228 @@
+use proptest::prelude::*;
+
+use super::*;
+use driftguard_engine::policy::{CliOverrides, compile};
+
+const ACCOUNTS: [&str; 3] = ["111111111111", "222222222222", "333333333333"];
+
+/// A random but valid policy: prefix, protected tags, allowlist, TTL and caps vary.
+#[derive(Debug, Clone)]
+struct PolicyParams {
+    prefix: String,
+    protected: Vec<(String, Vec<String>)>,
+    allow: Vec<usize>,
+    default_ttl_hours: u32,
+    per_run: u32,
+    per_type: Option<u32>,
+    percent: u8,
+}
+
+fn policy_text(p: &PolicyParams) -> String {
+    let mut text = String::from("flows:\n  - name: all\n    steps: [classify, plan, report]\nproviders:\n  aws:\n");
+    for account in ACCOUNTS {
+        text += &format!("    - account: \"{account}\"\n      environment: sandbox\n      regions: [us-east-1]\n");
+    }
+    text += &format!("protection:\n  name_prefix: \"{}\"\n  tags:\n", p.prefix);
+    for (key, values) in &p.protected {
+        text += &format!(
+            "    - key: \"{key}\"\n      values: [{}]\n",
+            values.iter().map(|v| format!("\"{v}\"")).collect::<Vec<_>>().join(", ")
+        );
+    }
+    text += &format!("  caps:\n    max_deletions_per_run: {}\n    max_delete_percent: {}\n", p.per_run, p.percent);
+    if let Some(per_type) = p.per_type {
+        text += &format!("    max_deletions_per_type:\n      aws_instance: {per_type}\n");
+    }
+    text += "janitor:\n  enabled: true\n  targets: [aws_s3_bucket, aws_instance, aws_iam_role]\n";
+    text += &format!("  default_ttl: {}h\n  delete_allowlist:\n    aws: [", p.default_ttl_hours);
+    text += &p.allow.iter().map(|i| format!("\"{}\"", ACCOUNTS[*i])).collect::<Vec<_>>().join(", ");
+    text += "]\n";
+    text
+}
+
+fn arb_policy() -> impl Strategy<Value = PolicyParams> {
+    (
+        prop::sample::select(vec!["dg-", "tmp-", "sandbox-x"]),
+        prop::collection::vec(
+            (
+                prop::sample::select(vec!["Environment", "Protected", "Keep"]),
+                prop::collection::vec(prop::sample::select(vec!["production", "true", "Prod"]), 0..3),
+            ),
+            1..3,
+        ),
+        prop::collection::btree_set(0..3usize, 1..3),
+        1..200u32,
+        1..20u32,
+        prop::option::of(1..5u32),
+        1..=100u8,
+    )
+        .prop_map(|(prefix, protected, allow, default_ttl_hours, per_run, per_type, percent)| PolicyParams {
+            prefix: prefix.to_owned(),
+            protected: protected
+                .into_iter()
+                .map(|(k, v)| (k.to_owned(), v.into_iter().map(str::to_owned).collect()))
+                .collect(),
+            allow: allow.into_iter().collect(),
+            default_ttl_hours,
+            per_run,
+            per_type,
+            percent,
+        })
+}
+
+fn now() -> DateTime<Utc> {
+    DateTime::parse_from_rfc3339("2026-11-22T12:00:00Z").unwrap().with_timezone(&Utc)
+}
+
+fn arb_resource() -> impl Strategy<Value = Resource> {
+    let tag_keys = prop::sample::select(vec!["Environment", "Protected", "Keep", "Owner", "expires-at", "ttl"]);
+    let tag_values = prop::sample::select(vec![
+        "production",
+        "PRODUCTION",
+        "true",
+        "prod",
+        "sandbox",
+        "2026-01-01",
+        "2030-01-01T00:00:00Z",
+        "48h",
+        "soon",
+        "",
+    ]);
+    (
+        0..3usize,
+        prop::sample::select(vec![
+            JanitorTarget::AwsS3Bucket,
+            JanitorTarget::AwsInstance,
+            JanitorTarget::AwsIamRole,
+            JanitorTarget::AwsDbInstance,
+        ]),
+        prop::sample::select(vec!["dg-a", "dg-b", "tmp-c", "sandbox-xy", "prod-db", "DG-upper"]),
+        prop::collection::btree_map(tag_keys, tag_values, 0..4),
+        prop::option::of(0..2000i64),
+        any::<bool>(),
+    )
+        .prop_map(|(account, resource_type, name, tags, age_hours, managed)| Resource {
+            provider: Provider::Aws,
+            account: ACCOUNTS[account].to_owned(),
+            region: "us-east-1".to_owned(),
+            resource_type,
+            id: format!("{name}-{account}"),
+            name: name.to_owned(),
+            tags: tags.into_iter().map(|(k, v)| (k.to_owned(), v.to_owned())).collect(),
+            created_at: age_hours.map(|hours| now() - chrono::Duration::hours(hours)),
+            managed,
+        })
+}
+
+fn compiled(params: &PolicyParams) -> Policy {
+    compile("random.yaml", &policy_text(params), None, &CliOverrides::default())
+        .unwrap_or_else(|errors| panic!("generated policy refused:\n{errors}\n{}", policy_text(params)))
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(2000))]
+
+    /// Written independently of `select`: what must never be a candidate.
+    #[test]
+    fn nothing_protected_unprefixed_managed_unexpired_or_off_allowlist_is_selected(
+        params in arb_policy(),
+        resources in prop::collection::vec(arb_resource(), 1..20),
+    ) {
+        let policy = compiled(&params);
+        for resource in &resources {
+            if let Verdict::Candidate { expired_at } = select(&policy, resource, now()) {
+                prop_assert!(resource.name.starts_with(&params.prefix), "unprefixed {resource:?}");
+                prop_assert!(!resource.managed, "managed {resource:?}");
+                prop_assert!(params.allow.iter().any(|i| ACCOUNTS[*i] == resource.account), "not allowlisted {resource:?}");
+                prop_assert!(resource.resource_type != JanitorTarget::AwsDbInstance, "not a target {resource:?}");
+                for (key, values) in &params.protected {
+                    if let Some(value) = resource.tags.get(key) {
+                        let protected = values.is_empty() || values.iter().any(|v| v.to_lowercase() == value.to_lowercase());
+                        prop_assert!(!protected, "protected {key}={value} selected: {resource:?}");
+                    }
+                }
+                prop_assert!(expired_at <= now(), "unexpired {resource:?}");
+                prop_assert!(resource.created_at.is_some() || resource.tags.contains_key("expires-at"));
+            }
+        }
+    }
+
+    #[test]
+    fn caps_always_hold(
+        params in arb_policy(),
+        types in prop::collection::vec(prop::sample::select(vec![JanitorTarget::AwsS3Bucket, JanitorTarget::AwsInstance, JanitorTarget::AwsIamRole]), 0..60),
+        extra_prefixed in 0..40usize,
+    ) {
+        let policy = compiled(&params);
+        let candidates: Vec<(JanitorTarget, usize)> = types.iter().copied().zip(0..).collect();
+        let mut prefixed: BTreeMap<JanitorTarget, usize> = BTreeMap::new();
+        for target in &types {
+            *prefixed.entry(*target).or_default() += 1;
+        }
+        for count in prefixed.values_mut() {
+            *count += extra_prefixed;
+        }
+        let capped = apply_caps(&policy, &candidates, &prefixed);
+        prop_assert_eq!(capped.kept.len() + capped.held.len(), candidates.len(), "nothing lost");
+        prop_assert!(capped.kept.len() <= params.per_run as usize);
+        let kept_instances = capped.kept.iter().filter(|i| candidates[**i].0 == JanitorTarget::AwsInstance).count();
+        if let Some(per_type) = params.per_type {
+            prop_assert!(kept_instances <= per_type as usize);
+        }
+        for target in [JanitorTarget::AwsS3Bucket, JanitorTarget::AwsInstance, JanitorTarget::AwsIamRole] {
+            let kept = capped.kept.iter().filter(|i| candidates[**i].0 == target).count();
+            let total = types.iter().filter(|t| **t == target).count();
+            if kept > 0 {
+                prop_assert!(total * 100 <= usize::from(params.percent) * prefixed[&target], "percentage cap broken for {target:?}");
+            }
+        }
+    }
+}
+
+#[test]
+fn expiry_comes_from_tags_then_ttl_then_default() {
+    let params = PolicyParams {
+        prefix: "dg-".into(),
+        protected: vec![("Environment".into(), vec!["production".into()])],
+        allow: vec![0],
+        default_ttl_hours: 72,
+        per_run: 10,
+        per_type: None,
+        percent: 100,
+    };
+    let policy = compiled(&params);
+    let base = Resource {
+        provider: Provider::Aws,
+        account: ACCOUNTS[0].into(),
+        region: "us-east-1".into(),
+        resource_type: JanitorTarget::AwsS3Bucket,
+        id: "dg-x".into(),
+        name: "dg-x".into(),
+        tags: BTreeMap::new(),
+        created_at: Some(now() - chrono::Duration::hours(10)),
+        managed: false,
+    };
+    let with = |key: &str, value: &str| {
+        let mut resource = base.clone();
+        resource.tags.insert(key.into(), value.into());
+        resource
+    };
+    assert!(matches!(select(&policy, &base, now()), Verdict::Skip(Skip::NotExpired { .. })), "default 72h not reached");
+    assert!(matches!(select(&policy, &with("ttl", "5h"), now()), Verdict::Candidate { .. }));
+    assert!(matches!(select(&policy, &with("expires-at", "2026-11-01"), now()), Verdict::Candidate { .. }));
+    assert!(matches!(
+        select(&policy, &with("expires-at", "2027-01-01T00:00:00Z"), now()),
+        Verdict::Skip(Skip::NotExpired { .. })
+    ));
+    assert_eq!(
+        select(&policy, &with("expires-at", "next tuesday"), now()),
+        Verdict::Skip(Skip::BadExpiryTag { tag: "expires-at".into(), value: "next tuesday".into() })
+    );
+    assert_eq!(
+        select(&policy, &with("Environment", "Production"), now()),
+        Verdict::Skip(Skip::Protected { key: "Environment".into(), value: "Production".into() })
+    );
+    let mut unknown_age = with("ttl", "1h");
+    unknown_age.created_at = None;
+    assert_eq!(select(&policy, &unknown_age, now()), Verdict::Skip(Skip::UnknownAge));
+}
