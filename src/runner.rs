@@ -87,6 +87,39 @@ impl<'a> Runner<'a> {
         }
     }
 
+    /// Finishes the effects of transitions a crashed run persisted but did not complete.
+    /// Audit-only effects are executed again (an auditor may see one twice, never zero
+    /// times); a remediation whose outcome is unknown is not repeated blindly: it is
+    /// marked failed, and the next detection of the drift decides again from live state.
+    pub fn resume(&mut self) -> Result<usize, RunError> {
+        let pending = self.store.pending_effects()?;
+        for transition in &pending {
+            let Some(seq) = transition.seq else { continue };
+            let Some(finding) = self.store.finding(&transition.finding_id)? else { continue };
+            let effects: Vec<Effect> = serde_json::from_value(transition.effects.clone())
+                .map_err(|_| RunError::UnknownState(transition.finding_id.clone()))?;
+            let mut interrupted_remediation = false;
+            for effect in &effects {
+                match effect {
+                    Effect::Remediate { actions } => {
+                        interrupted_remediation = true;
+                        for action in actions {
+                            self.audit_action(&finding, action, Outcome::Failed, "interrupted before confirmation:");
+                        }
+                    }
+                    other => self.execute(&finding, other),
+                }
+            }
+            let (status, outcome) = if interrupted_remediation {
+                (EffectsStatus::Failed, Some("interrupted: outcome unknown, decided again from live state"))
+            } else {
+                (EffectsStatus::Done, Some("resumed after interruption"))
+            };
+            self.store.complete_effects(seq, status, outcome)?;
+        }
+        Ok(pending.len())
+    }
+
     /// Processes one detected drift to a resting state and returns its report entry.
     pub fn process(&mut self, drift: &DetectedDrift) -> Result<ReportFinding, RunError> {
         let fingerprint = drift.fingerprint();

@@ -116,3 +116,52 @@ fn a_store_from_a_newer_version_is_refused() {
     assert_eq!(code, 1);
     assert!(stderr.contains("has format version 99, newer than this driftguard supports"), "{stderr}");
 }
+
+#[test]
+fn effects_left_pending_by_a_crash_are_resumed_by_the_next_run() {
+    let dir = tempfile::tempdir().unwrap();
+    let policy = test_policy(dir.path());
+    let report = simulate(dir.path(), &policy);
+    let id = report["findings"][0]["id"].as_str().unwrap().to_owned();
+    // A crash right after the write-ahead commit: the transition and its effects are
+    // durable, nothing of them ran.
+    let mut store = driftguard_store::Store::open(&dir.path().join("state.db")).unwrap();
+    let finding = store.finding(&id).unwrap().unwrap();
+    let effects = serde_json::json!([{"effect": "would_remediate", "actions": [
+        {"api": "ec2:RevokeSecurityGroupIngress", "target": "sg-0a1b2c3d", "params": {}}]}]);
+    let transition = driftguard_store::TransitionRecord {
+        seq: None,
+        run_id: "crashed-run".into(),
+        finding_id: id.clone(),
+        at: chrono::Utc::now(),
+        from_state: "planned".into(),
+        to_state: "dry_run".into(),
+        event: "decide".into(),
+        effects,
+        effects_status: driftguard_store::EffectsStatus::Pending,
+        outcome: None,
+        dry_run: true,
+        policy_hash: "0".repeat(64),
+    };
+    store.record_transition(&finding, &transition).unwrap();
+    assert_eq!(store.pending_effects().unwrap().len(), 1);
+    drop(store);
+
+    let (code, stdout, stderr) = run(driftguard(dir.path())
+        .arg("simulate")
+        .arg("--policy")
+        .arg(&policy)
+        .arg("--findings")
+        .arg(sample_findings()));
+    assert_eq!(code, 0, "{stderr}");
+    assert!(stderr.contains("resumed the effects of 1 interrupted transition(s)"), "{stderr}");
+    let resumed: Vec<serde_json::Value> = stdout
+        .lines()
+        .map(|line| serde_json::from_str::<serde_json::Value>(line).unwrap())
+        .filter(|event| event["event"] == "cloud.mutation" && event["finding_id"] == id.as_str())
+        .collect();
+    assert_eq!(resumed.len(), 1, "the interrupted would-be call is audited: {stdout}");
+    let store = driftguard_store::Store::open(&dir.path().join("state.db")).unwrap();
+    assert!(store.pending_effects().unwrap().is_empty());
+    store.integrity_check().unwrap();
+}

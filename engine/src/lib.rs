@@ -7,3 +7,4 @@ pub mod finding;
 pub mod model;
 pub mod policy;
 pub mod report;
+pub mod tfstate;

@@ -49,6 +49,14 @@ pub fn run(cli: &Cli, findings: &Path, report_path: Option<&Path>) -> Exit {
     );
     let mut report_findings = Vec::new();
     let mut runner = Runner::new(&policy, &mut store, info, now);
+    match runner.resume() {
+        Ok(0) => {}
+        Ok(count) => eprintln!("resumed the effects of {count} interrupted transition(s)"),
+        Err(error) => {
+            eprintln!("driftguard simulate: cannot resume interrupted work: {error}");
+            return Exit::Runtime;
+        }
+    }
     for item in &drift {
         match runner.process(item) {
             Ok(finding) => report_findings.push(finding),
