@@ -31,7 +31,7 @@ pub fn init(cli: Option<LogFormatArg>, policy: LogFormat, level: LogLevel) {
     let result = if json {
         builder.json().flatten_event(true).with_current_span(false).with_span_list(false).try_init()
     } else {
-        builder.with_target(false).try_init()
+        builder.with_target(false).with_ansi(std::io::stdout().is_terminal()).try_init()
     };
     // A second init (tests calling twice) keeps the first subscriber; nothing to do.
     drop(result);

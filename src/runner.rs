@@ -43,6 +43,13 @@ pub struct RunInfo {
     pub dry_run: bool,
 }
 
+/// Carries out remediation calls (the cloud adapter, behind a trait so the runner stays
+/// testable and cloud-agnostic).
+pub trait Executor {
+    /// Runs one call for a finding (its account and region say where); `Err` says why it failed.
+    fn execute(&mut self, finding: &FindingRecord, action: &Action) -> Result<(), String>;
+}
+
 /// Drives findings for one run.
 pub struct Runner<'a> {
     policy: &'a Policy,
@@ -50,6 +57,11 @@ pub struct Runner<'a> {
     info: RunInfo,
     now: DateTime<Utc>,
     remediations_left: u32,
+    executor: Option<&'a mut dyn Executor>,
+    /// Outcome of the last remediation per finding, turned into the next event.
+    applied: std::collections::HashMap<String, Result<(), String>>,
+    /// Findings left in `verifying`, with their drift, for [`Runner::verify`].
+    verifying: Vec<(FindingRecord, DetectedDrift)>,
 }
 
 impl std::fmt::Debug for Runner<'_> {
@@ -70,7 +82,118 @@ impl<'a> Runner<'a> {
     /// A runner for one run.
     pub fn new(policy: &'a Policy, store: &'a mut Store, info: RunInfo, now: DateTime<Utc>) -> Self {
         let remediations_left = policy.protection.max_remediations_per_run;
-        Self { policy, store, info, now, remediations_left }
+        Self {
+            policy,
+            store,
+            info,
+            now,
+            remediations_left,
+            executor: None,
+            applied: std::collections::HashMap::new(),
+            verifying: Vec::new(),
+        }
+    }
+
+    /// Lets the runner remediate through this executor (without one, remediation is refused).
+    pub fn with_executor(mut self, executor: &'a mut dyn Executor) -> Self {
+        self.executor = Some(executor);
+        self
+    }
+
+    /// Findings waiting for verification (re-collection by the caller).
+    pub fn awaiting_verification(&self) -> &[(FindingRecord, DetectedDrift)] {
+        &self.verifying
+    }
+
+    /// Feeds verification results: `still_drifted` holds the fingerprints that a fresh
+    /// collection still shows. Returns the report entries of the verified findings.
+    pub fn verify(
+        &mut self,
+        still_drifted: &std::collections::HashSet<String>,
+    ) -> Result<Vec<ReportFinding>, RunError> {
+        let waiting = std::mem::take(&mut self.verifying);
+        let mut entries = Vec::new();
+        for (record, drift) in waiting {
+            let machine = machine_of(&record)?;
+            let mut tracked = Tracked { record, machine, drift, controls: Vec::new() };
+            let event = if still_drifted.contains(&tracked.record.fingerprint) {
+                Event::StillDrifted { reason: "the drift is still there after remediation".to_owned() }
+            } else {
+                Event::Verified
+            };
+            self.apply_event(&mut tracked, &event)?;
+            self.advance(&mut tracked)?;
+            entries.push(Self::report_entry(&tracked, tracked.record.fingerprint.clone()));
+        }
+        Ok(entries)
+    }
+
+    /// Open findings of these scopes that this run did not see again: their drift is gone.
+    pub fn resolve_absent(
+        &mut self,
+        seen: &std::collections::HashSet<String>,
+        in_scope: &dyn Fn(&FindingRecord) -> bool,
+    ) -> Result<usize, RunError> {
+        let open: Vec<&str> = State::ALL.iter().filter(|s| !s.is_terminal()).map(|s| s.as_str()).collect();
+        let mut resolved = 0;
+        for record in self.store.findings_in_states(&open)? {
+            if seen.contains(&record.fingerprint) || !in_scope(&record) || record.state == State::Remediating.as_str() {
+                continue;
+            }
+            let machine = machine_of(&record)?;
+            let drift = DetectedDrift {
+                provider: match record.provider.as_str() {
+                    "gcp" => Provider::Gcp,
+                    "azure" => Provider::Azure,
+                    _ => Provider::Aws,
+                },
+                account: record.account.clone(),
+                region: record.region.clone(),
+                resource_type: record.resource_type.clone(),
+                resource_id: record.resource_id.clone(),
+                address: record.address.clone(),
+                kind: FindingKind::Modified,
+                attribute: None,
+                expected: None,
+                actual: None,
+                tags: std::collections::BTreeMap::new(),
+                actions: Vec::new(),
+            };
+            let mut tracked = Tracked { record, machine, drift, controls: Vec::new() };
+            self.apply_event(&mut tracked, &Event::DriftGone)?;
+            resolved += 1;
+        }
+        Ok(resolved)
+    }
+
+    /// Steps one event through the machine with the finding's context and carries it out.
+    fn apply_event(&mut self, tracked: &mut Tracked, event: &Event) -> Result<(), RunError> {
+        let context = self.context(tracked);
+        match finding::step(&tracked.machine, event, &context) {
+            Ok((next, effects)) => self.transition(tracked, event, next, &effects, None),
+            Err(source) => Err(RunError::Illegal { finding: tracked.record.id.clone(), source }),
+        }
+    }
+
+    fn context(&self, tracked: &Tracked) -> Context<'a> {
+        let environment = self.environment(&tracked.drift);
+        let (steps, max_attempts) = tracked
+            .machine
+            .flow
+            .as_deref()
+            .and_then(|name| self.policy.flow_named(name))
+            .map_or((&[][..], 1), |flow| (flow.steps.as_slice(), flow.max_attempts));
+        Context {
+            steps,
+            max_attempts,
+            dry_run: self.info.dry_run,
+            protected: self.policy.protection.protected_by(&tracked.drift.tags),
+            remediation_allowed: tracked
+                .machine
+                .severity
+                .is_some_and(|severity| self.policy.remediation.allows(environment.as_deref(), severity)),
+            remediations_left: self.remediations_left,
+        }
     }
 
     fn environment(&self, drift: &DetectedDrift) -> Option<String> {
@@ -234,29 +357,23 @@ impl<'a> Runner<'a> {
                 State::Planned => Event::Decide { actions: drift.actions.clone() },
                 State::Reported | State::DryRun if !self.info.dry_run => Event::Reevaluate,
                 State::Failed => Event::Retry { actions: drift.actions.clone() },
+                State::Remediating => match self.applied.remove(&tracked.record.id) {
+                    Some(Ok(())) => Event::Applied,
+                    Some(Err(reason)) => Event::ApplyFailed { reason },
+                    // Interrupted earlier: the next detection decides from live state.
+                    None => return Ok(()),
+                },
+                State::Verifying => {
+                    self.verifying.push((tracked.record.clone(), tracked.drift.clone()));
+                    return Ok(());
+                }
                 State::Acknowledged => match tracked.machine.ack_until {
                     Some(until) if until <= self.now => Event::AckExpired,
                     _ => return Ok(()),
                 },
                 _ => return Ok(()),
             };
-            let (steps, max_attempts) = tracked
-                .machine
-                .flow
-                .as_deref()
-                .and_then(|name| self.policy.flow_named(name))
-                .map_or((&[][..], 1), |flow| (flow.steps.as_slice(), flow.max_attempts));
-            let context = Context {
-                steps,
-                max_attempts,
-                dry_run: self.info.dry_run,
-                protected: self.policy.protection.protected_by(&drift.tags),
-                remediation_allowed: tracked
-                    .machine
-                    .severity
-                    .is_some_and(|severity| self.policy.remediation.allows(environment.as_deref(), severity)),
-                remediations_left: self.remediations_left,
-            };
+            let context = self.context(tracked);
             let rule = match &event {
                 Event::Classify { rule, .. } => rule.clone(),
                 _ => None,
@@ -389,11 +506,26 @@ impl<'a> Runner<'a> {
                 }
             }
             Effect::Remediate { actions } => {
-                // No provider adapter is wired into this runner yet: refuse loudly, never pretend.
                 self.remediations_left = self.remediations_left.saturating_sub(1);
+                let mut outcome = Ok(());
                 for action in actions {
-                    self.audit_action(finding, action, Outcome::Blocked, "no provider adapter available for");
+                    let result = match self.executor.as_deref_mut() {
+                        Some(executor) => executor.execute(finding, action),
+                        // Never pretend: without an adapter the call is refused and audited so.
+                        None => Err("no provider adapter available".to_owned()),
+                    };
+                    match &result {
+                        Ok(()) => self.audit_action(finding, action, Outcome::Succeeded, "called"),
+                        Err(reason) => {
+                            self.audit_action(finding, action, Outcome::Failed, &format!("failed ({reason}):"))
+                        }
+                    }
+                    if let Err(reason) = result {
+                        outcome = Err(format!("{}: {reason}", action.api));
+                        break;
+                    }
                 }
+                self.applied.insert(finding.id.clone(), outcome);
             }
             Effect::Report { .. } | Effect::Escalate { .. } | Effect::Verify => {}
         }

@@ -132,7 +132,7 @@ fn usage_errors_exit_64_and_help_documents_exit_codes() {
 fn unfinished_commands_say_so_and_exit_non_zero_after_checking_the_policy() {
     let dir = tempfile::tempdir().unwrap();
     let policy = test_policy(dir.path());
-    for command in [&["detect", "--once"][..], &["janitor", "--once"], &["run"]] {
+    for command in [&["janitor", "--once"][..], &["run"]] {
         let (code, stdout, stderr) = run(driftguard(dir.path()).args(command).arg("--policy").arg(&policy));
         assert_eq!(code, 1, "{command:?}");
         assert_eq!(stdout, "", "{command:?} must not log actions it did not take");
@@ -143,4 +143,38 @@ fn unfinished_commands_say_so_and_exit_non_zero_after_checking_the_policy() {
         let event: serde_json::Value = serde_json::from_str(stdout.lines().next().unwrap()).unwrap();
         assert_eq!(event["event"], "policy.rejected");
     }
+}
+
+#[test]
+fn detect_refuses_bad_state_files_before_touching_anything() {
+    let dir = tempfile::tempdir().unwrap();
+    let policy = test_policy(dir.path());
+    std::fs::write(dir.path().join("broken.tfstate"), "{\"version\": 4,\n \"resources\": [").unwrap();
+    std::fs::write(dir.path().join("old.tfstate"), "{\"version\": 3, \"modules\": []}").unwrap();
+    let (code, stdout, stderr) = run(driftguard(dir.path())
+        .args([
+            "detect",
+            "--once",
+            "--state",
+            "broken.tfstate",
+            "--state",
+            "old.tfstate",
+            "--state",
+            "absent-*.tfstate",
+            "--policy",
+        ])
+        .arg(&policy));
+    assert_eq!(code, 1, "{stderr}");
+    assert_eq!(stdout, "", "no audit event: nothing was decided");
+    let lines: Vec<&str> = stderr.lines().collect();
+    assert_eq!(
+        lines,
+        [
+            "broken.tfstate:2:15: not a valid Terraform state: EOF while parsing a list",
+            "old.tfstate: unsupported state format version 3; DriftGuard reads version 4 (Terraform 0.12 and later)",
+            "state path \"absent-*.tfstate\" matches no file",
+            "driftguard detect: 3 state source(s) unreadable; nothing was compared or changed",
+        ]
+    );
+    assert!(!dir.path().join("state.db").exists(), "no store was written");
 }

@@ -1,6 +1,7 @@
 //! One function per subcommand; `dispatch` maps each outcome to an exit code.
 
 mod ack;
+mod detect;
 mod history;
 mod schema;
 mod simulate;
@@ -27,7 +28,7 @@ pub fn dispatch(cli: &Cli) -> Exit {
         }
         Command::Ack { finding, until, reason, by } => ack::run(cli, finding, until, reason, by.as_deref()),
         Command::Simulate { findings, report } => simulate::run(cli, findings, report.as_deref()),
-        Command::Detect { .. } => not_yet(cli, "detect", "drift detection against live clouds"),
+        Command::Detect { once: _, state, report } => detect::run(cli, state, report.as_deref()),
         Command::Janitor { .. } => not_yet(cli, "janitor", "the janitor"),
         Command::Run => not_yet(cli, "run", "the scheduling daemon"),
     }

@@ -47,6 +47,8 @@ pub fn test_policy(dir: &Path) -> PathBuf {
 }
 
 /// The sample drift shipped in examples/.
+pub mod moto;
+
 pub fn sample_findings() -> PathBuf {
     root().join("examples/drift/sample-findings.json")
 }

@@ -35,6 +35,8 @@ pub struct Policy {
     pub detect_schedule: Schedule,
     /// Janitor schedule.
     pub janitor_schedule: Schedule,
+    /// Detection scope.
+    pub detection: Detection,
     /// Classification.
     pub classification: Classification,
     /// Flows, first match wins; the last one matches everything.
@@ -150,6 +152,36 @@ impl Matcher {
             && self.severities.is_empty()
             && self.tags.is_empty()
             && self.actual.is_none()
+    }
+}
+
+/// Compiled detection scope.
+#[derive(Debug, Clone)]
+pub struct Detection {
+    /// Report unmanaged resources at all.
+    pub unmanaged_enabled: bool,
+    /// Types that count.
+    pub unmanaged_types: Vec<GlobMatcher>,
+    /// Names or ids that never count.
+    pub exclude_names: Vec<GlobMatcher>,
+    /// Tags that exclude.
+    pub exclude_tags: BTreeMap<String, String>,
+    /// Collections at once.
+    pub concurrency: usize,
+}
+
+impl Detection {
+    /// Whether a live resource in no state is a finding.
+    pub fn counts_unmanaged(&self, resource: &crate::drift::Normalized) -> bool {
+        let name = resource.attributes.get("name").and_then(serde_json::Value::as_str);
+        let tags = resource.tags();
+        self.unmanaged_enabled
+            && self.unmanaged_types.iter().any(|glob| glob.is_match(&resource.resource_type))
+            && !self
+                .exclude_names
+                .iter()
+                .any(|glob| glob.is_match(&resource.id) || name.is_some_and(|n| glob.is_match(n)))
+            && !self.exclude_tags.iter().any(|(key, value)| tags.get(key).is_some_and(|v| value == "*" || v == value))
     }
 }
 
@@ -439,6 +471,14 @@ pub(crate) fn build(source: &str, text: &str, file: PolicyFile) -> Result<Policy
             .filter_map(|rule| Some((parse_glob(&rule.resource_type).ok()?, parse_glob(&rule.attribute).ok()?)))
             .collect(),
     };
+    let detection_base = [Seg::Key("detection".into()), Seg::Key("unmanaged".into())];
+    let detection = Detection {
+        unmanaged_enabled: file.detection.unmanaged.enabled,
+        unmanaged_types: builder.globs(&detection_base, "resource_types", &file.detection.unmanaged.resource_types),
+        exclude_names: builder.globs(&detection_base, "exclude_names", &file.detection.unmanaged.exclude_names),
+        exclude_tags: file.detection.unmanaged.exclude_tags.clone(),
+        concurrency: usize::try_from(file.detection.concurrency.clamp(1, 64)).unwrap_or(4),
+    };
     let flows = file
         .flows
         .iter()
@@ -531,6 +571,7 @@ pub(crate) fn build(source: &str, text: &str, file: PolicyFile) -> Result<Policy
         providers: file.providers.clone(),
         detect_schedule,
         janitor_schedule,
+        detection,
         classification,
         flows,
         remediation,

@@ -45,6 +45,9 @@ pub struct PolicyFile {
     /// When the daemon runs each job.
     #[garde(dive)]
     pub schedules: SchedulesSection,
+    /// What drift detection looks at beyond the states.
+    #[garde(dive)]
+    pub detection: DetectionSection,
     /// How findings are ranked (severity) and which drift is ignored.
     #[garde(dive)]
     pub classification: ClassificationSection,
@@ -75,6 +78,7 @@ impl Default for PolicyFile {
             terraform: TerraformSection::default(),
             providers: ProvidersSection::default(),
             schedules: SchedulesSection::default(),
+            detection: DetectionSection::default(),
             classification: ClassificationSection::default(),
             flows: Vec::new(),
             remediation: RemediationSection::default(),
@@ -290,6 +294,62 @@ pub struct Schedule {
 impl Default for Schedule {
     fn default() -> Self {
         Self { cron: "0 * * * *".to_owned(), jitter: "0s".to_owned() }
+    }
+}
+
+/// Drift detection scope.
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema, Validate)]
+#[serde(deny_unknown_fields, default)]
+pub struct DetectionSection {
+    /// Which live resources in no known state are findings.
+    #[garde(dive)]
+    pub unmanaged: UnmanagedSection,
+    /// Account/region collections running at once.
+    #[garde(range(min = 1, max = 64))]
+    pub concurrency: i64,
+}
+
+impl Default for DetectionSection {
+    fn default() -> Self {
+        Self { unmanaged: UnmanagedSection::default(), concurrency: 4 }
+    }
+}
+
+/// The unmanaged-resource scope.
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema, Validate)]
+#[serde(deny_unknown_fields, default)]
+pub struct UnmanagedSection {
+    /// Report live resources that no known state manages.
+    #[garde(skip)]
+    pub enabled: bool,
+    /// Resource type globs that count.
+    #[garde(inner(custom(glob)))]
+    pub resource_types: Vec<String>,
+    /// Name or id globs that never count (e.g. every VPC's `default` security group).
+    #[garde(inner(custom(glob)))]
+    pub exclude_names: Vec<String>,
+    /// Tags that exclude a resource (value `*`: any value).
+    #[garde(skip)]
+    pub exclude_tags: BTreeMap<String, String>,
+}
+
+impl Default for UnmanagedSection {
+    fn default() -> Self {
+        Self {
+            enabled: true,
+            resource_types: [
+                "aws_instance",
+                "aws_security_group",
+                "aws_s3_bucket",
+                "aws_db_instance",
+                "aws_iam_role",
+                "aws_iam_policy",
+            ]
+            .map(str::to_owned)
+            .to_vec(),
+            exclude_names: vec!["default".to_owned()],
+            exclude_tags: BTreeMap::new(),
+        }
     }
 }
 

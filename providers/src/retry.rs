@@ -1,0 +1,148 @@
+//! Every cloud call goes through [`call`]: errors are classified once (transient or not,
+//! not-found or not), and transient ones retry with the policy's exponential backoff,
+//! honouring `Retry-After` where the service sends it.
+
+use std::future::Future;
+use std::time::Duration;
+
+use aws_smithy_runtime_api::client::result::SdkError;
+use aws_smithy_runtime_api::http::Response;
+use aws_smithy_types::error::metadata::ProvideErrorMetadata;
+use backon::{ExponentialBuilder, Retryable};
+use driftguard_engine::policy::Retry;
+
+/// Error codes that mean "slow down" or "try again".
+const TRANSIENT_CODES: &[&str] = &[
+    "Throttling",
+    "ThrottlingException",
+    "ThrottledException",
+    "RequestLimitExceeded",
+    "RequestThrottled",
+    "RequestThrottledException",
+    "SlowDown",
+    "TooManyRequestsException",
+    "PriorRequestNotComplete",
+    "InternalError",
+    "InternalFailure",
+    "ServiceUnavailable",
+    "Unavailable",
+    "RequestTimeout",
+    "RequestTimeoutException",
+];
+
+/// Error codes that mean the resource is not there.
+const NOT_FOUND_CODES: &[&str] = &[
+    "NoSuchEntity",
+    "NoSuchBucket",
+    "NotFound",
+    "DBInstanceNotFound",
+    "DBInstanceNotFoundFault",
+    "InvalidGroup.NotFound",
+    "InvalidGroupId.NotFound",
+    "InvalidInstanceID.NotFound",
+    "InvalidSecurityGroupRuleId.NotFound",
+    "InvalidPermission.NotFound",
+];
+
+/// Error codes that mean DriftGuard's credentials may not do this.
+const DENIED_CODES: &[&str] = &["AccessDenied", "AccessDeniedException", "UnauthorizedOperation", "UnauthorizedAccess"];
+
+/// A failed cloud call, classified.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{operation}: {code}: {message}")]
+pub struct CallError {
+    /// `service:Operation`.
+    pub operation: String,
+    /// The service's error code (or a transport category).
+    pub code: String,
+    /// The service's message.
+    pub message: String,
+    /// Worth retrying.
+    pub transient: bool,
+    /// How long the service asked us to wait.
+    pub retry_after: Option<Duration>,
+}
+
+impl CallError {
+    /// The target does not exist (deleting it is then done; remediating it is moot).
+    pub fn is_not_found(&self) -> bool {
+        NOT_FOUND_CODES.contains(&self.code.as_str()) || self.code.ends_with(".NotFound")
+    }
+
+    /// The credentials lack permission.
+    pub fn is_denied(&self) -> bool {
+        DENIED_CODES.contains(&self.code.as_str())
+    }
+
+    /// An error made here rather than by a service.
+    pub fn local(operation: &str, message: impl Into<String>) -> Self {
+        Self {
+            operation: operation.to_owned(),
+            code: "Invalid".to_owned(),
+            message: message.into(),
+            transient: false,
+            retry_after: None,
+        }
+    }
+}
+
+/// Classifies an SDK error: construction failures are permanent; timeouts, dispatch
+/// failures, 5xx, 429 and throttling codes are transient; the rest (auth, validation,
+/// not found) is permanent.
+pub fn classify<E: ProvideErrorMetadata + std::fmt::Debug>(
+    operation: &str,
+    error: &SdkError<E, Response>,
+) -> CallError {
+    let status = error.raw_response().map(|response| response.status().as_u16());
+    let retry_after = error
+        .raw_response()
+        .and_then(|response| response.headers().get("retry-after"))
+        .and_then(|value| value.trim().parse::<u64>().ok())
+        .map(Duration::from_secs);
+    let (code, message, transient) = match error {
+        SdkError::ConstructionFailure(_) => ("ConstructionFailure".to_owned(), format!("{error:?}"), false),
+        SdkError::TimeoutError(_) => ("Timeout".to_owned(), "the request timed out".to_owned(), true),
+        SdkError::DispatchFailure(failure) => ("DispatchFailure".to_owned(), format!("{failure:?}"), true),
+        SdkError::ResponseError(_) => {
+            ("ResponseError".to_owned(), "the response could not be read".to_owned(), status.is_none_or(|s| s >= 500))
+        }
+        SdkError::ServiceError(service) => {
+            let inner = service.err();
+            let code = inner.code().unwrap_or("Unknown").to_owned();
+            let message = inner.message().unwrap_or_default().to_owned();
+            let transient = TRANSIENT_CODES.contains(&code.as_str()) || status.is_some_and(|s| s >= 500 || s == 429);
+            (code, message, transient)
+        }
+        _ => ("Unknown".to_owned(), format!("{error:?}"), false),
+    };
+    CallError { operation: operation.to_owned(), code, message, transient, retry_after }
+}
+
+/// Runs one idempotent call with retries of transient failures.
+pub async fn call<T, F, Fut>(retry: &Retry, operation: &str, attempt: F) -> Result<T, CallError>
+where
+    F: FnMut() -> Fut,
+    Fut: Future<Output = Result<T, CallError>>,
+{
+    let mut backoff = ExponentialBuilder::default()
+        .with_min_delay(retry.base_delay)
+        .with_max_delay(retry.max_delay)
+        .with_max_times(usize::try_from(retry.max_attempts.saturating_sub(1)).unwrap_or(0));
+    if retry.jitter {
+        backoff = backoff.with_jitter();
+    }
+    attempt
+        .retry(backoff)
+        .when(|error: &CallError| error.transient)
+        .adjust(|error: &CallError, delay| error.retry_after.map(|after| after.min(retry.max_delay)).or(delay))
+        .notify(|error: &CallError, delay: Duration| {
+            tracing::warn!(
+                event = "cloud.call.retry",
+                operation,
+                error_code = error.code.as_str(),
+                delay_ms = u64::try_from(delay.as_millis()).unwrap_or(u64::MAX),
+                "transient failure; retrying"
+            );
+        })
+        .await
+}

@@ -1,0 +1,393 @@
+//! `driftguard detect`: Terraform state versus live AWS, through the finding state machine.
+//!
+//! Order of work, so a bad input leaves nothing half-done: read and parse every state,
+//! collect every account and region, and only then decide and act. A failure before the
+//! deciding stage exits 1 with nothing changed and no finding recorded.
+
+use std::collections::{HashMap, HashSet};
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use chrono::Utc;
+use driftguard_engine::audit::{AuditEventName, Outcome};
+use driftguard_engine::drift::normalize::{SUPPORTED_TYPES, declared};
+use driftguard_engine::drift::{Normalized, Scope, diff};
+use driftguard_engine::finding::{Action, State};
+use driftguard_engine::model::Provider;
+use driftguard_engine::policy::{Policy, StateSource};
+use driftguard_engine::report::{DriftReport, ReportFinding};
+use driftguard_engine::tfstate::{self, StateFile};
+use driftguard_providers::aws::Aws;
+use driftguard_store::FindingRecord;
+
+use super::{load_for_action, open_store, run_record};
+use crate::audit;
+use crate::cli::Cli;
+use crate::exit::Exit;
+use crate::runner::{Executor, RunInfo, Runner};
+
+/// One account and region to collect; `global` collects S3 and IAM too (once per account).
+#[derive(Debug, Clone)]
+struct Target {
+    scope: Scope,
+    endpoint: Option<String>,
+    global: bool,
+}
+
+fn targets(policy: &Policy) -> Vec<Target> {
+    let mut out = Vec::new();
+    for account in &policy.providers.aws {
+        for (index, region) in account.regions.iter().enumerate() {
+            out.push(Target {
+                scope: Scope { provider: Provider::Aws, account: account.account.clone(), region: region.clone() },
+                endpoint: account.endpoint.clone(),
+                global: index == 0,
+            });
+        }
+    }
+    out
+}
+
+fn expand(pattern: &str) -> Result<Vec<PathBuf>, String> {
+    let matches: Vec<PathBuf> = glob::glob(pattern)
+        .map_err(|error| format!("state path {pattern:?}: {error}"))?
+        .filter_map(Result::ok)
+        .collect();
+    if matches.is_empty() {
+        return Err(format!("state path {pattern:?} matches no file"));
+    }
+    Ok(matches)
+}
+
+fn read_local(path: &Path) -> Result<StateFile, String> {
+    let name = path.display().to_string();
+    let bytes = std::fs::read(path).map_err(|error| format!("{name}: cannot read: {error}"))?;
+    tfstate::parse(&name, &bytes).map_err(|error| error.to_string())
+}
+
+/// Reads every state: `--state` paths when given, else the policy's sources.
+fn load_states(
+    runtime: &tokio::runtime::Runtime,
+    policy: &Policy,
+    overrides: &[PathBuf],
+) -> Result<Vec<StateFile>, Vec<String>> {
+    let mut states = Vec::new();
+    let mut errors = Vec::new();
+    let local = |pattern: &str, states: &mut Vec<StateFile>, errors: &mut Vec<String>| match expand(pattern) {
+        Ok(paths) => {
+            for path in paths {
+                match read_local(&path) {
+                    Ok(state) => states.push(state),
+                    Err(error) => errors.push(error),
+                }
+            }
+        }
+        Err(error) => errors.push(error),
+    };
+    if overrides.is_empty() {
+        for source in &policy.states {
+            match source {
+                StateSource::Local { paths, .. } => {
+                    for pattern in paths {
+                        local(pattern, &mut states, &mut errors);
+                    }
+                }
+                StateSource::S3 { bucket, key, region, .. } => {
+                    let endpoint = policy.providers.aws.iter().find_map(|a| a.endpoint.clone());
+                    let retry = policy.retry;
+                    let name = format!("s3://{bucket}/{key}");
+                    let result = runtime.block_on(async {
+                        let aws = Aws::connect(region, endpoint.as_deref(), retry).await;
+                        aws.read_object(bucket, key).await
+                    });
+                    match result {
+                        Ok(bytes) => match tfstate::parse(&name, &bytes) {
+                            Ok(state) => states.push(state),
+                            Err(error) => errors.push(error.to_string()),
+                        },
+                        Err(error) => errors.push(format!("{name}: {error}")),
+                    }
+                }
+            }
+        }
+    } else {
+        for path in overrides {
+            local(&path.display().to_string(), &mut states, &mut errors);
+        }
+    }
+    if errors.is_empty() { Ok(states) } else { Err(errors) }
+}
+
+/// (account, region) from an ARN; either may be empty (S3 and IAM are not regional).
+fn placement(resource: &Normalized, arn: Option<&str>) -> (Option<String>, Option<String>) {
+    let _ = resource;
+    let Some(arn) = arn else { return (None, None) };
+    let parts: Vec<&str> = arn.splitn(6, ':').collect();
+    if parts.len() < 6 {
+        return (None, None);
+    }
+    let nonempty = |s: &str| (!s.is_empty()).then(|| s.to_owned());
+    (nonempty(parts[4]), nonempty(parts[3]))
+}
+
+/// Executes remediation through the AWS adapter of the finding's account and region.
+struct AwsExecutor<'r> {
+    runtime: &'r tokio::runtime::Runtime,
+    clients: HashMap<(String, String), Arc<Aws>>,
+}
+
+impl Executor for AwsExecutor<'_> {
+    fn execute(&mut self, finding: &FindingRecord, action: &Action) -> Result<(), String> {
+        let Some(aws) = self.clients.get(&(finding.account.clone(), finding.region.clone())) else {
+            return Err(format!("no client for account {} region {}", finding.account, finding.region));
+        };
+        let aws = Arc::clone(aws);
+        self.runtime.block_on(async move { aws.execute(action).await }).map_err(|error| {
+            if error.is_not_found() {
+                format!("target not found ({error}); the next detection reports it missing")
+            } else if error.is_denied() {
+                format!("permission denied ({error}); grant it or narrow the flow")
+            } else {
+                error.to_string()
+            }
+        })
+    }
+}
+
+async fn collect_all(
+    targets: &[Target],
+    clients: &HashMap<(String, String), Arc<Aws>>,
+    concurrency: usize,
+) -> Vec<(usize, Result<Vec<Normalized>, String>)> {
+    let semaphore = Arc::new(tokio::sync::Semaphore::new(concurrency));
+    let mut tasks = tokio::task::JoinSet::new();
+    for (index, target) in targets.iter().enumerate() {
+        let aws = Arc::clone(&clients[&(target.scope.account.clone(), target.scope.region.clone())]);
+        let semaphore = Arc::clone(&semaphore);
+        let global = target.global;
+        tasks.spawn(async move {
+            let _permit = semaphore.acquire_owned().await;
+            // Boxed: the collector's future is large (every SDK request inline).
+            (index, Box::pin(aws.collect(global)).await.map_err(|error| error.to_string()))
+        });
+    }
+    let mut results = Vec::new();
+    while let Some(joined) = tasks.join_next().await {
+        results.push(joined.unwrap_or_else(|error| (usize::MAX, Err(format!("collector task failed: {error}")))));
+    }
+    results.sort_by_key(|(index, _)| *index);
+    results
+}
+
+pub fn run(cli: &Cli, state_paths: &[PathBuf], report_path: Option<&Path>) -> Exit {
+    let policy = match load_for_action(cli) {
+        Ok(policy) => policy,
+        Err(exit) => return exit,
+    };
+    let runtime = match tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build() {
+        Ok(runtime) => runtime,
+        Err(error) => {
+            eprintln!("driftguard detect: cannot start the async runtime: {error}");
+            return Exit::Runtime;
+        }
+    };
+    let run_id = uuid::Uuid::new_v4().to_string();
+    let started = Utc::now();
+
+    // 1. Declared state.
+    let states = match load_states(&runtime, &policy, state_paths) {
+        Ok(states) => states,
+        Err(errors) => {
+            for error in &errors {
+                eprintln!("{error}");
+            }
+            eprintln!(
+                "driftguard detect: {} state source(s) unreadable; nothing was compared or changed",
+                errors.len()
+            );
+            return Exit::Runtime;
+        }
+    };
+
+    // 2. Live state, every target, before anything is decided.
+    let targets = targets(&policy);
+    if targets.is_empty() {
+        eprintln!("driftguard detect: the policy lists no AWS account (providers.aws)");
+        return Exit::Runtime;
+    }
+    let clients: HashMap<(String, String), Arc<Aws>> = runtime.block_on(async {
+        let mut clients = HashMap::new();
+        for target in &targets {
+            let aws = Aws::connect(&target.scope.region, target.endpoint.as_deref(), policy.retry).await;
+            clients.insert((target.scope.account.clone(), target.scope.region.clone()), Arc::new(aws));
+        }
+        clients
+    });
+    let collected = runtime.block_on(collect_all(&targets, &clients, policy.detection.concurrency));
+    let mut failures = Vec::new();
+    let mut live: Vec<Vec<Normalized>> = vec![Vec::new(); targets.len()];
+    for (index, result) in collected {
+        match result {
+            Ok(resources) if index < targets.len() => live[index] = resources,
+            Ok(_) => {}
+            Err(error) => failures.push(error),
+        }
+    }
+    if !failures.is_empty() {
+        for failure in &failures {
+            eprintln!("driftguard detect: {failure}");
+        }
+        eprintln!("driftguard detect: collection failed; nothing was compared or changed");
+        return Exit::Runtime;
+    }
+
+    // 3. Place declared resources in targets.
+    let mut declared_by_target: Vec<Vec<Normalized>> = vec![Vec::new(); targets.len()];
+    let mut unsupported = 0usize;
+    for state in &states {
+        for resource in &state.resources {
+            if !SUPPORTED_TYPES.contains(&resource.resource_type.as_str()) {
+                unsupported += 1;
+                continue;
+            }
+            let Some(normalized) = declared(resource) else { continue };
+            let arn = resource.attributes.get("arn").and_then(serde_json::Value::as_str);
+            let (account, region) = placement(&normalized, arn);
+            let global_type =
+                normalized.resource_type.starts_with("aws_s3_") || normalized.resource_type.starts_with("aws_iam_");
+            let index = targets.iter().position(|target| {
+                let account_ok = account.as_deref().is_none_or(|a| a == target.scope.account);
+                let region_ok = if global_type {
+                    target.global
+                } else {
+                    region.as_deref().is_none_or(|r| r == target.scope.region)
+                };
+                account_ok && region_ok
+            });
+            match index {
+                Some(index) => declared_by_target[index].push(normalized),
+                None => unsupported += 1,
+            }
+        }
+    }
+
+    // 4. Diff, decide, act.
+    let mut findings_by_target = Vec::new();
+    for (index, target) in targets.iter().enumerate() {
+        let counts = |resource: &Normalized| policy.detection.counts_unmanaged(resource);
+        findings_by_target.push(diff(&target.scope, &declared_by_target[index], &live[index], &counts));
+    }
+    let mut store = match open_store(&policy) {
+        Ok(store) => store,
+        Err(exit) => return exit,
+    };
+    if let Err(error) = store.begin_run(&run_id, "detect", started) {
+        eprintln!("driftguard detect: {error}");
+        return Exit::Runtime;
+    }
+    let mut loaded = run_record(&policy, &run_id, policy.dry_run, AuditEventName::PolicyLoaded, Outcome::Succeeded);
+    loaded.reason = Some(policy.source.clone());
+    audit::emit(&loaded, "policy compiled and in force");
+    audit::emit(
+        &run_record(&policy, &run_id, policy.dry_run, AuditEventName::RunStarted, Outcome::Noted),
+        "detect run started",
+    );
+
+    let mut executor = AwsExecutor { runtime: &runtime, clients: clients.clone() };
+    let info = RunInfo { run_id: run_id.clone(), host: audit::host(), dry_run: policy.dry_run };
+    let mut runner = Runner::new(&policy, &mut store, info, Utc::now()).with_executor(&mut executor);
+    let outcome = (|| -> Result<Vec<ReportFinding>, crate::runner::RunError> {
+        runner.resume()?;
+        let mut entries: Vec<ReportFinding> = Vec::new();
+        let mut seen = HashSet::new();
+        for findings in &findings_by_target {
+            for finding in findings {
+                seen.insert(finding.fingerprint());
+                entries.push(runner.process(finding)?);
+            }
+        }
+        let covered: HashSet<(String, String)> =
+            targets.iter().map(|t| (t.scope.account.clone(), t.scope.region.clone())).collect();
+        runner.resolve_absent(&seen, &|record| covered.contains(&(record.account.clone(), record.region.clone())))?;
+        Ok(entries)
+    })();
+    let mut entries = match outcome {
+        Ok(entries) => entries,
+        Err(error) => {
+            eprintln!("driftguard detect: {error}");
+            return Exit::Runtime;
+        }
+    };
+
+    // 5. Verify remediations against a fresh collection, retrying while attempts last.
+    for _round in 0..10 {
+        if runner.awaiting_verification().is_empty() {
+            break;
+        }
+        std::thread::sleep(policy.remediation.verify_after.min(std::time::Duration::from_mins(1)));
+        let recollected = runtime.block_on(collect_all(&targets, &clients, policy.detection.concurrency));
+        let mut still = HashSet::new();
+        for (index, result) in recollected {
+            let Ok(resources) = result else { continue };
+            let Some(target) = targets.get(index) else { continue };
+            let counts = |resource: &Normalized| policy.detection.counts_unmanaged(resource);
+            for finding in diff(&target.scope, &declared_by_target[index], &resources, &counts) {
+                still.insert(finding.fingerprint());
+            }
+        }
+        match runner.verify(&still) {
+            Ok(verified) => {
+                for entry in verified {
+                    if let Some(existing) = entries.iter_mut().find(|e| e.id == entry.id) {
+                        *existing = entry;
+                    }
+                }
+            }
+            Err(error) => {
+                eprintln!("driftguard detect: {error}");
+                return Exit::Runtime;
+            }
+        }
+    }
+    drop(runner);
+
+    let report = DriftReport::new(&run_id, &policy.hash, policy.dry_run, Utc::now(), entries);
+    let _ = store.finish_run(&run_id, "succeeded", Utc::now());
+    let mut finished = run_record(&policy, &run_id, policy.dry_run, AuditEventName::RunFinished, Outcome::Succeeded);
+    finished.reason = Some(format!("{} findings", report.summary.total));
+    audit::emit(&finished, "detect run finished");
+    if let Some(path) = report_path
+        && let Err(error) = std::fs::write(path, serde_json::to_string_pretty(&report).unwrap_or_default() + "\n")
+    {
+        eprintln!("driftguard detect: cannot write {}: {error}", path.display());
+        return Exit::Runtime;
+    }
+    summarize(&report, states.len(), unsupported);
+    let drifted = report.findings.iter().any(|f| !matches!(f.state, State::Ignored));
+    if drifted { Exit::Drift } else { Exit::Success }
+}
+
+fn summarize(report: &DriftReport, states: usize, unsupported: usize) {
+    for finding in &report.findings {
+        eprintln!(
+            "{:<9} {:<8} {:<40} {:<28} -> {}",
+            finding.kind.as_str(),
+            finding.severity.map_or("-", |s| s.as_str()),
+            if finding.address.is_empty() { &finding.resource_id } else { &finding.address },
+            finding.attribute.as_deref().unwrap_or("-"),
+            finding.state
+        );
+    }
+    let s = &report.summary;
+    eprintln!(
+        "{} findings ({} modified, {} missing, {} unmanaged; {} critical, {} high) from {states} state file(s){}; dry-run {}",
+        s.total,
+        s.by_kind.modified,
+        s.by_kind.missing,
+        s.by_kind.unmanaged,
+        s.by_severity.critical,
+        s.by_severity.high,
+        if unsupported > 0 { format!(", {unsupported} resources of types not compared") } else { String::new() },
+        if report.dry_run { "on" } else { "off" },
+    );
+}

@@ -1,0 +1,77 @@
+//! A real AWS emulator per test: moto's server (PyPI `moto[server]`, pinned in
+//! scripts/emulator-venv) behind tests/support/moto_server.py, on a free 127.0.0.1 port,
+//! killed when the test ends. Each test has its own server, so tests run in parallel.
+
+use std::io::{BufRead, BufReader, Read, Write};
+use std::net::TcpStream;
+use std::path::PathBuf;
+use std::process::{Child, Command, Stdio};
+
+use super::root;
+
+/// The emulator venv's python (installed on first use).
+pub fn emulator_python() -> PathBuf {
+    let output = Command::new(root().join("scripts/emulator-venv")).output().expect("run scripts/emulator-venv");
+    assert!(output.status.success(), "emulator venv: {}", String::from_utf8_lossy(&output.stderr));
+    PathBuf::from(String::from_utf8(output.stdout).unwrap().trim())
+}
+
+/// A running moto server.
+pub struct Moto {
+    child: Child,
+    python: PathBuf,
+    pub port: u16,
+    pub endpoint: String,
+}
+
+impl Moto {
+    /// Starts a server; `fault_rate` makes that share of calls fail with throttling or 5xx.
+    pub fn start(fault_rate: f64) -> Self {
+        let python = emulator_python();
+        let mut child = Command::new(&python)
+            .arg(root().join("tests/support/moto_server.py"))
+            .env("DG_FAULT_RATE", fault_rate.to_string())
+            .env("DG_FAULT_SEED", "7")
+            .stdout(Stdio::piped())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("start moto");
+        let mut line = String::new();
+        BufReader::new(child.stdout.take().unwrap()).read_line(&mut line).expect("moto prints its port");
+        let port = serde_json::from_str::<serde_json::Value>(&line).expect("port line")["port"]
+            .as_u64()
+            .and_then(|port| u16::try_from(port).ok())
+            .expect("a port number");
+        Self { child, python, port, endpoint: format!("http://127.0.0.1:{port}") }
+    }
+
+    /// Runs tests/support/aws_fixture.py against this server (never faulty: it talks to
+    /// moto directly when faults are on, through the same layer otherwise).
+    pub fn fixture(&self, args: &[&str]) -> String {
+        let output = Command::new(&self.python)
+            .arg(root().join("tests/support/aws_fixture.py"))
+            .arg(&self.endpoint)
+            .args(args)
+            .output()
+            .expect("run aws_fixture.py");
+        assert!(output.status.success(), "aws_fixture {args:?}: {}", String::from_utf8_lossy(&output.stderr));
+        String::from_utf8(output.stdout).unwrap()
+    }
+
+    /// Request counts seen by the server: `calls`, `mutations`, per operation.
+    pub fn stats(&self) -> serde_json::Value {
+        let mut stream = TcpStream::connect(("127.0.0.1", self.port)).expect("connect to moto");
+        stream.write_all(b"GET /_driftguard/stats HTTP/1.0\r\nHost: 127.0.0.1\r\n\r\n").unwrap();
+        let mut response = String::new();
+        stream.read_to_string(&mut response).unwrap();
+        let body = response.split("\r\n\r\n").nth(1).unwrap_or("{}");
+        serde_json::from_str(body).unwrap()
+    }
+}
+
+impl Drop for Moto {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}

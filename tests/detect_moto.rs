@@ -1,0 +1,238 @@
+//! `driftguard detect` against a real AWS emulator (moto on 127.0.0.1): a Terraform state
+//! shaped as Terraform writes it, live resources of every supported type, drift applied
+//! outside Terraform, and the exact findings, remediation and dry-run behaviour checked.
+
+mod common;
+
+use std::path::Path;
+
+use common::moto::Moto;
+use common::{driftguard, root, run};
+
+const ACCOUNT: &str = "123456789012";
+
+fn policy(dir: &Path, endpoint: &str, dry_run: bool) -> std::path::PathBuf {
+    let default = std::fs::read_to_string(root().join("policy.yaml")).unwrap();
+    let classification =
+        &default[default.find("\nclassification:").unwrap()..default.find("\n# The path each finding").unwrap()];
+    let store = dir.join("state.db");
+    let text = format!(
+        r#"version: 1
+dry_run: {dry_run}
+store:
+  path: {store}
+logging:
+  format: json
+providers:
+  aws:
+    - account: "{ACCOUNT}"
+      environment: sandbox
+      regions: [us-east-1]
+      endpoint: {endpoint}
+{classification}
+flows:
+  - name: sandbox-autofix
+    match:
+      environment: [sandbox]
+    steps: [classify, plan, remediate, verify, escalate]
+  - name: report
+    steps: [classify, plan, report]
+remediation:
+  verify_after: 0s
+  allow:
+    - environment: [sandbox]
+      severity: [info, low, medium, high, critical]
+protection:
+  tags:
+    - key: Environment
+      values: [production]
+retry:
+  max_attempts: 8
+  base_delay: 5ms
+  max_delay: 100ms
+"#,
+        store = store.display(),
+    );
+    let path = dir.join("policy.yaml");
+    std::fs::write(&path, text).unwrap();
+    path
+}
+
+fn detect(dir: &Path, policy: &Path, state: &Path) -> (i32, serde_json::Value, String, String) {
+    detect_with(dir, policy, state, &[])
+}
+
+fn detect_with(dir: &Path, policy: &Path, state: &Path, extra: &[&str]) -> (i32, serde_json::Value, String, String) {
+    let report = dir.join("report.json");
+    let _ = std::fs::remove_file(&report);
+    let (code, stdout, stderr) = run(driftguard(dir)
+        .args(["detect", "--once", "--policy"])
+        .arg(policy)
+        .args(extra)
+        .arg("--state")
+        .arg(state)
+        .arg("--report")
+        .arg(&report)
+        .env("AWS_ACCESS_KEY_ID", "testing")
+        .env("AWS_SECRET_ACCESS_KEY", "testing")
+        .env("AWS_REGION", "us-east-1")
+        .env("AWS_EC2_METADATA_DISABLED", "true")
+        .env_remove("AWS_PROFILE")
+        .env_remove("AWS_ENDPOINT_URL"));
+    let report =
+        std::fs::read_to_string(&report).map_or(serde_json::Value::Null, |t| serde_json::from_str(&t).unwrap());
+    (code, report, stdout, stderr)
+}
+
+/// (resource_type, attribute, kind, severity, state) of each finding, sorted.
+fn summary(report: &serde_json::Value) -> Vec<(String, String, String, String, String)> {
+    let mut rows: Vec<_> = report["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| {
+            let s = |key: &str| f[key].as_str().unwrap_or("-").to_owned();
+            (s("resource_type"), s("attribute"), s("kind"), s("severity"), s("state"))
+        })
+        .collect();
+    rows.sort();
+    rows
+}
+
+fn row(t: &str, a: &str, k: &str, s: &str, st: &str) -> (String, String, String, String, String) {
+    (t.into(), a.into(), k.into(), s.into(), st.into())
+}
+
+fn seeded(dir: &Path) -> (Moto, std::path::PathBuf, serde_json::Value) {
+    let moto = Moto::start(0.0);
+    let state = dir.join("terraform.tfstate");
+    let ids: serde_json::Value = serde_json::from_str(&moto.fixture(&["seed", state.to_str().unwrap()])).unwrap();
+    (moto, state, ids)
+}
+
+#[test]
+fn no_drift_right_after_apply_then_every_kind_after_changes_outside_terraform() {
+    let dir = tempfile::tempdir().unwrap();
+    let (moto, state, ids) = seeded(dir.path());
+    let policy = policy(dir.path(), &moto.endpoint, true);
+
+    let (code, report, _, stderr) = detect(dir.path(), &policy, &state);
+    assert_eq!(code, 0, "{stderr}");
+    assert_eq!(summary(&report), vec![], "{stderr}");
+
+    moto.fixture(&["mutate", &ids.to_string()]);
+    let (code, report, stdout, stderr) = detect(dir.path(), &policy, &state);
+    assert_eq!(code, 2, "{stderr}");
+    assert_eq!(
+        summary(&report),
+        vec![
+            row("aws_db_instance", "publicly_accessible", "modified", "critical", "dry_run"),
+            row("aws_iam_role", "assume_role_policy", "modified", "high", "dry_run"),
+            row("aws_instance", "instance_type", "modified", "medium", "escalated"),
+            row("aws_s3_bucket", "-", "unmanaged", "low", "escalated"),
+            row("aws_s3_bucket_public_access_block", "block_public_acls", "modified", "critical", "dry_run"),
+            row("aws_s3_bucket_versioning", "versioning_configuration.status", "modified", "high", "dry_run"),
+            row("aws_security_group", "ingress", "modified", "critical", "dry_run"),
+            row("aws_security_group", "tags.Team", "modified", "low", "dry_run"),
+        ],
+        "{stderr}"
+    );
+    let ingress = report["findings"].as_array().unwrap().iter().find(|f| f["attribute"] == "ingress").unwrap();
+    assert_eq!(ingress["actual"], "tcp 22-22 from 0.0.0.0/0");
+    assert_eq!(ingress["address"], "module.network.aws_security_group.web");
+    assert_eq!(ingress["controls"], serde_json::json!(["CIS-AWS-5.2", "CIS-AWS-5.3"]));
+    assert_eq!(ingress["actions"][0]["api"], "ec2:RevokeSecurityGroupIngress");
+    let simulated = stdout.lines().filter(|l| l.contains("\"cloud.mutation\"") && l.contains("\"simulated\"")).count();
+    assert_eq!(simulated, 6, "one simulated call per fixable finding");
+}
+
+#[test]
+fn dry_run_leaves_the_emulator_unchanged() {
+    let dir = tempfile::tempdir().unwrap();
+    let (moto, state, ids) = seeded(dir.path());
+    moto.fixture(&["mutate", &ids.to_string()]);
+    let policy = policy(dir.path(), &moto.endpoint, false);
+    let before = moto.fixture(&["snapshot"]);
+    let mutations_before = moto.stats()["mutations"].clone();
+    // The policy would remediate; --dry-run must win.
+    let (code, _, _, stderr) = detect_with(dir.path(), &policy, &state, &["--dry-run"]);
+    assert_eq!(code, 2, "{stderr}");
+    assert_eq!(moto.stats()["mutations"], mutations_before, "dry-run sent a write");
+    assert_eq!(moto.fixture(&["snapshot"]), before, "dry-run changed the emulator");
+}
+
+#[test]
+fn remediation_restores_the_declared_state_and_is_verified() {
+    let dir = tempfile::tempdir().unwrap();
+    let (moto, state, ids) = seeded(dir.path());
+    moto.fixture(&["mutate", &ids.to_string()]);
+    let policy = policy(dir.path(), &moto.endpoint, false);
+    let (code, report, stdout, stderr) = detect(dir.path(), &policy, &state);
+    assert_eq!(code, 2, "{stderr}");
+    assert_eq!(
+        summary(&report),
+        vec![
+            row("aws_db_instance", "publicly_accessible", "modified", "critical", "remediated"),
+            row("aws_iam_role", "assume_role_policy", "modified", "high", "remediated"),
+            row("aws_instance", "instance_type", "modified", "medium", "escalated"),
+            row("aws_s3_bucket", "-", "unmanaged", "low", "escalated"),
+            row("aws_s3_bucket_public_access_block", "block_public_acls", "modified", "critical", "remediated"),
+            row("aws_s3_bucket_versioning", "versioning_configuration.status", "modified", "high", "remediated"),
+            row("aws_security_group", "ingress", "modified", "critical", "remediated"),
+            row("aws_security_group", "tags.Team", "modified", "low", "remediated"),
+        ],
+        "{stderr}\n{stdout}"
+    );
+    let succeeded = stdout.lines().filter(|l| l.contains("\"cloud.mutation\"") && l.contains("\"succeeded\"")).count();
+    assert_eq!(succeeded, 6);
+    // The cloud really is back: a second run finds only what cannot be fixed automatically.
+    let (code, report, _, stderr) = detect(dir.path(), &policy, &state);
+    assert_eq!(code, 2, "{stderr}");
+    assert_eq!(
+        summary(&report),
+        vec![
+            row("aws_instance", "instance_type", "modified", "medium", "escalated"),
+            row("aws_s3_bucket", "-", "unmanaged", "low", "escalated"),
+        ]
+    );
+    let snapshot: serde_json::Value = serde_json::from_str(&moto.fixture(&["snapshot"])).unwrap();
+    let bucket = snapshot["buckets"].as_array().unwrap().iter().find(|b| b["name"] == "dg-data-bucket").unwrap();
+    assert_eq!(bucket["versioning"], "Enabled");
+    assert_eq!(bucket["block"]["BlockPublicAcls"], true);
+    assert_eq!(snapshot["databases"][0]["PubliclyAccessible"], false);
+}
+
+#[test]
+fn throttling_and_server_errors_are_retried_to_the_same_result() {
+    let dir = tempfile::tempdir().unwrap();
+    // Seed without faults, then detect through a server failing 30% of calls.
+    let clean = Moto::start(0.0);
+    let state = dir.path().join("terraform.tfstate");
+    let ids = clean.fixture(&["seed", state.to_str().unwrap()]);
+    clean.fixture(&["mutate", ids.trim()]);
+    let policy_clean = policy(dir.path(), &clean.endpoint, true);
+    let (code, expected, _, stderr) = detect(dir.path(), &policy_clean, &state);
+    assert_eq!(code, 2, "{stderr}");
+    drop(clean);
+
+    let faulty_dir = tempfile::tempdir().unwrap();
+    let faulty = Moto::start(0.3);
+    // Seeding goes through the faulty layer too; boto3 retries it on its own.
+    let state2 = faulty_dir.path().join("terraform.tfstate");
+    let ids2 = faulty.fixture(&["seed", state2.to_str().unwrap()]);
+    faulty.fixture(&["mutate", ids2.trim()]);
+    let policy_faulty = policy(faulty_dir.path(), &faulty.endpoint, true);
+    let (code, got, stdout, stderr) = detect(faulty_dir.path(), &policy_faulty, &state2);
+    assert_eq!(code, 2, "{stderr}");
+    assert_eq!(summary(&got), summary(&expected));
+    let injected: u64 = faulty
+        .stats()
+        .as_object()
+        .unwrap()
+        .iter()
+        .filter(|(k, _)| k.starts_with("fault "))
+        .map(|(_, v)| v.as_u64().unwrap())
+        .sum();
+    assert!(injected > 5, "faults were injected: {injected}");
+    assert!(stdout.contains("\"cloud.call.retry\""), "retries are logged");
+}

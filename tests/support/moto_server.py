@@ -1,0 +1,124 @@
+"""moto's AWS emulator behind a small WSGI layer for DriftGuard's tests.
+
+The layer (not product code) does three things, each visible in its own function:
+- binds 127.0.0.1 on a free port and prints {"port": N} once ready (no port races);
+- counts requests per service and operation, and mutations apart, served at
+  GET /_driftguard/stats (so tests can prove dry-run sends no write);
+- works around moto 5.2.5 answering GetBucketVersioning with the root element
+  <GetBucketVersioningResponse> instead of <VersioningConfiguration>, which aws-sdk-s3
+  cannot parse (see shared/TEST-BACKENDS.md);
+- optionally injects faults (DG_FAULT_RATE, DG_FAULT_SEED): throttling and 5xx in each
+  protocol's own error envelope, so the SDK sees real error codes.
+"""
+
+import io
+import json
+import os
+import random
+import re
+import sys
+import threading
+from collections import Counter
+from urllib.parse import parse_qs
+
+from moto.moto_server.werkzeug_app import DomainDispatcherApplication, MotoRequestHandler, create_backend_app
+from werkzeug.serving import make_server
+
+READ_PREFIXES = ("Describe", "List", "Get")
+LOCK = threading.Lock()
+COUNTS = Counter()
+FAULT_RATE = float(os.environ.get("DG_FAULT_RATE", "0"))
+RANDOM = random.Random(int(os.environ.get("DG_FAULT_SEED", "1")))
+
+
+def service_of(environ):
+    match = re.search(r"Credential=[^/]+/\d+/[^/]+/([^/]+)/", environ.get("HTTP_AUTHORIZATION", ""))
+    return match.group(1) if match else "unknown"
+
+
+def operation_of(environ, service, body):
+    if service == "s3":
+        query = environ.get("QUERY_STRING", "")
+        sub = query.split("&")[0].split("=")[0] if query else ""
+        return f"{environ['REQUEST_METHOD']} {sub or ('object' if environ.get('PATH_INFO', '/').count('/') > 1 else 'bucket')}"
+    params = parse_qs(environ.get("QUERY_STRING", ""))
+    params.update(parse_qs(body.decode("utf-8", "replace")))
+    return params.get("Action", ["unknown"])[0]
+
+
+def is_mutation(service, operation):
+    if service == "s3":
+        return not operation.startswith(("GET", "HEAD"))
+    return not operation.startswith(READ_PREFIXES)
+
+
+def fault(service, start_response):
+    kind = RANDOM.choice(["throttle", "server"])
+    if service == "s3":
+        code, status = ("SlowDown", "503 Slow Down") if kind == "throttle" else ("InternalError", "500 Internal Server Error")
+        body = f"<Error><Code>{code}</Code><Message>injected</Message></Error>"
+    elif service == "ec2":
+        code, status = ("RequestLimitExceeded", "503 Service Unavailable") if kind == "throttle" else ("InternalError", "500 Internal Server Error")
+        body = f"<Response><Errors><Error><Code>{code}</Code><Message>injected</Message></Error></Errors><RequestID>x</RequestID></Response>"
+    else:
+        code, status = ("Throttling", "400 Bad Request") if kind == "throttle" else ("InternalFailure", "500 Internal Server Error")
+        body = f"<ErrorResponse><Error><Type>Sender</Type><Code>{code}</Code><Message>injected</Message></Error><RequestId>x</RequestId></ErrorResponse>"
+    data = body.encode()
+    start_response(status, [("Content-Type", "text/xml"), ("Content-Length", str(len(data)))])
+    with LOCK:
+        COUNTS[f"fault {service} {code}"] += 1
+    return [data]
+
+
+def make_app(inner):
+    def app(environ, start_response):
+        if environ.get("PATH_INFO") == "/_driftguard/stats":
+            with LOCK:
+                data = json.dumps(dict(COUNTS), sort_keys=True).encode()
+            start_response("200 OK", [("Content-Type", "application/json"), ("Content-Length", str(len(data)))])
+            return [data]
+        length = int(environ.get("CONTENT_LENGTH") or 0)
+        body = environ["wsgi.input"].read(length) if length else b""
+        environ["wsgi.input"] = io.BytesIO(body)
+        service = service_of(environ)
+        operation = operation_of(environ, service, body)
+        if service != "unknown" and FAULT_RATE > 0 and RANDOM.random() < FAULT_RATE:
+            return fault(service, start_response)
+        with LOCK:
+            COUNTS[f"call {service} {operation}"] += 1
+            if service != "unknown" and is_mutation(service, operation):
+                COUNTS[f"mutation {service} {operation}"] += 1
+                COUNTS["mutations"] += 1
+            COUNTS["calls"] += 1
+        if service == "s3" and operation == "GET versioning":
+            return fix_versioning(inner, environ, start_response)
+        return inner(environ, start_response)
+
+    return app
+
+
+def fix_versioning(inner, environ, start_response):
+    captured = {}
+
+    def capture(status, headers, exc_info=None):
+        captured["status"], captured["headers"] = status, headers
+        return lambda _: None
+
+    data = b"".join(inner(environ, capture))
+    data = data.replace(b"GetBucketVersioningResponse", b"VersioningConfiguration")
+    headers = [(k, v) for k, v in captured["headers"] if k.lower() != "content-length"]
+    headers.append(("Content-Length", str(len(data))))
+    start_response(captured["status"], headers)
+    return [data]
+
+
+def main():
+    inner = DomainDispatcherApplication(create_backend_app)
+    server = make_server("127.0.0.1", 0, make_app(inner), threaded=True, request_handler=MotoRequestHandler)
+    os.environ["MOTO_PORT"] = str(server.server_port)
+    print(json.dumps({"port": server.server_port}), flush=True)
+    server.serve_forever()
+
+
+if __name__ == "__main__":
+    sys.exit(main())
