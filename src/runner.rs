@@ -517,7 +517,7 @@ impl<'a> Runner<'a> {
                     match &result {
                         Ok(()) => self.audit_action(finding, action, Outcome::Succeeded, "called"),
                         Err(reason) => {
-                            self.audit_action(finding, action, Outcome::Failed, &format!("failed ({reason}):"))
+                            self.audit_action(finding, action, Outcome::Failed, &format!("failed ({reason}):"));
                         }
                     }
                     if let Err(reason) = result {
