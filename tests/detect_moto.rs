@@ -12,6 +12,10 @@ use common::{driftguard, root, run};
 const ACCOUNT: &str = "123456789012";
 
 fn policy(dir: &Path, endpoint: &str, dry_run: bool) -> std::path::PathBuf {
+    policy_with(dir, endpoint, dry_run, "")
+}
+
+fn policy_with(dir: &Path, endpoint: &str, dry_run: bool, extra: &str) -> std::path::PathBuf {
     let default = std::fs::read_to_string(root().join("policy.yaml")).unwrap();
     let classification =
         &default[default.find("\nclassification:").unwrap()..default.find("\n# The path each finding").unwrap()];
@@ -50,7 +54,7 @@ retry:
   max_attempts: 8
   base_delay: 5ms
   max_delay: 100ms
-"#,
+{extra}"#,
         store = store.display(),
     );
     let path = dir.join("policy.yaml");
@@ -235,4 +239,27 @@ fn throttling_and_server_errors_are_retried_to_the_same_result() {
         .sum();
     assert!(injected > 5, "faults were injected: {injected}");
     assert!(stdout.contains("\"cloud.call.retry\""), "retries are logged");
+}
+
+#[test]
+fn state_from_the_s3_backend_and_a_resource_deleted_outside_terraform_is_missing() {
+    let dir = tempfile::tempdir().unwrap();
+    let (moto, state, ids) = seeded(dir.path());
+    moto.fixture(&["upload", "dg-tfstate", "prod/terraform.tfstate", state.to_str().unwrap()]);
+    moto.fixture(&["delete-policy", ids["policy"].as_str().unwrap()]);
+    let extra = "terraform:\n  states:\n    - name: prod\n      backend: s3\n      bucket: dg-tfstate\n      key: prod/terraform.tfstate\n      region: us-east-1\ndetection:\n  unmanaged:\n    exclude_names: [default, dg-tfstate]\n";
+    let policy = policy_with(dir.path(), &moto.endpoint, true, extra);
+    let report = dir.path().join("report.json");
+    let (code, _, stderr) = run(driftguard(dir.path())
+        .args(["detect", "--once", "--policy"])
+        .arg(&policy)
+        .arg("--report")
+        .arg(&report)
+        .env("AWS_ACCESS_KEY_ID", "testing")
+        .env("AWS_SECRET_ACCESS_KEY", "testing")
+        .env("AWS_EC2_METADATA_DISABLED", "true"));
+    assert_eq!(code, 2, "{stderr}");
+    let report: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(report).unwrap()).unwrap();
+    assert_eq!(summary(&report), vec![row("aws_iam_policy", "-", "missing", "low", "escalated")], "{stderr}");
+    assert!(stderr.contains("from 1 state file(s)"), "{stderr}");
 }

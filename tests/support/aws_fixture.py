@@ -6,7 +6,7 @@ The state is shaped as Terraform's AWS provider writes it (compare
 shared/corpus/tfstate): nested blocks as one-element lists, tags and tags_all, ARNs,
 module addresses, count and for_each instances.
 
-Usage: aws_fixture.py ENDPOINT seed STATE_OUT | mutate IDS | snapshot | stray
+Usage: aws_fixture.py ENDPOINT seed STATE_OUT | mutate IDS | snapshot | upload BUCKET KEY FILE | delete-policy ARN
 """
 
 import json
@@ -153,6 +153,17 @@ def mutate(ids):
     s3.create_bucket(Bucket="dg-stray-bucket")
 
 
+def upload(bucket, key, path):
+    s3 = client("s3")
+    s3.create_bucket(Bucket=bucket)
+    with open(path, "rb") as handle:
+        s3.put_object(Bucket=bucket, Key=key, Body=handle.read())
+
+
+def delete_policy(arn):
+    client("iam").delete_policy(PolicyArn=arn)
+
+
 def snapshot():
     ec2, s3, iam, rds = client("ec2"), client("s3"), client("iam"), client("rds")
     out = {
@@ -187,3 +198,7 @@ if __name__ == "__main__":
         mutate(sys.argv[3])
     elif command == "snapshot":
         snapshot()
+    elif command == "upload":
+        upload(sys.argv[3], sys.argv[4], sys.argv[5])
+    elif command == "delete-policy":
+        delete_policy(sys.argv[3])
