@@ -153,6 +153,36 @@ def mutate(ids):
     s3.create_bucket(Bucket="dg-stray-bucket")
 
 
+def bulk(count, state_out):
+    """count resources in thirds: security groups, buckets, instances; and their state."""
+    ec2, s3 = client("ec2"), client("s3")
+    vpc = ec2.describe_vpcs(Filters=[{"Name": "isDefault", "Values": ["true"]}])["Vpcs"][0]["VpcId"]
+    image = ec2.describe_images(Owners=["amazon"])["Images"][0]["ImageId"]
+    third = max(1, count // 3)
+    resources = []
+    for index in range(third):
+        group = ec2.create_security_group(GroupName=f"bench-{index}", Description="bench", VpcId=vpc)["GroupId"]
+        resources.append(resource("aws_security_group", f"g{index}", {
+            "arn": f"arn:aws:ec2:{REGION}:{ACCOUNT}:security-group/{group}", "id": group, "name": f"bench-{index}",
+            "ingress": [], "egress": [{"cidr_blocks": ["0.0.0.0/0"], "description": "", "from_port": 0, "ipv6_cidr_blocks": [],
+                                       "prefix_list_ids": [], "protocol": "-1", "security_groups": [], "self": False, "to_port": 0}],
+            "tags": {}, "tags_all": {}}))
+        name = f"bench-bucket-{index}"
+        s3.create_bucket(Bucket=name)
+        resources.append(resource("aws_s3_bucket", f"b{index}", {"arn": f"arn:aws:s3:::{name}", "bucket": name, "id": name, "tags": {}, "tags_all": {}}))
+    instances = ec2.run_instances(ImageId=image, MinCount=third, MaxCount=third, InstanceType="t3.micro")["Instances"]
+    for index, instance in enumerate(instances):
+        iid = instance["InstanceId"]
+        resources.append(resource("aws_instance", "i", {
+            "arn": f"arn:aws:ec2:{REGION}:{ACCOUNT}:instance/{iid}", "id": iid, "instance_type": "t3.micro",
+            "vpc_security_group_ids": [g["GroupId"] for g in instance.get("SecurityGroups", [])], "iam_instance_profile": "",
+            "disable_api_termination": False, "monitoring": False,
+            "metadata_options": [{"http_tokens": instance.get("MetadataOptions", {}).get("HttpTokens", "optional")}],
+            "tags": {}, "tags_all": {}}, index_key=index))
+    with open(state_out, "w") as handle:
+        json.dump({"version": 4, "terraform_version": "1.9.8", "serial": 1, "lineage": "bench", "outputs": {}, "resources": resources}, handle)
+
+
 def upload(bucket, key, path):
     s3 = client("s3")
     s3.create_bucket(Bucket=bucket)
@@ -198,6 +228,8 @@ if __name__ == "__main__":
         mutate(sys.argv[3])
     elif command == "snapshot":
         snapshot()
+    elif command == "bulk":
+        bulk(int(sys.argv[3]), sys.argv[4])
     elif command == "upload":
         upload(sys.argv[3], sys.argv[4], sys.argv[5])
     elif command == "delete-policy":

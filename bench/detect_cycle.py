@@ -1,0 +1,76 @@
+"""One `driftguard detect --once` cycle against moto seeded with N resources.
+
+Reports wall time, client CPU (user + sys of driftguard's process), peak RSS and the
+number of API calls counted at the emulator, as one markdown table row. Figures are
+reported, never asserted. Usage: python bench/detect_cycle.py BINARY N [RUNS]
+"""
+
+import json
+import os
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.request
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+
+
+def stats(port):
+    with urllib.request.urlopen(f"http://127.0.0.1:{port}/_driftguard/stats") as response:
+        return json.load(response)
+
+
+def main():
+    binary, count = sys.argv[1], int(sys.argv[2])
+    runs = int(sys.argv[3]) if len(sys.argv) > 3 else 3
+    work = tempfile.mkdtemp(prefix="dg-bench-")
+    server = subprocess.Popen([sys.executable, os.path.join(ROOT, "tests/support/moto_server.py")],
+                              stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
+    try:
+        port = json.loads(server.stdout.readline())["port"]
+        endpoint = f"http://127.0.0.1:{port}"
+        state = os.path.join(work, "terraform.tfstate")
+        subprocess.run([sys.executable, os.path.join(ROOT, "tests/support/aws_fixture.py"), endpoint, "bulk", str(count), state], check=True)
+        policy = os.path.join(work, "policy.yaml")
+        with open(policy, "w") as handle:
+            handle.write(f"""dry_run: true
+store: {{path: {work}/state.db}}
+logging: {{format: json}}
+providers:
+  aws:
+    - account: "123456789012"
+      environment: sandbox
+      regions: [us-east-1]
+      endpoint: {endpoint}
+flows:
+  - name: all
+    steps: [classify, plan, report]
+""")
+        # DRIFTGUARD_* variables are policy overrides: keep the caller's out of the measurement.
+        env = {k: v for k, v in os.environ.items() if not k.startswith("DRIFTGUARD_")}
+        env.update(AWS_ACCESS_KEY_ID="bench", AWS_SECRET_ACCESS_KEY="bench", AWS_EC2_METADATA_DISABLED="true")
+        rows = []
+        for _ in range(runs):
+            before = stats(port).get("calls", 0)
+            started = time.monotonic()
+            process = subprocess.Popen([binary, "detect", "--once", "--policy", policy, "--state", state],
+                                       env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+            # wait4 gives this process's own usage (RUSAGE_CHILDREN would mix in the fixture).
+            _, status, usage = os.wait4(process.pid, 0)
+            process.returncode = os.waitstatus_to_exitcode(status)
+            wall = time.monotonic() - started
+            if process.returncode not in (0, 2):
+                sys.exit(f"detect failed ({process.returncode})")
+            cpu = usage.ru_utime + usage.ru_stime
+            calls = stats(port).get("calls", 0) - before
+            rows.append((wall, cpu, usage.ru_maxrss / 1024, calls))
+        wall, cpu, rss, calls = sorted(rows)[len(rows) // 2]
+        print(f"| {count} resources | {wall:.2f} s | {cpu:.2f} s | {rss:.1f} MiB | {calls} |")
+    finally:
+        server.terminate()
+        server.wait()
+
+
+if __name__ == "__main__":
+    main()
