@@ -63,18 +63,16 @@ retry:
 }
 
 fn detect(dir: &Path, policy: &Path, state: &Path) -> (i32, serde_json::Value, String, String) {
-    detect_with(dir, policy, state, &[])
+    detect_with(dir, policy, &["--state", state.to_str().unwrap()])
 }
 
-fn detect_with(dir: &Path, policy: &Path, state: &Path, extra: &[&str]) -> (i32, serde_json::Value, String, String) {
+fn detect_with(dir: &Path, policy: &Path, extra: &[&str]) -> (i32, serde_json::Value, String, String) {
     let report = dir.join("report.json");
     let _ = std::fs::remove_file(&report);
     let (code, stdout, stderr) = run(driftguard(dir)
         .args(["detect", "--once", "--policy"])
         .arg(policy)
         .args(extra)
-        .arg("--state")
-        .arg(state)
         .arg("--report")
         .arg(&report)
         .env("AWS_ACCESS_KEY_ID", "testing")
@@ -159,7 +157,7 @@ fn dry_run_leaves_the_emulator_unchanged() {
     let before = moto.fixture(&["snapshot"]);
     let mutations_before = moto.stats()["mutations"].clone();
     // The policy would remediate; --dry-run must win.
-    let (code, _, _, stderr) = detect_with(dir.path(), &policy, &state, &["--dry-run"]);
+    let (code, _, _, stderr) = detect_with(dir.path(), &policy, &["--dry-run", "--state", state.to_str().unwrap()]);
     assert_eq!(code, 2, "{stderr}");
     assert_eq!(moto.stats()["mutations"], mutations_before, "dry-run sent a write");
     assert_eq!(moto.fixture(&["snapshot"]), before, "dry-run changed the emulator");
@@ -249,17 +247,8 @@ fn state_from_the_s3_backend_and_a_resource_deleted_outside_terraform_is_missing
     moto.fixture(&["delete-policy", ids["policy"].as_str().unwrap()]);
     let extra = "terraform:\n  states:\n    - name: prod\n      backend: s3\n      bucket: dg-tfstate\n      key: prod/terraform.tfstate\n      region: us-east-1\ndetection:\n  unmanaged:\n    exclude_names: [default, dg-tfstate]\n";
     let policy = policy_with(dir.path(), &moto.endpoint, true, extra);
-    let report = dir.path().join("report.json");
-    let (code, _, stderr) = run(driftguard(dir.path())
-        .args(["detect", "--once", "--policy"])
-        .arg(&policy)
-        .arg("--report")
-        .arg(&report)
-        .env("AWS_ACCESS_KEY_ID", "testing")
-        .env("AWS_SECRET_ACCESS_KEY", "testing")
-        .env("AWS_EC2_METADATA_DISABLED", "true"));
+    let (code, report, _, stderr) = detect_with(dir.path(), &policy, &[]);
     assert_eq!(code, 2, "{stderr}");
-    let report: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(report).unwrap()).unwrap();
     assert_eq!(summary(&report), vec![row("aws_iam_policy", "-", "missing", "low", "escalated")], "{stderr}");
     assert!(stderr.contains("from 1 state file(s)"), "{stderr}");
 }

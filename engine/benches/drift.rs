@@ -65,7 +65,7 @@ fn benches(c: &mut Criterion) {
         b.iter(|| black_box(serde_json::from_slice::<serde_json::Value>(black_box(&bytes)).unwrap()));
     });
     group.bench_function("parse_and_index", |b| {
-        b.iter(|| black_box(tfstate::parse("bench", black_box(&bytes)).unwrap()))
+        b.iter(|| black_box(tfstate::parse("bench", black_box(&bytes)).unwrap()));
     });
     group.finish();
 
@@ -86,7 +86,7 @@ fn benches(c: &mut Criterion) {
     let scope = Scope { provider: Provider::Aws, account: "123456789012".into(), region: "us-east-1".into() };
     let none = |_: &Normalized| false;
     group.bench_function("diff_1pct_drift", |b| {
-        b.iter(|| black_box(diff(&scope, &declared_side, &live_side, &none)).len())
+        b.iter(|| black_box(diff(&scope, &declared_side, &live_side, &none)).len());
     });
     group.finish();
 }

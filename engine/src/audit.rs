@@ -129,6 +129,40 @@ pub struct AuditRecord {
     pub reason: Option<String>,
 }
 
+impl AuditRecord {
+    /// A record with the required fields and nothing about a resource yet.
+    pub fn new(
+        event: AuditEventName,
+        action: &str,
+        outcome: Outcome,
+        dry_run: bool,
+        run_id: &str,
+        host: &str,
+        policy_hash: &str,
+    ) -> Self {
+        Self {
+            event,
+            action: action.to_owned(),
+            outcome,
+            dry_run,
+            run_id: run_id.to_owned(),
+            host: host.to_owned(),
+            policy_hash: policy_hash.to_owned(),
+            provider: None,
+            account: None,
+            region: None,
+            resource_type: None,
+            resource_id: None,
+            finding_id: None,
+            rule: None,
+            severity: None,
+            from_state: None,
+            to_state: None,
+            reason: None,
+        }
+    }
+}
+
 /// One line of DriftGuard's JSON log, audit or not. The schema in `schemas/` is generated
 /// from this type (audit lines also carry every required field of [`AuditRecord`]).
 #[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]

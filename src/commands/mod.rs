@@ -76,29 +76,17 @@ pub fn load_for_action(cli: &Cli) -> Result<Policy, Exit> {
             }
             audit::init(cli.log_format, LogFormat::Auto, LogLevel::Info);
             let count = failure.lines().len();
-            audit::emit(
-                &AuditRecord {
-                    event: AuditEventName::PolicyRejected,
-                    action: "policy.compile".to_owned(),
-                    outcome: Outcome::Failed,
-                    dry_run: true,
-                    run_id: "none".to_owned(),
-                    host: audit::host(),
-                    policy_hash: "none".to_owned(),
-                    provider: None,
-                    account: None,
-                    region: None,
-                    resource_type: None,
-                    resource_id: None,
-                    finding_id: None,
-                    rule: None,
-                    severity: None,
-                    from_state: None,
-                    to_state: None,
-                    reason: Some(format!("{count} problem(s) in {}", cli.policy.display())),
-                },
-                "policy refused; nothing was touched",
+            let mut record = AuditRecord::new(
+                AuditEventName::PolicyRejected,
+                "policy.compile",
+                Outcome::Failed,
+                true,
+                "none",
+                &audit::host(),
+                "none",
             );
+            record.reason = Some(format!("{count} problem(s) in {}", cli.policy.display()));
+            audit::emit(&record, "policy refused; nothing was touched");
             Err(Exit::Policy)
         }
     }
@@ -136,24 +124,5 @@ pub fn run_record(
     event: AuditEventName,
     outcome: Outcome,
 ) -> AuditRecord {
-    AuditRecord {
-        event,
-        action: event.as_str().to_owned(),
-        outcome,
-        dry_run,
-        run_id: run_id.to_owned(),
-        host: audit::host(),
-        policy_hash: policy.hash.clone(),
-        provider: None,
-        account: None,
-        region: None,
-        resource_type: None,
-        resource_id: None,
-        finding_id: None,
-        rule: None,
-        severity: None,
-        from_state: None,
-        to_state: None,
-        reason: None,
-    }
+    AuditRecord::new(event, event.as_str(), outcome, dry_run, run_id, &audit::host(), &policy.hash)
 }
