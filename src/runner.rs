@@ -47,7 +47,24 @@ pub struct RunInfo {
 /// testable and cloud-agnostic).
 pub trait Executor {
     /// Runs one call for a finding (its account and region say where); `Err` says why it failed.
-    fn execute(&mut self, finding: &FindingRecord, action: &Action) -> Result<(), String>;
+    fn execute(&mut self, finding: &FindingRecord, action: &Action) -> Result<(), Failure>;
+}
+
+/// Why a remediation call failed.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Failure {
+    /// For the audit log and the finding.
+    pub reason: String,
+    /// The target answered NotFound: it was deleted after collection. Retrying is
+    /// pointless; the finding resolves and the resource is reported missing instead.
+    pub target_gone: bool,
+}
+
+impl Failure {
+    /// A failure that may be retried on a later attempt.
+    pub fn other(reason: impl Into<String>) -> Self {
+        Self { reason: reason.into(), target_gone: false }
+    }
 }
 
 /// Drives findings for one run.
@@ -62,6 +79,8 @@ pub struct Runner<'a> {
     applied: std::collections::HashMap<String, Result<(), String>>,
     /// Findings left in `verifying`, with their drift, for [`Runner::verify`].
     verifying: Vec<(FindingRecord, DetectedDrift)>,
+    /// Findings whose remediation target turned out to be gone (see [`Failure::target_gone`]).
+    gone: Vec<FindingRecord>,
 }
 
 impl std::fmt::Debug for Runner<'_> {
@@ -91,7 +110,14 @@ impl<'a> Runner<'a> {
             executor: None,
             applied: std::collections::HashMap::new(),
             verifying: Vec::new(),
+            gone: Vec::new(),
         }
+    }
+
+    /// Findings whose target answered NotFound during this run, taken once: the caller
+    /// reports those resources as missing.
+    pub fn take_gone(&mut self) -> Vec<FindingRecord> {
+        std::mem::take(&mut self.gone)
     }
 
     /// Lets the runner remediate through this executor (without one, remediation is refused).
@@ -356,6 +382,8 @@ impl<'a> Runner<'a> {
                 State::Classified => Event::Plan { actions: drift.actions.clone() },
                 State::Planned => Event::Decide { actions: drift.actions.clone() },
                 State::Reported | State::DryRun if !self.info.dry_run => Event::Reevaluate,
+                // The target vanished: this drift is gone with it (a missing finding follows).
+                State::Failed if self.gone.iter().any(|r| r.id == tracked.record.id) => Event::DriftGone,
                 State::Failed => Event::Retry { actions: drift.actions.clone() },
                 State::Remediating => match self.applied.remove(&tracked.record.id) {
                     Some(Ok(())) => Event::Applied,
@@ -512,16 +540,20 @@ impl<'a> Runner<'a> {
                     let result = match self.executor.as_deref_mut() {
                         Some(executor) => executor.execute(finding, action),
                         // Never pretend: without an adapter the call is refused and audited so.
-                        None => Err("no provider adapter available".to_owned()),
+                        None => Err(Failure::other("no provider adapter available")),
                     };
                     match &result {
                         Ok(()) => self.audit_action(finding, action, Outcome::Succeeded, "called"),
-                        Err(reason) => {
-                            self.audit_action(finding, action, Outcome::Failed, &format!("failed ({reason}):"));
+                        Err(failure) => {
+                            let verb = format!("failed ({}):", failure.reason);
+                            self.audit_action(finding, action, Outcome::Failed, &verb);
                         }
                     }
-                    if let Err(reason) = result {
-                        outcome = Err(format!("{}: {reason}", action.api));
+                    if let Err(failure) = result {
+                        if failure.target_gone {
+                            self.gone.push(finding.clone());
+                        }
+                        outcome = Err(format!("{}: {}", action.api, failure.reason));
                         break;
                     }
                 }

@@ -105,6 +105,30 @@ fn row(t: &str, a: &str, k: &str, s: &str, st: &str) -> (String, String, String,
     (t.into(), a.into(), k.into(), s.into(), st.into())
 }
 
+/// The findings after `aws_fixture.py mutate`, one per change, with `fixable_state` for
+/// those DriftGuard can fix (the rest are escalated).
+fn every_finding(fixable_state: &str) -> Vec<(String, String, String, String, String)> {
+    let f = fixable_state;
+    vec![
+        row("aws_db_instance", "backup_retention_period", "modified", "medium", f),
+        row("aws_db_instance", "deletion_protection", "modified", "medium", f),
+        row("aws_db_instance", "publicly_accessible", "modified", "critical", f),
+        row("aws_iam_policy", "policy", "modified", "high", f),
+        row("aws_iam_role", "assume_role_policy", "modified", "high", f),
+        row("aws_iam_role", "max_session_duration", "modified", "low", f),
+        row("aws_instance", "disable_api_termination", "modified", "low", f),
+        row("aws_instance", "instance_type", "modified", "medium", "escalated"),
+        row("aws_instance", "metadata_options.http_tokens", "modified", "high", f),
+        row("aws_s3_bucket", "-", "unmanaged", "low", "escalated"),
+        row("aws_s3_bucket_public_access_block", "block_public_acls", "modified", "critical", f),
+        row("aws_s3_bucket_server_side_encryption_configuration", "rule.sse_algorithm", "modified", "critical", f),
+        row("aws_s3_bucket_versioning", "versioning_configuration.status", "modified", "high", f),
+        row("aws_security_group", "ingress", "modified", "critical", f),
+        row("aws_security_group", "tags.Team", "modified", "low", f),
+        row("aws_vpc_security_group_ingress_rule", "-", "missing", "medium", "escalated"),
+    ]
+}
+
 fn seeded(dir: &Path) -> (Moto, std::path::PathBuf, serde_json::Value) {
     let moto = Moto::start(0.0);
     let state = dir.join("terraform.tfstate");
@@ -125,27 +149,17 @@ fn no_drift_right_after_apply_then_every_kind_after_changes_outside_terraform() 
     moto.fixture(&["mutate", &ids.to_string()]);
     let (code, report, stdout, stderr) = detect(dir.path(), &policy, &state);
     assert_eq!(code, 2, "{stderr}");
-    assert_eq!(
-        summary(&report),
-        vec![
-            row("aws_db_instance", "publicly_accessible", "modified", "critical", "dry_run"),
-            row("aws_iam_role", "assume_role_policy", "modified", "high", "dry_run"),
-            row("aws_instance", "instance_type", "modified", "medium", "escalated"),
-            row("aws_s3_bucket", "-", "unmanaged", "low", "escalated"),
-            row("aws_s3_bucket_public_access_block", "block_public_acls", "modified", "critical", "dry_run"),
-            row("aws_s3_bucket_versioning", "versioning_configuration.status", "modified", "high", "dry_run"),
-            row("aws_security_group", "ingress", "modified", "critical", "dry_run"),
-            row("aws_security_group", "tags.Team", "modified", "low", "dry_run"),
-        ],
-        "{stderr}"
-    );
+    assert_eq!(summary(&report), every_finding("dry_run"), "{stderr}");
     let ingress = report["findings"].as_array().unwrap().iter().find(|f| f["attribute"] == "ingress").unwrap();
     assert_eq!(ingress["actual"], "tcp 22-22 from 0.0.0.0/0");
     assert_eq!(ingress["address"], "module.network.aws_security_group.web");
     assert_eq!(ingress["controls"], serde_json::json!(["CIS-AWS-5.2", "CIS-AWS-5.3"]));
     assert_eq!(ingress["actions"][0]["api"], "ec2:RevokeSecurityGroupIngress");
     let simulated = stdout.lines().filter(|l| l.contains("\"cloud.mutation\"") && l.contains("\"simulated\"")).count();
-    assert_eq!(simulated, 6, "one simulated call per fixable finding");
+    assert_eq!(simulated, 13, "one simulated call per fixable finding");
+    let rule = report["findings"].as_array().unwrap().iter().find(|f| f["kind"] == "missing").unwrap();
+    assert_eq!(rule["address"], "module.network.aws_vpc_security_group_ingress_rule.postgres");
+    assert_eq!(rule["resource_id"], ids["rule"]);
 }
 
 #[test]
@@ -171,22 +185,9 @@ fn remediation_restores_the_declared_state_and_is_verified() {
     let policy = policy(dir.path(), &moto.endpoint, false);
     let (code, report, stdout, stderr) = detect(dir.path(), &policy, &state);
     assert_eq!(code, 2, "{stderr}");
-    assert_eq!(
-        summary(&report),
-        vec![
-            row("aws_db_instance", "publicly_accessible", "modified", "critical", "remediated"),
-            row("aws_iam_role", "assume_role_policy", "modified", "high", "remediated"),
-            row("aws_instance", "instance_type", "modified", "medium", "escalated"),
-            row("aws_s3_bucket", "-", "unmanaged", "low", "escalated"),
-            row("aws_s3_bucket_public_access_block", "block_public_acls", "modified", "critical", "remediated"),
-            row("aws_s3_bucket_versioning", "versioning_configuration.status", "modified", "high", "remediated"),
-            row("aws_security_group", "ingress", "modified", "critical", "remediated"),
-            row("aws_security_group", "tags.Team", "modified", "low", "remediated"),
-        ],
-        "{stderr}\n{stdout}"
-    );
+    assert_eq!(summary(&report), every_finding("remediated"), "{stderr}\n{stdout}");
     let succeeded = stdout.lines().filter(|l| l.contains("\"cloud.mutation\"") && l.contains("\"succeeded\"")).count();
-    assert_eq!(succeeded, 6);
+    assert_eq!(succeeded, 13);
     // The cloud really is back: a second run finds only what cannot be fixed automatically.
     let (code, report, _, stderr) = detect(dir.path(), &policy, &state);
     assert_eq!(code, 2, "{stderr}");
@@ -195,13 +196,78 @@ fn remediation_restores_the_declared_state_and_is_verified() {
         vec![
             row("aws_instance", "instance_type", "modified", "medium", "escalated"),
             row("aws_s3_bucket", "-", "unmanaged", "low", "escalated"),
+            row("aws_vpc_security_group_ingress_rule", "-", "missing", "medium", "escalated"),
         ]
     );
     let snapshot: serde_json::Value = serde_json::from_str(&moto.fixture(&["snapshot"])).unwrap();
     let bucket = snapshot["buckets"].as_array().unwrap().iter().find(|b| b["name"] == "dg-data-bucket").unwrap();
     assert_eq!(bucket["versioning"], "Enabled");
     assert_eq!(bucket["block"]["BlockPublicAcls"], true);
-    assert_eq!(snapshot["databases"][0]["PubliclyAccessible"], false);
+    assert_eq!(bucket["encryption"], "AES256");
+    let db = &snapshot["databases"][0];
+    assert_eq!(
+        (&db["PubliclyAccessible"], &db["DeletionProtection"], &db["BackupRetentionPeriod"]),
+        (&false.into(), &false.into(), &7.into())
+    );
+    let instance = &snapshot["instances"][0];
+    assert_eq!(instance["MetadataOptions"]["HttpTokens"], "required");
+    assert_eq!(instance["DisableApiTermination"], false);
+    let role = snapshot["roles"].as_array().unwrap().iter().find(|r| r["RoleName"] == "dg-app").unwrap();
+    assert_eq!(role["MaxSessionDuration"], 3600);
+    assert_eq!(
+        snapshot["policy_documents"]["dg-read"]["Statement"][0]["Action"],
+        serde_json::json!(["s3:GetObject", "s3:ListBucket"])
+    );
+}
+
+#[test]
+fn a_resource_deleted_during_remediation_is_reported_missing_in_the_same_run() {
+    let dir = tempfile::tempdir().unwrap();
+    // Someone deletes the database between DriftGuard's collection and its first fix.
+    let (moto, state, ids) = seeded(dir.path());
+    moto.fixture(&["mutate", &ids.to_string()]);
+    moto.vanish_on("ModifyDBInstance");
+    let policy = policy(dir.path(), &moto.endpoint, false);
+    let (code, report, stdout, stderr) = detect(dir.path(), &policy, &state);
+    assert_eq!(code, 2, "{stderr}");
+    assert_eq!(moto.stats()["vanished ModifyDBInstance"], 1);
+    let database: Vec<_> = summary(&report).into_iter().filter(|r| r.0 == "aws_db_instance").collect();
+    assert_eq!(
+        database,
+        vec![
+            row("aws_db_instance", "-", "missing", "medium", "escalated"),
+            row("aws_db_instance", "backup_retention_period", "modified", "medium", "resolved"),
+            row("aws_db_instance", "deletion_protection", "modified", "medium", "resolved"),
+            row("aws_db_instance", "publicly_accessible", "modified", "critical", "resolved"),
+        ],
+        "{stderr}"
+    );
+    let not_found = stdout
+        .lines()
+        .filter(|l| l.contains("\"cloud.mutation\"") && l.contains("\"failed\"") && l.contains("target not found"))
+        .count();
+    assert!(not_found >= 1, "the NotFound is audited: {stdout}");
+    // The other findings were fixed as usual.
+    let others: Vec<_> =
+        summary(&report).into_iter().filter(|r| r.0 != "aws_db_instance" && r.4 == "remediated").collect();
+    assert_eq!(others.len(), 10, "{others:#?}");
+}
+
+#[test]
+fn buckets_are_scanned_in_the_policy_regions_only() {
+    let dir = tempfile::tempdir().unwrap();
+    let (moto, state, _) = seeded(dir.path());
+    let path = policy(dir.path(), &moto.endpoint, true);
+    // us-east-1 only (as seeded): the eu-west-1 bucket is out of scope, as the first test shows.
+    // With eu-west-1 in scope it is seen, read through its own region, and unmanaged.
+    let text =
+        std::fs::read_to_string(&path).unwrap().replace("regions: [us-east-1]", "regions: [us-east-1, eu-west-1]");
+    std::fs::write(&path, text).unwrap();
+    let (code, report, _, stderr) = detect(dir.path(), &path, &state);
+    assert_eq!(code, 2, "{stderr}");
+    let found: Vec<_> =
+        report["findings"].as_array().unwrap().iter().map(|f| f["resource_id"].as_str().unwrap()).collect();
+    assert_eq!(found, vec!["dg-eu-bucket"], "{stderr}");
 }
 
 #[test]
@@ -249,6 +315,6 @@ fn state_from_the_s3_backend_and_a_resource_deleted_outside_terraform_is_missing
     let policy = policy_with(dir.path(), &moto.endpoint, true, extra);
     let (code, report, _, stderr) = detect_with(dir.path(), &policy, &[]);
     assert_eq!(code, 2, "{stderr}");
-    assert_eq!(summary(&report), vec![row("aws_iam_policy", "-", "missing", "low", "escalated")], "{stderr}");
+    assert_eq!(summary(&report), vec![row("aws_iam_policy", "-", "missing", "medium", "escalated")], "{stderr}");
     assert!(stderr.contains("from 1 state file(s)"), "{stderr}");
 }

@@ -13,13 +13,17 @@ fn history(dir: &std::path::Path, policy: &std::path::Path, extra: &[&str]) -> V
 }
 
 fn simulate(dir: &std::path::Path, policy: &std::path::Path) -> serde_json::Value {
+    simulate_from(dir, policy, &sample_findings())
+}
+
+fn simulate_from(dir: &std::path::Path, policy: &std::path::Path, findings: &std::path::Path) -> serde_json::Value {
     let report = dir.join("report.json");
     let (code, _, stderr) = run(driftguard(dir)
         .arg("simulate")
         .arg("--policy")
         .arg(policy)
         .arg("--findings")
-        .arg(sample_findings())
+        .arg(findings)
         .arg("--report")
         .arg(&report));
     assert_eq!(code, 0, "{stderr}");
@@ -103,6 +107,59 @@ fn ack_suppresses_a_finding_and_is_audited() {
         .args(["ack", &id, "--until", "2001-01-01", "--reason", "x", "--policy"])
         .arg(&policy));
     assert_eq!(code, 64, "a date in the past is a usage error");
+}
+
+#[test]
+fn an_acknowledgement_ends_at_its_date_or_when_the_drift_changes() {
+    let dir = tempfile::tempdir().unwrap();
+    let policy = test_policy(dir.path());
+    let first = simulate(dir.path(), &policy);
+    let state_before = first["findings"][1]["state"].as_str().unwrap().to_owned();
+    let id = first["findings"][1]["id"].as_str().unwrap().to_owned();
+    let (code, _, stderr) = run(driftguard(dir.path())
+        .args(["ack", &id, "--until", "2999-12-31", "--reason", "resize approved", "--policy"])
+        .arg(&policy));
+    assert_eq!(code, 0, "{stderr}");
+
+    // The same drift with another actual value is another drift: not covered by the ack.
+    let mut changed: Vec<serde_json::Value> =
+        serde_json::from_str(&std::fs::read_to_string(sample_findings()).unwrap()).unwrap();
+    changed[1]["actual"] = serde_json::json!("m5.8xlarge");
+    let changed_path = dir.path().join("changed.json");
+    std::fs::write(&changed_path, serde_json::to_string(&changed).unwrap()).unwrap();
+    let report = simulate_from(dir.path(), &policy, &changed_path);
+    let other = &report["findings"][1];
+    assert_ne!(other["id"], id.as_str(), "a changed drift has a new fingerprint and id");
+    assert_eq!(other["state"], state_before.as_str(), "the new drift is not acknowledged");
+
+    // Time passes: the acknowledgement's end moves into the past (the runner compares
+    // with the wall clock, so the store is edited as the clock would have it).
+    let connection = rusqlite::Connection::open(dir.path().join("state.db")).unwrap();
+    let past = "2001-01-01T00:00:00+00:00";
+    let updated = connection
+        .execute("UPDATE findings SET detail = json_set(detail, '$.ack_until', ?1) WHERE id = ?2", (past, &id))
+        .unwrap();
+    assert_eq!(updated, 1);
+    connection.execute("UPDATE acknowledgements SET until = ?1 WHERE finding_id = ?2", (past, &id)).unwrap();
+    drop(connection);
+
+    let (code, stdout, stderr) = run(driftguard(dir.path())
+        .arg("simulate")
+        .arg("--policy")
+        .arg(&policy)
+        .arg("--findings")
+        .arg(sample_findings()));
+    assert_eq!(code, 0, "{stderr}");
+    let reopened = stdout
+        .lines()
+        .filter_map(|line| serde_json::from_str::<serde_json::Value>(line).ok())
+        .find(|event| event["finding_id"] == id.as_str() && event["from_state"] == "acknowledged");
+    let reopened = reopened.unwrap_or_else(|| panic!("no audit event reopens {id}: {stdout}"));
+    assert_eq!(reopened["event"], "finding.transition");
+    assert_eq!(reopened["to_state"], "detected");
+    let entries = history(dir.path(), &policy, &["--finding", &id]);
+    assert!(entries.iter().any(|e| e["event"] == "ack_expired"), "{entries:#?}");
+    assert_eq!(entries.last().unwrap()["to_state"], state_before.as_str(), "reopened and taken through its flow again");
 }
 
 #[test]

@@ -32,11 +32,22 @@ pub enum AuditEventName {
     /// A person acknowledged a finding.
     #[serde(rename = "finding.acknowledged")]
     FindingAcknowledged,
+    /// The janitor decided about a resource: mark, unmark, wait, delete, held by a cap,
+    /// or skipped (a prefixed resource a hard block protects), with the reason.
+    #[serde(rename = "janitor.decision")]
+    JanitorDecision,
+    /// A resource's deletion moved from one state to another (marked, phase1, verifying,
+    /// phase2, deleted, failed, blocked, unmarked, revenant).
+    #[serde(rename = "janitor.transition")]
+    JanitorTransition,
+    /// Phase 1 ran the IaC destroy in a working directory (or, dry-run, would have).
+    #[serde(rename = "janitor.iac")]
+    JanitorIac,
 }
 
 impl AuditEventName {
     /// Every event name.
-    pub const ALL: [AuditEventName; 7] = [
+    pub const ALL: [AuditEventName; 10] = [
         AuditEventName::PolicyLoaded,
         AuditEventName::PolicyRejected,
         AuditEventName::RunStarted,
@@ -44,6 +55,9 @@ impl AuditEventName {
         AuditEventName::FindingTransition,
         AuditEventName::CloudMutation,
         AuditEventName::FindingAcknowledged,
+        AuditEventName::JanitorDecision,
+        AuditEventName::JanitorTransition,
+        AuditEventName::JanitorIac,
     ];
 
     /// The dotted name as logged.
@@ -56,6 +70,9 @@ impl AuditEventName {
             AuditEventName::FindingTransition => "finding.transition",
             AuditEventName::CloudMutation => "cloud.mutation",
             AuditEventName::FindingAcknowledged => "finding.acknowledged",
+            AuditEventName::JanitorDecision => "janitor.decision",
+            AuditEventName::JanitorTransition => "janitor.transition",
+            AuditEventName::JanitorIac => "janitor.iac",
         }
     }
 }

@@ -2,6 +2,9 @@
 //! Every rule here is a hard block; the cloud adapters and the two-phase nuke build on it
 //! and can only ever delete what [`select`] returned as a candidate and [`apply_caps`] kept.
 
+pub mod decide;
+pub mod machine;
+
 use std::collections::BTreeMap;
 
 use chrono::{DateTime, NaiveDate, Utc};
@@ -32,6 +35,20 @@ pub struct Resource {
     pub created_at: Option<DateTime<Utc>>,
     /// Whether any known Terraform state manages it.
     pub managed: bool,
+}
+
+impl Resource {
+    /// Its store key: `provider/account/region/type/id`.
+    pub fn key(&self) -> String {
+        format!(
+            "{}/{}/{}/{}/{}",
+            self.provider.as_str(),
+            self.account,
+            self.region,
+            self.resource_type.as_str(),
+            self.id
+        )
+    }
 }
 
 /// Why a resource is not a candidate. Each is a hard block.
@@ -69,6 +86,26 @@ pub enum Skip {
     },
     /// No expiry tag and no creation time: its age is unknown.
     UnknownAge,
+    /// Applying a reviewed plan: not one of its items.
+    NotInPlan,
+}
+
+impl Skip {
+    /// In words, for summaries and audit reasons.
+    pub fn describe(&self) -> String {
+        match self {
+            Skip::Disabled => "the janitor is disabled".to_owned(),
+            Skip::NotATarget => "not a janitor target type".to_owned(),
+            Skip::NoPrefix => "name lacks the policy's prefix".to_owned(),
+            Skip::Protected { key, value } => format!("protected by tag {key}={value}"),
+            Skip::Managed => "managed by a known Terraform state".to_owned(),
+            Skip::NotAllowlisted => "account not in janitor.delete_allowlist".to_owned(),
+            Skip::NotExpired { expires_at } => format!("expires at {}", expires_at.to_rfc3339()),
+            Skip::BadExpiryTag { tag, value } => format!("expiry tag {tag}={value:?} does not parse"),
+            Skip::UnknownAge => "no expiry tag and no creation time".to_owned(),
+            Skip::NotInPlan => "not in the applied plan".to_owned(),
+        }
+    }
 }
 
 /// The selection verdict.

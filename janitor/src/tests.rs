@@ -226,3 +226,162 @@ fn expiry_comes_from_tags_then_ttl_then_default() {
     unknown_age.created_at = None;
     assert_eq!(select(&policy, &unknown_age, now()), Verdict::Skip(Skip::UnknownAge));
 }
+
+mod decisions {
+    use super::*;
+    use crate::decide::{Decision, Mode, decide, fingerprint};
+    use crate::machine::{ItemEffect, ItemEvent, ItemState, step};
+
+    /// Random inventories also carry marks: none, fresh, old, unparsable.
+    fn arb_marked_resource() -> impl Strategy<Value = Resource> {
+        (arb_resource(), prop::sample::select(vec![None, Some(1i64), Some(30), Some(500), Some(-1)])).prop_map(
+            |(mut resource, mark)| {
+                match mark {
+                    Some(-1) => {
+                        resource.tags.insert("driftguard-marked-at".into(), "yesterday".into());
+                    }
+                    Some(hours) => {
+                        let at = now() - chrono::Duration::hours(hours);
+                        resource.tags.insert("driftguard-marked-at".into(), at.to_rfc3339());
+                    }
+                    None => {}
+                }
+                resource
+            },
+        )
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(2000))]
+
+        /// The whole run, not one predicate: a delete decision only for a selected
+        /// candidate, marked at least a grace period (24h by default) ago, under the caps.
+        #[test]
+        fn a_run_deletes_only_marked_candidates_past_grace_and_within_caps(
+            params in arb_policy(),
+            inventory in prop::collection::vec(arb_marked_resource(), 0..40),
+            reviewed in any::<bool>(),
+        ) {
+            let policy = compiled(&params);
+            let mode = if reviewed { Mode::Plan } else { Mode::Scheduled };
+            let decisions = decide(&policy, &inventory, now(), mode);
+            prop_assert_eq!(decisions.len(), inventory.len());
+            let mut deletions = 0usize;
+            let mut per_type: BTreeMap<JanitorTarget, usize> = BTreeMap::new();
+            for (resource, decision) in inventory.iter().zip(&decisions) {
+                let selected = matches!(select(&policy, resource, now()), Verdict::Candidate { .. });
+                match decision {
+                    Decision::Delete { .. } => {
+                        prop_assert!(selected, "deleting a non-candidate {resource:?}");
+                        prop_assert!(!resource.managed && resource.name.starts_with(&params.prefix));
+                        prop_assert!(policy.protection.protected_by(&resource.tags).is_none());
+                        if !reviewed {
+                            let mark = resource.tags.get("driftguard-marked-at").expect("deleted without a mark");
+                            let at = DateTime::parse_from_rfc3339(mark).expect("deleted on an unparsable mark");
+                            prop_assert!(at.with_timezone(&Utc) + chrono::Duration::hours(24) <= now(), "grace not over");
+                        }
+                        deletions += 1;
+                        *per_type.entry(resource.resource_type).or_default() += 1;
+                    }
+                    Decision::Mark => prop_assert!(selected && !resource.tags.contains_key("driftguard-marked-at")),
+                    Decision::Unmark { .. } => prop_assert!(!selected && resource.tags.contains_key("driftguard-marked-at")),
+                    _ => {}
+                }
+            }
+            prop_assert!(deletions <= params.per_run as usize, "per-run cap");
+            if let Some(limit) = params.per_type {
+                prop_assert!(per_type.get(&JanitorTarget::AwsInstance).copied().unwrap_or(0) <= limit as usize);
+            }
+        }
+
+        /// Every path through the machine: deletion is reached only through a delete
+        /// event, and a deleted item never starts deleting again.
+        #[test]
+        fn the_item_machine_never_deletes_twice(events in prop::collection::vec(0..11usize, 1..30)) {
+            let all = [
+                ItemEvent::Marked,
+                ItemEvent::Delete { phase1: true },
+                ItemEvent::Delete { phase1: false },
+                ItemEvent::IacSucceeded,
+                ItemEvent::IacFailed { reason: "lock".into() },
+                ItemEvent::Gone,
+                ItemEvent::StillThere,
+                ItemEvent::ApiDeleted,
+                ItemEvent::ApiFailed { reason: "denied".into() },
+                ItemEvent::Held { reason: "cap".into() },
+                ItemEvent::Reappeared,
+            ];
+            let mut state = None;
+            for index in events {
+                let Ok((next, effect)) = step(state, &all[index]) else { continue };
+                if matches!(effect, ItemEffect::RunIac | ItemEffect::DeleteViaApi) {
+                    prop_assert!(state != Some(ItemState::Deleted), "deleting again from deleted");
+                    prop_assert!(state != Some(ItemState::Revenant), "a revenant is marked again first");
+                }
+                if next == ItemState::Deleted {
+                    prop_assert!(state.is_some_and(ItemState::in_flight), "deleted without a deletion: {state:?}");
+                }
+                state = Some(next);
+            }
+        }
+    }
+
+    #[test]
+    fn the_machine_table() {
+        use ItemEvent as E;
+        use ItemState as S;
+        let ok = |s: Option<S>, e: E| step(s, &e).unwrap();
+        assert_eq!(ok(None, E::Marked), (S::Marked, ItemEffect::Rest));
+        assert_eq!(ok(Some(S::Marked), E::Delete { phase1: true }), (S::Phase1, ItemEffect::RunIac));
+        assert_eq!(ok(Some(S::Marked), E::Delete { phase1: false }), (S::Phase2, ItemEffect::DeleteViaApi));
+        assert_eq!(ok(Some(S::Phase1), E::IacSucceeded), (S::Verifying, ItemEffect::CheckGone));
+        assert_eq!(ok(Some(S::Phase1), E::IacFailed { reason: "x".into() }), (S::Phase2, ItemEffect::DeleteViaApi));
+        assert_eq!(ok(Some(S::Verifying), E::Gone), (S::Deleted, ItemEffect::Rest));
+        assert_eq!(ok(Some(S::Verifying), E::StillThere), (S::Phase2, ItemEffect::DeleteViaApi));
+        assert_eq!(ok(Some(S::Phase2), E::ApiDeleted), (S::Deleted, ItemEffect::Rest));
+        assert_eq!(ok(Some(S::Phase2), E::ApiFailed { reason: "x".into() }), (S::Failed, ItemEffect::Rest));
+        assert_eq!(ok(Some(S::Failed), E::Delete { phase1: false }), (S::Phase2, ItemEffect::DeleteViaApi));
+        assert_eq!(ok(Some(S::Deleted), E::Reappeared), (S::Revenant, ItemEffect::Rest));
+        assert!(step(Some(S::Deleted), &E::Delete { phase1: false }).is_err());
+        assert!(step(Some(S::Phase2), &E::Marked).is_err());
+        assert!(step(None, &E::IacSucceeded).is_err());
+        for state in ItemState::ALL {
+            assert_eq!(ItemState::parse(state.as_str()), Some(state));
+        }
+    }
+
+    #[test]
+    fn fingerprints_change_with_what_review_saw_but_not_with_the_mark() {
+        let params = PolicyParams {
+            prefix: "dg-".into(),
+            protected: vec![("Environment".into(), vec!["production".into()])],
+            allow: vec![0],
+            default_ttl_hours: 1,
+            per_run: 10,
+            per_type: None,
+            percent: 100,
+        };
+        let policy = compiled(&params);
+        let base = Resource {
+            provider: Provider::Aws,
+            account: ACCOUNTS[0].into(),
+            region: "us-east-1".into(),
+            resource_type: JanitorTarget::AwsS3Bucket,
+            id: "dg-x".into(),
+            name: "dg-x".into(),
+            tags: BTreeMap::new(),
+            created_at: Some(now() - chrono::Duration::hours(10)),
+            managed: false,
+        };
+        let print = fingerprint(&policy, &base);
+        let mut marked = base.clone();
+        marked.tags.insert("driftguard-marked-at".into(), now().to_rfc3339());
+        assert_eq!(fingerprint(&policy, &marked), print);
+        let mut protected = base.clone();
+        protected.tags.insert("Environment".into(), "production".into());
+        assert_ne!(fingerprint(&policy, &protected), print);
+        let mut managed = base.clone();
+        managed.managed = true;
+        assert_ne!(fingerprint(&policy, &managed), print);
+    }
+}

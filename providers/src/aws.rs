@@ -22,6 +22,9 @@ pub struct Aws {
     s3: aws_sdk_s3::Client,
     rds: aws_sdk_rds::Client,
     iam: aws_sdk_iam::Client,
+    /// The loaded configuration, for S3 clients of other regions (bucket calls must go
+    /// to the bucket's own region: elsewhere AWS answers 301 PermanentRedirect).
+    config: aws_config::SdkConfig,
     retry: Retry,
     /// The region.
     pub region: String,
@@ -86,14 +89,16 @@ impl Aws {
             s3: aws_sdk_s3::Client::from_conf(s3_config),
             rds: aws_sdk_rds::Client::new(&config),
             iam: aws_sdk_iam::Client::new(&config),
+            config,
             retry,
             region: region.to_owned(),
         }
     }
 
     /// Everything DriftGuard compares in this region; `global` adds the account-wide
-    /// services (S3, IAM), collected once per account.
-    pub async fn collect(&self, global: bool) -> Result<Vec<Normalized>, CallError> {
+    /// services (S3, IAM), collected once per account, with only the buckets that live in
+    /// `bucket_regions` (the account's regions in the policy: its scan scope).
+    pub async fn collect(&self, global: bool, bucket_regions: &[String]) -> Result<Vec<Normalized>, CallError> {
         let (instances, groups, group_rules, databases) =
             tokio::join!(self.instances(), self.security_groups(), self.security_group_rules(), self.databases());
         let mut resources = instances?;
@@ -101,7 +106,7 @@ impl Aws {
         resources.extend(group_rules?);
         resources.extend(databases?);
         if global {
-            let (buckets, roles, policies) = tokio::join!(self.buckets(), self.roles(), self.policies());
+            let (buckets, roles, policies) = tokio::join!(self.buckets(bucket_regions), self.roles(), self.policies());
             resources.extend(buckets?);
             resources.extend(roles?);
             resources.extend(policies?);
@@ -264,14 +269,23 @@ impl Aws {
         }
     }
 
-    async fn buckets(&self) -> Result<Vec<Normalized>, CallError> {
+    async fn buckets(&self, regions: &[String]) -> Result<Vec<Normalized>, CallError> {
         let mut out = Vec::new();
         let mut token: Option<String> = None;
+        let mut clients: BTreeMap<String, aws_sdk_s3::Client> = BTreeMap::new();
         loop {
             let page = send!(self, "s3:ListBuckets", self.s3.list_buckets().set_continuation_token(token.clone()))?;
             for bucket in page.buckets() {
                 let Some(name) = bucket.name() else { continue };
-                out.extend(self.bucket(name).await?);
+                let region = match bucket.bucket_region() {
+                    Some(region) if !region.is_empty() => region.to_owned(),
+                    _ => self.bucket_region(name).await?,
+                };
+                if !regions.contains(&region) {
+                    continue;
+                }
+                let client = clients.entry(region.clone()).or_insert_with(|| self.s3_in(&region)).clone();
+                out.extend(self.bucket(&client, name).await?);
             }
             token = page.continuation_token().filter(|t| !t.is_empty()).map(str::to_owned);
             if token.is_none() {
@@ -280,22 +294,46 @@ impl Aws {
         }
     }
 
+    /// Where a bucket lives. `GetBucketLocation` answers from any region; its legacy
+    /// values are `null` for us-east-1 and `EU` for eu-west-1.
+    pub async fn bucket_region(&self, name: &str) -> Result<String, CallError> {
+        let location = send!(self, "s3:GetBucketLocation", self.s3.get_bucket_location().bucket(name))?;
+        Ok(match location.location_constraint().map(aws_sdk_s3::types::BucketLocationConstraint::as_str) {
+            None | Some("") => "us-east-1".to_owned(),
+            Some("EU") => "eu-west-1".to_owned(),
+            Some(other) => other.to_owned(),
+        })
+    }
+
+    /// An S3 client for another region (same credentials, endpoint and settings).
+    pub(crate) fn s3_in(&self, region: &str) -> aws_sdk_s3::Client {
+        if region == self.region {
+            return self.s3.clone();
+        }
+        aws_sdk_s3::Client::from_conf(
+            aws_sdk_s3::config::Builder::from(&self.config)
+                .region(aws_config::Region::new(region.to_owned()))
+                .force_path_style(true)
+                .build(),
+        )
+    }
+
     /// A bucket as the four Terraform resources that describe it.
-    async fn bucket(&self, name: &str) -> Result<Vec<Normalized>, CallError> {
-        let tags = send!(self, "s3:GetBucketTagging", self.s3.get_bucket_tagging().bucket(name))
+    async fn bucket(&self, s3: &aws_sdk_s3::Client, name: &str) -> Result<Vec<Normalized>, CallError> {
+        let tags = send!(self, "s3:GetBucketTagging", s3.get_bucket_tagging().bucket(name))
             .map(Some)
             .or_else(absent_as_none("NoSuchTagSet"))?;
         let mut bucket = Attributes::new();
         if let Some(tags) = &tags {
             insert_tags(&mut bucket, tags.tag_set().iter().map(|t| (t.key().to_owned(), t.value().to_owned())));
         }
-        let versioning = send!(self, "s3:GetBucketVersioning", self.s3.get_bucket_versioning().bucket(name))?;
+        let versioning = send!(self, "s3:GetBucketVersioning", s3.get_bucket_versioning().bucket(name))?;
         let mut versioning_attributes = Attributes::new();
         versioning_attributes.insert(
             "versioning_configuration.status".into(),
             scalar(Value::from(versioning.status().map(|s| s.as_str().to_owned()))),
         );
-        let encryption = send!(self, "s3:GetBucketEncryption", self.s3.get_bucket_encryption().bucket(name))
+        let encryption = send!(self, "s3:GetBucketEncryption", s3.get_bucket_encryption().bucket(name))
             .map(Some)
             .or_else(absent_as_none("ServerSideEncryptionConfigurationNotFoundError"))?;
         let rule =
@@ -316,7 +354,7 @@ impl Aws {
                 rule.and_then(aws_sdk_s3::types::ServerSideEncryptionRule::bucket_key_enabled).unwrap_or(false),
             ),
         );
-        let block = send!(self, "s3:GetPublicAccessBlock", self.s3.get_public_access_block().bucket(name))
+        let block = send!(self, "s3:GetPublicAccessBlock", s3.get_public_access_block().bucket(name))
             .map(Some)
             .or_else(absent_as_none("NoSuchPublicAccessBlockConfiguration"))?;
         let config = block.as_ref().and_then(|b| b.public_access_block_configuration());
@@ -439,6 +477,22 @@ impl Aws {
         &self,
     ) -> (&aws_sdk_ec2::Client, &aws_sdk_s3::Client, &aws_sdk_rds::Client, &aws_sdk_iam::Client) {
         (&self.ec2, &self.s3, &self.rds, &self.iam)
+    }
+
+    pub(crate) fn ec2(&self) -> &aws_sdk_ec2::Client {
+        &self.ec2
+    }
+
+    pub(crate) fn s3(&self) -> &aws_sdk_s3::Client {
+        &self.s3
+    }
+
+    pub(crate) fn rds(&self) -> &aws_sdk_rds::Client {
+        &self.rds
+    }
+
+    pub(crate) fn iam(&self) -> &aws_sdk_iam::Client {
+        &self.iam
     }
 
     pub(crate) fn retry(&self) -> &Retry {

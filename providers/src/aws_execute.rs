@@ -57,8 +57,16 @@ fn s3_tag(key: &str, value: &str, operation: &str) -> Result<s3::Tag, CallError>
 /// Runs one planned call.
 pub(crate) async fn execute(aws: &Aws, action: &driftguard_engine::finding::Action) -> Result<(), CallError> {
     let this = aws;
-    let (ec2_client, s3_client, rds_client, iam_client) = aws.clients();
+    let (ec2_client, s3_home, rds_client, iam_client) = aws.clients();
     let id = action.target.as_str();
+    // Bucket calls go to the bucket's own region (a NoSuchBucket here is a NotFound).
+    let s3_owned;
+    let s3_client = if action.api.starts_with("s3:") {
+        s3_owned = aws.s3_in(&aws.bucket_region(id).await?);
+        &s3_owned
+    } else {
+        s3_home
+    };
     let params = &action.params;
     match action.api.as_str() {
         "ec2:RevokeSecurityGroupIngress" => {

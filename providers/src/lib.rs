@@ -17,4 +17,6 @@ macro_rules! send {
 
 pub mod aws;
 mod aws_execute;
+pub mod aws_janitor;
+pub mod janitor;
 pub mod retry;

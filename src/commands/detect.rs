@@ -11,7 +11,7 @@ use std::sync::Arc;
 use chrono::Utc;
 use driftguard_engine::audit::{AuditEventName, Outcome};
 use driftguard_engine::drift::normalize::{SUPPORTED_TYPES, declared};
-use driftguard_engine::drift::{Normalized, Scope, diff};
+use driftguard_engine::drift::{Normalized, Scope, diff, missing};
 use driftguard_engine::finding::{Action, State};
 use driftguard_engine::model::Provider;
 use driftguard_engine::policy::{Policy, StateSource};
@@ -24,7 +24,7 @@ use super::{load_for_action, open_store, run_record};
 use crate::audit;
 use crate::cli::Cli;
 use crate::exit::Exit;
-use crate::runner::{Executor, RunInfo, Runner};
+use crate::runner::{Executor, Failure, RunInfo, Runner};
 
 /// One account and region to collect; `global` collects S3 and IAM too (once per account).
 #[derive(Debug, Clone)]
@@ -32,6 +32,8 @@ struct Target {
     scope: Scope,
     endpoint: Option<String>,
     global: bool,
+    /// The account's regions: buckets elsewhere are out of scope.
+    bucket_regions: Vec<String>,
 }
 
 fn targets(policy: &Policy) -> Vec<Target> {
@@ -42,6 +44,7 @@ fn targets(policy: &Policy) -> Vec<Target> {
                 scope: Scope { provider: Provider::Aws, account: account.account.clone(), region: region.clone() },
                 endpoint: account.endpoint.clone(),
                 global: index == 0,
+                bucket_regions: account.regions.clone(),
             });
         }
     }
@@ -66,7 +69,7 @@ fn read_local(path: &Path) -> Result<StateFile, String> {
 }
 
 /// Reads every state: `--state` paths when given, else the policy's sources.
-fn load_states(
+pub(super) fn load_states(
     runtime: &tokio::runtime::Runtime,
     policy: &Policy,
     overrides: &[PathBuf],
@@ -137,18 +140,21 @@ struct AwsExecutor<'r> {
 }
 
 impl Executor for AwsExecutor<'_> {
-    fn execute(&mut self, finding: &FindingRecord, action: &Action) -> Result<(), String> {
+    fn execute(&mut self, finding: &FindingRecord, action: &Action) -> Result<(), Failure> {
         let Some(aws) = self.clients.get(&(finding.account.clone(), finding.region.clone())) else {
-            return Err(format!("no client for account {} region {}", finding.account, finding.region));
+            return Err(Failure::other(format!("no client for account {} region {}", finding.account, finding.region)));
         };
         let aws = Arc::clone(aws);
         self.runtime.block_on(async move { aws.execute(action).await }).map_err(|error| {
             if error.is_not_found() {
-                format!("target not found ({error}); the next detection reports it missing")
+                Failure {
+                    reason: format!("target not found ({error}): deleted since collection, reported as missing"),
+                    target_gone: true,
+                }
             } else if error.is_denied() {
-                format!("permission denied ({error}); grant it or narrow the flow")
+                Failure::other(format!("permission denied ({error}); grant it or narrow the flow"))
             } else {
-                error.to_string()
+                Failure::other(error.to_string())
             }
         })
     }
@@ -165,10 +171,11 @@ async fn collect_all(
         let aws = Arc::clone(&clients[&(target.scope.account.clone(), target.scope.region.clone())]);
         let semaphore = Arc::clone(&semaphore);
         let global = target.global;
+        let bucket_regions = target.bucket_regions.clone();
         tasks.spawn(async move {
             let _permit = semaphore.acquire_owned().await;
             // Boxed: the collector's future is large (every SDK request inline).
-            (index, Box::pin(aws.collect(global)).await.map_err(|error| error.to_string()))
+            (index, Box::pin(aws.collect(global, &bucket_regions)).await.map_err(|error| error.to_string()))
         });
     }
     let mut results = Vec::new();
@@ -304,6 +311,27 @@ pub fn run(cli: &Cli, state_paths: &[PathBuf], report_path: Option<&Path>) -> Ex
             for finding in findings {
                 seen.insert(finding.fingerprint());
                 entries.push(runner.process(finding)?);
+            }
+        }
+        // A remediation target that answered NotFound was deleted after collection: its
+        // finding failed with that reason, and the resource is reported missing now.
+        let mut reported = HashSet::new();
+        for record in runner.take_gone() {
+            let Some(index) =
+                targets.iter().position(|t| t.scope.account == record.account && t.scope.region == record.region)
+            else {
+                continue;
+            };
+            let Some(resource) = declared_by_target[index]
+                .iter()
+                .find(|r| r.resource_type == record.resource_type && r.id == record.resource_id)
+            else {
+                continue;
+            };
+            if reported.insert((resource.resource_type.clone(), resource.id.clone())) {
+                let drift = missing(&targets[index].scope, resource);
+                seen.insert(drift.fingerprint());
+                entries.push(runner.process(&drift)?);
             }
         }
         let covered: HashSet<(String, String)> =

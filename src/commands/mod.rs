@@ -3,6 +3,7 @@
 mod ack;
 mod detect;
 mod history;
+mod janitor;
 mod schema;
 mod simulate;
 mod validate;
@@ -29,7 +30,9 @@ pub fn dispatch(cli: &Cli) -> Exit {
         Command::Ack { finding, until, reason, by } => ack::run(cli, finding, until, reason, by.as_deref()),
         Command::Simulate { findings, report } => simulate::run(cli, findings, report.as_deref()),
         Command::Detect { once: _, state, report } => detect::run(cli, state, report.as_deref()),
-        Command::Janitor { .. } => not_yet(cli, "janitor", "the janitor"),
+        Command::Janitor { once: _, plan_out, apply_plan } => {
+            janitor::run(cli, plan_out.as_deref(), apply_plan.as_deref())
+        }
         Command::Run => not_yet(cli, "run", "the scheduling daemon"),
     }
 }

@@ -14,10 +14,14 @@ use std::time::Duration;
 use chrono::{DateTime, SecondsFormat, Utc};
 use rusqlite::{Connection, Row, TransactionBehavior, params};
 
-pub use records::{AckRecord, EffectsStatus, FindingRecord, HistoryEntry, HistoryFilter, TransitionRecord};
+pub use records::{
+    AckRecord, EffectsStatus, FindingRecord, HistoryEntry, HistoryFilter, JanitorItem, JanitorTransition,
+    TransitionRecord,
+};
 
 /// Schema migrations, applied in order; never edit a shipped entry, append.
-const MIGRATIONS: &[&str] = &[r"
+const MIGRATIONS: &[&str] = &[
+    r"
 CREATE TABLE findings (
     id TEXT PRIMARY KEY NOT NULL,
     fingerprint TEXT NOT NULL,
@@ -70,10 +74,38 @@ CREATE TABLE runs (
     finished_at TEXT,
     status TEXT NOT NULL
 );
-"];
+",
+    r"
+CREATE TABLE janitor_items (
+    key TEXT PRIMARY KEY NOT NULL,
+    provider TEXT NOT NULL,
+    account TEXT NOT NULL,
+    region TEXT NOT NULL,
+    resource_type TEXT NOT NULL,
+    resource_id TEXT NOT NULL,
+    name TEXT NOT NULL,
+    state TEXT NOT NULL,
+    detail TEXT NOT NULL,
+    updated_at TEXT NOT NULL
+);
+CREATE INDEX janitor_items_state ON janitor_items(state);
+CREATE TABLE janitor_transitions (
+    seq INTEGER PRIMARY KEY AUTOINCREMENT,
+    run_id TEXT NOT NULL,
+    key TEXT NOT NULL REFERENCES janitor_items(key),
+    at TEXT NOT NULL,
+    from_state TEXT NOT NULL,
+    to_state TEXT NOT NULL,
+    event TEXT NOT NULL,
+    reason TEXT,
+    dry_run INTEGER NOT NULL
+);
+CREATE INDEX janitor_transitions_key ON janitor_transitions(key);
+",
+];
 
 /// On-disk format version: the number of migrations this build knows.
-pub const FORMAT_VERSION: u32 = 1;
+pub const FORMAT_VERSION: u32 = 2;
 
 const _: () = assert!(MIGRATIONS.len() == FORMAT_VERSION as usize);
 
@@ -397,6 +429,100 @@ impl Store {
             params![run_id, job, ts(&at)],
         )?;
         Ok(())
+    }
+
+    /// Janitor: upserts the item and appends its transition in one IMMEDIATE
+    /// transaction (the write-ahead record of a deletion step).
+    pub fn record_janitor_transition(
+        &mut self,
+        item: &JanitorItem,
+        transition: &JanitorTransition,
+    ) -> Result<i64, StoreError> {
+        let detail = serde_json::to_string(&item.detail)?;
+        let tx = self.conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+        tx.execute(
+            "INSERT INTO janitor_items (key, provider, account, region, resource_type, resource_id, name, state, \
+             detail, updated_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10) \
+             ON CONFLICT(key) DO UPDATE SET state = excluded.state, name = excluded.name, \
+             detail = excluded.detail, updated_at = excluded.updated_at",
+            params![
+                item.key,
+                item.provider,
+                item.account,
+                item.region,
+                item.resource_type,
+                item.resource_id,
+                item.name,
+                item.state,
+                detail,
+                ts(&item.updated_at),
+            ],
+        )?;
+        tx.execute(
+            "INSERT INTO janitor_transitions (run_id, key, at, from_state, to_state, event, reason, dry_run) \
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
+            params![
+                transition.run_id,
+                item.key,
+                ts(&transition.at),
+                transition.from_state,
+                transition.to_state,
+                transition.event,
+                transition.reason,
+                transition.dry_run,
+            ],
+        )?;
+        let seq = tx.last_insert_rowid();
+        tx.commit()?;
+        Ok(seq)
+    }
+
+    /// Janitor: every item, by key.
+    pub fn janitor_items(&self) -> Result<Vec<JanitorItem>, StoreError> {
+        let mut stmt = self.conn.prepare(
+            "SELECT key, provider, account, region, resource_type, resource_id, name, state, detail, updated_at \
+             FROM janitor_items ORDER BY key",
+        )?;
+        stmt.query_and_then([], |row: &Row<'_>| -> Result<JanitorItem, StoreError> {
+            let key: String = row.get(0)?;
+            let detail: String = row.get(8)?;
+            let updated_at: String = row.get(9)?;
+            Ok(JanitorItem {
+                provider: row.get(1)?,
+                account: row.get(2)?,
+                region: row.get(3)?,
+                resource_type: row.get(4)?,
+                resource_id: row.get(5)?,
+                name: row.get(6)?,
+                state: row.get(7)?,
+                detail: serde_json::from_str(&detail)?,
+                updated_at: parse_ts(&updated_at, "janitor_items", &key, "updated_at")?,
+                key,
+            })
+        })?
+        .collect()
+    }
+
+    /// Janitor: the transitions of one item, oldest first.
+    pub fn janitor_transitions(&self, key: &str) -> Result<Vec<JanitorTransition>, StoreError> {
+        let mut stmt = self.conn.prepare(
+            "SELECT run_id, key, at, from_state, to_state, event, reason, dry_run FROM janitor_transitions \
+             WHERE key = ?1 ORDER BY seq",
+        )?;
+        stmt.query_and_then([key], |row: &Row<'_>| -> Result<JanitorTransition, StoreError> {
+            let at: String = row.get(2)?;
+            Ok(JanitorTransition {
+                run_id: row.get(0)?,
+                key: row.get(1)?,
+                at: parse_ts(&at, "janitor_transitions", key, "at")?,
+                from_state: row.get(3)?,
+                to_state: row.get(4)?,
+                event: row.get(5)?,
+                reason: row.get(6)?,
+                dry_run: row.get(7)?,
+            })
+        })?
+        .collect()
     }
 
     /// Records the end of a run begun with [`Store::begin_run`].

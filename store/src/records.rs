@@ -165,3 +165,49 @@ pub struct HistoryEntry {
     /// Terraform address of the finding.
     pub address: String,
 }
+
+/// One resource the janitor has acted on, keyed by `key` (provider/account/region/type/id).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct JanitorItem {
+    /// `provider/account/region/type/id`.
+    pub key: String,
+    /// Cloud provider.
+    pub provider: String,
+    /// Account, project or subscription.
+    pub account: String,
+    /// Region or location.
+    pub region: String,
+    /// Janitor target type, e.g. `aws_s3_bucket`.
+    pub resource_type: String,
+    /// Cloud id.
+    pub resource_id: String,
+    /// Name.
+    pub name: String,
+    /// Deletion state (the janitor's `ItemState` name).
+    pub state: String,
+    /// Context: mark time, workdir, last reason, deleted-at.
+    pub detail: serde_json::Value,
+    /// Last change.
+    pub updated_at: DateTime<Utc>,
+}
+
+/// One janitor transition.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct JanitorTransition {
+    /// The run.
+    pub run_id: String,
+    /// The item.
+    pub key: String,
+    /// When.
+    pub at: DateTime<Utc>,
+    /// From state (`none` for a new item).
+    pub from_state: String,
+    /// To state.
+    pub to_state: String,
+    /// The event name.
+    pub event: String,
+    /// Why, where the event says.
+    pub reason: Option<String>,
+    /// Under dry-run.
+    pub dry_run: bool,
+}

@@ -272,3 +272,63 @@ fn finish_unknown_run_fails() {
     let store = Store::open_in_memory().unwrap();
     assert!(matches!(store.finish_run("nope", "ok", t(0)), Err(StoreError::Invalid(_))));
 }
+
+#[test]
+fn a_version_1_store_is_migrated_in_place_and_keeps_its_findings() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("state.db");
+    {
+        // What a driftguard of format version 1 left behind.
+        let conn = Connection::open(&path).unwrap();
+        conn.execute_batch(MIGRATIONS[0]).unwrap();
+        conn.execute(
+            "INSERT INTO findings VALUES ('f-1','fp','aws','1','r','t','i','a','modified','x',NULL,NULL,'detected',0,'{}',?1,?1)",
+            [ts(&t(0))],
+        )
+        .unwrap();
+        conn.pragma_update(None, "user_version", 1).unwrap();
+    }
+    let store = Store::open(&path).unwrap();
+    assert!(store.finding("f-1").unwrap().is_some());
+    assert!(store.janitor_items().unwrap().is_empty());
+    store.integrity_check().unwrap();
+}
+
+#[test]
+fn janitor_items_and_their_transitions_round_trip() {
+    let (_dir, _path, mut store) = temp_store();
+    let mut item = JanitorItem {
+        key: "aws/123456789012/us-east-1/aws_s3_bucket/dg-x".to_owned(),
+        provider: "aws".to_owned(),
+        account: "123456789012".to_owned(),
+        region: "us-east-1".to_owned(),
+        resource_type: "aws_s3_bucket".to_owned(),
+        resource_id: "dg-x".to_owned(),
+        name: "dg-x".to_owned(),
+        state: "marked".to_owned(),
+        detail: json!({"marked_at": "2026-11-22T00:00:00Z"}),
+        updated_at: t(0),
+    };
+    let mut transition = JanitorTransition {
+        run_id: "run-1".to_owned(),
+        key: item.key.clone(),
+        at: t(0),
+        from_state: "none".to_owned(),
+        to_state: "marked".to_owned(),
+        event: "marked".to_owned(),
+        reason: None,
+        dry_run: false,
+    };
+    store.record_janitor_transition(&item, &transition).unwrap();
+    item.state = "phase2".to_owned();
+    item.updated_at = t(5);
+    transition.from_state = "marked".to_owned();
+    transition.to_state = "phase2".to_owned();
+    transition.event = "delete".to_owned();
+    transition.at = t(5);
+    store.record_janitor_transition(&item, &transition).unwrap();
+    assert_eq!(store.janitor_items().unwrap(), vec![item.clone()]);
+    let history = store.janitor_transitions(&item.key).unwrap();
+    assert_eq!(history.len(), 2);
+    assert_eq!(history[1], transition);
+}

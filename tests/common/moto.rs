@@ -48,24 +48,42 @@ impl Moto {
     /// Runs tests/support/aws_fixture.py against this server (never faulty: it talks to
     /// moto directly when faults are on, through the same layer otherwise).
     pub fn fixture(&self, args: &[&str]) -> String {
+        self.script("aws_fixture.py", args)
+    }
+
+    /// Runs tests/support/janitor_fixture.py against this server.
+    pub fn janitor_fixture(&self, args: &[&str]) -> String {
+        self.script("janitor_fixture.py", args)
+    }
+
+    fn script(&self, name: &str, args: &[&str]) -> String {
         let output = Command::new(&self.python)
-            .arg(root().join("tests/support/aws_fixture.py"))
+            .arg(root().join("tests/support").join(name))
             .arg(&self.endpoint)
             .args(args)
             .output()
             .expect("run aws_fixture.py");
-        assert!(output.status.success(), "aws_fixture {args:?}: {}", String::from_utf8_lossy(&output.stderr));
+        assert!(output.status.success(), "{name} {args:?}: {}", String::from_utf8_lossy(&output.stderr));
         String::from_utf8(output.stdout).unwrap()
     }
 
     /// Request counts seen by the server: `calls`, `mutations`, per operation.
     pub fn stats(&self) -> serde_json::Value {
+        serde_json::from_str(&self.control("stats")).unwrap()
+    }
+
+    /// Arms a race: the next `operation` call finds its target deleted just before.
+    pub fn vanish_on(&self, operation: &str) {
+        self.control(&format!("vanish-on/{operation}"));
+    }
+
+    fn control(&self, path: &str) -> String {
         let mut stream = TcpStream::connect(("127.0.0.1", self.port)).expect("connect to moto");
-        stream.write_all(b"GET /_driftguard/stats HTTP/1.0\r\nHost: 127.0.0.1\r\n\r\n").unwrap();
+        write!(stream, "GET /_driftguard/{path} HTTP/1.0\r\nHost: 127.0.0.1\r\n\r\n").unwrap();
         let mut response = String::new();
         stream.read_to_string(&mut response).unwrap();
         let body = response.split("\r\n\r\n").nth(1).unwrap_or("{}");
-        serde_json::from_str(body).unwrap()
+        if body.is_empty() { "{}".to_owned() } else { body.to_owned() }
     }
 }
 

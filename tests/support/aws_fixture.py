@@ -62,6 +62,9 @@ def seed(state_out):
                                       TagSpecifications=[{"ResourceType": "security-group", "Tags": [{"Key": "Team", "Value": "web"}]}])["GroupId"]
     ec2.authorize_security_group_ingress(GroupId=group, IpPermissions=[
         {"IpProtocol": "tcp", "FromPort": 443, "ToPort": 443, "IpRanges": [{"CidrIp": "10.0.0.0/8", "Description": "tls"}]}])
+    # A rule managed as its own resource (aws_vpc_security_group_ingress_rule).
+    db_rule = ec2.authorize_security_group_ingress(GroupId=group, IpPermissions=[
+        {"IpProtocol": "tcp", "FromPort": 5432, "ToPort": 5432, "IpRanges": [{"CidrIp": "10.1.0.0/16"}]}])["SecurityGroupRules"][0]["SecurityGroupRuleId"]
     image = ec2.describe_images(Owners=["amazon"])["Images"][0]["ImageId"]
     instance = ec2.run_instances(ImageId=image, MinCount=1, MaxCount=1, InstanceType="t3.micro", SecurityGroupIds=[group],
                                  MetadataOptions={"HttpTokens": "required"},
@@ -73,6 +76,8 @@ def seed(state_out):
     s3.put_bucket_encryption(Bucket=bucket, ServerSideEncryptionConfiguration={"Rules": [{"ApplyServerSideEncryptionByDefault": {"SSEAlgorithm": "AES256"}}]})
     s3.put_public_access_block(Bucket=bucket, PublicAccessBlockConfiguration={
         "BlockPublicAcls": True, "BlockPublicPolicy": True, "IgnorePublicAcls": True, "RestrictPublicBuckets": True})
+    # A bucket in another region: outside a policy that scans us-east-1 only.
+    s3.create_bucket(Bucket="dg-eu-bucket", CreateBucketConfiguration={"LocationConstraint": "eu-west-1"})
     iam.create_role(RoleName="dg-app", AssumeRolePolicyDocument=json.dumps(TRUST), MaxSessionDuration=3600,
                     Tags=[{"Key": "Team", "Value": "platform"}])
     policy_arn = iam.create_policy(PolicyName="dg-read", PolicyDocument=json.dumps(READ_POLICY))["Policy"]["Arn"]
@@ -91,11 +96,19 @@ def seed(state_out):
             resource("aws_security_group", "web", {
                 "arn": f"arn:aws:ec2:{REGION}:{ACCOUNT}:security-group/{group}", "id": group, "name": "dg-web",
                 "description": "web", "vpc_id": vpc, "owner_id": ACCOUNT, "revoke_rules_on_delete": False, "name_prefix": "",
+                # Refreshed, the group lists every rule, the standalone one's too.
                 "ingress": [{"cidr_blocks": ["10.0.0.0/8"], "description": "tls", "from_port": 443, "ipv6_cidr_blocks": [],
-                             "prefix_list_ids": [], "protocol": "tcp", "security_groups": [], "self": False, "to_port": 443}],
+                             "prefix_list_ids": [], "protocol": "tcp", "security_groups": [], "self": False, "to_port": 443},
+                            {"cidr_blocks": ["10.1.0.0/16"], "description": "", "from_port": 5432, "ipv6_cidr_blocks": [],
+                             "prefix_list_ids": [], "protocol": "tcp", "security_groups": [], "self": False, "to_port": 5432}],
                 "egress": [{"cidr_blocks": ["0.0.0.0/0"], "description": "", "from_port": 0, "ipv6_cidr_blocks": [],
                             "prefix_list_ids": [], "protocol": "-1", "security_groups": [], "self": False, "to_port": 0}],
                 "tags": {"Team": "web"}, "tags_all": {"Team": "web"}, "timeouts": None}, module="module.network"),
+            resource("aws_vpc_security_group_ingress_rule", "postgres", {
+                "arn": f"arn:aws:ec2:{REGION}:{ACCOUNT}:security-group-rule/{db_rule}", "id": db_rule,
+                "security_group_rule_id": db_rule, "security_group_id": group, "cidr_ipv4": "10.1.0.0/16", "cidr_ipv6": None,
+                "description": None, "from_port": 5432, "to_port": 5432, "ip_protocol": "tcp", "prefix_list_id": None,
+                "referenced_security_group_id": None, "tags": None, "tags_all": {}}, module="module.network"),
             resource("aws_instance", "app", {
                 "arn": f"arn:aws:ec2:{REGION}:{ACCOUNT}:instance/{instance}", "id": instance, "ami": image,
                 "instance_type": "t3.micro", "vpc_security_group_ids": [group], "iam_instance_profile": "",
@@ -133,7 +146,7 @@ def seed(state_out):
     }
     with open(state_out, "w") as handle:
         json.dump(state, handle, indent=2)
-    print(json.dumps({"group": group, "instance": instance, "bucket": bucket, "policy": policy_arn}))
+    print(json.dumps({"group": group, "instance": instance, "bucket": bucket, "policy": policy_arn, "rule": db_rule}))
 
 
 def mutate(ids):
@@ -149,8 +162,17 @@ def mutate(ids):
     widened = json.loads(json.dumps(TRUST))
     widened["Statement"][0]["Principal"] = {"AWS": "*"}
     iam.update_assume_role_policy(RoleName="dg-app", PolicyDocument=json.dumps(widened))
-    rds.modify_db_instance(DBInstanceIdentifier="dg-db", PubliclyAccessible=True, ApplyImmediately=True)
+    rds.modify_db_instance(DBInstanceIdentifier="dg-db", PubliclyAccessible=True, DeletionProtection=True,
+                           BackupRetentionPeriod=1, ApplyImmediately=True)
     s3.create_bucket(Bucket="dg-stray-bucket")
+    # Everything else a console session can change (moto has no MonitorInstances).
+    ec2.revoke_security_group_ingress(GroupId=ids["group"], SecurityGroupRuleIds=[ids["rule"]])
+    ec2.modify_instance_attribute(InstanceId=ids["instance"], DisableApiTermination={"Value": True})
+    ec2.modify_instance_metadata_options(InstanceId=ids["instance"], HttpTokens="optional")
+    s3.delete_bucket_encryption(Bucket=ids["bucket"])
+    iam.update_role(RoleName="dg-app", MaxSessionDuration=43200)
+    admin = {"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "*", "Resource": "*"}]}
+    iam.create_policy_version(PolicyArn=ids["policy"], PolicyDocument=json.dumps(admin), SetAsDefault=True)
 
 
 def bulk(count, state_out):
@@ -205,9 +227,21 @@ def snapshot():
         # LatestRestorableTime is moto's clock, not state: it moves on every describe.
         "databases": [{k: v for k, v in db.items() if k != "LatestRestorableTime"} for db in rds.describe_db_instances()["DBInstances"]],
     }
+    for instance in out["instances"]:
+        instance["DisableApiTermination"] = ec2.describe_instance_attribute(
+            InstanceId=instance["InstanceId"], Attribute="disableApiTermination")["DisableApiTermination"]["Value"]
+    out["policy_documents"] = {
+        p["PolicyName"]: iam.get_policy_version(PolicyArn=p["Arn"], VersionId=p["DefaultVersionId"])["PolicyVersion"]["Document"]
+        for p in out["policies"]}
+    out["rules"] = ec2.describe_security_group_rules()["SecurityGroupRules"]
     for bucket in s3.list_buckets()["Buckets"]:
         name = bucket["Name"]
         entry = {"name": name, "versioning": s3.get_bucket_versioning(Bucket=name).get("Status")}
+        try:
+            rules = s3.get_bucket_encryption(Bucket=name)["ServerSideEncryptionConfiguration"]["Rules"]
+            entry["encryption"] = rules[0]["ApplyServerSideEncryptionByDefault"]["SSEAlgorithm"]
+        except Exception:
+            entry["encryption"] = None
         try:
             entry["tags"] = s3.get_bucket_tagging(Bucket=name)["TagSet"]
         except Exception:

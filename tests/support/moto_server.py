@@ -8,7 +8,11 @@ The layer (not product code) does three things, each visible in its own function
   <GetBucketVersioningResponse> instead of <VersioningConfiguration>, which aws-sdk-s3
   cannot parse (see shared/TEST-BACKENDS.md);
 - optionally injects faults (DG_FAULT_RATE, DG_FAULT_SEED): throttling and 5xx in each
-  protocol's own error envelope, so the SDK sees real error codes.
+  protocol's own error envelope, so the SDK sees real error codes;
+- on request, stages a race (GET /_driftguard/vanish-on/ModifyDBInstance arms it): the next
+  such call finds its DB instance deleted just before it arrives (really deleted in moto,
+  through moto's own API), as when someone deletes a resource between DriftGuard's
+  collection and its fix.
 """
 
 import io
@@ -29,6 +33,7 @@ LOCK = threading.Lock()
 COUNTS = Counter()
 FAULT_RATE = float(os.environ.get("DG_FAULT_RATE", "0"))
 RANDOM = random.Random(int(os.environ.get("DG_FAULT_SEED", "1")))
+VANISH_ON = set()
 
 
 def service_of(environ):
@@ -77,6 +82,11 @@ def make_app(inner):
                 data = json.dumps(dict(COUNTS), sort_keys=True).encode()
             start_response("200 OK", [("Content-Type", "application/json"), ("Content-Length", str(len(data)))])
             return [data]
+        if environ.get("PATH_INFO", "").startswith("/_driftguard/vanish-on/"):
+            with LOCK:
+                VANISH_ON.add(environ["PATH_INFO"].rsplit("/", 1)[1])
+            start_response("204 No Content", [])
+            return [b""]
         length = int(environ.get("CONTENT_LENGTH") or 0)
         body = environ["wsgi.input"].read(length) if length else b""
         environ["wsgi.input"] = io.BytesIO(body)
@@ -90,11 +100,32 @@ def make_app(inner):
                 COUNTS[f"mutation {service} {operation}"] += 1
                 COUNTS["mutations"] += 1
             COUNTS["calls"] += 1
+        if operation in VANISH_ON:
+            with LOCK:
+                VANISH_ON.discard(operation)
+            vanish(environ, operation, body)
         if service == "s3" and operation == "GET versioning":
             return fix_versioning(inner, environ, start_response)
         return inner(environ, start_response)
 
     return app
+
+
+def vanish(environ, operation, body):
+    """Deletes the target of this request first, through this same server."""
+    import boto3  # only the race needs it
+
+    params = parse_qs(environ.get("QUERY_STRING", ""))
+    params.update(parse_qs(body.decode("utf-8", "replace")))
+    endpoint = f"http://127.0.0.1:{os.environ['MOTO_PORT']}"
+    if operation == "ModifyDBInstance":
+        rds = boto3.client("rds", endpoint_url=endpoint, region_name="us-east-1",
+                           aws_access_key_id="testing", aws_secret_access_key="testing")
+        name = params["DBInstanceIdentifier"][0]
+        rds.modify_db_instance(DBInstanceIdentifier=name, DeletionProtection=False, ApplyImmediately=True)
+        rds.delete_db_instance(DBInstanceIdentifier=name, SkipFinalSnapshot=True)
+    with LOCK:
+        COUNTS[f"vanished {operation}"] += 1
 
 
 def fix_versioning(inner, environ, start_response):

@@ -9,6 +9,7 @@
 pub mod normalize;
 pub mod plan;
 
+use std::borrow::Cow;
 use std::collections::{BTreeMap, BTreeSet};
 
 use serde_json::Value;
@@ -93,6 +94,41 @@ fn drift(
     }
 }
 
+/// A `missing` finding for a declared resource: what a remediation that met NotFound
+/// turns into, so the run reports what really happened to the resource.
+pub fn missing(scope: &Scope, resource: &Normalized) -> DetectedDrift {
+    drift(scope, resource, &resource.tags(), FindingKind::Missing)
+}
+
+/// Removes from the groups' `ingress`/`egress` sets the atoms that standalone rule
+/// resources of the same state declare: those are compared as the rules themselves, so
+/// one revoked rule is one finding (the rule is missing), not two.
+fn without_standalone_rules(
+    resources: &[Normalized],
+    standalone: &BTreeMap<(String, &'static str), BTreeSet<String>>,
+) -> Vec<Normalized> {
+    resources
+        .iter()
+        .map(|resource| {
+            let mut resource = resource.clone();
+            if resource.resource_type == "aws_security_group" {
+                for direction in ["ingress", "egress"] {
+                    let Some(atoms) = standalone.get(&(resource.id.clone(), direction)) else { continue };
+                    if let Some(Value::Array(items)) = resource.attributes.get(direction) {
+                        let kept: Vec<Value> = items
+                            .iter()
+                            .filter(|item| item.as_str().is_none_or(|atom| !atoms.contains(atom)))
+                            .cloned()
+                            .collect();
+                        resource.attributes.insert(direction.to_owned(), normalize::scalar(Value::Array(kept)));
+                    }
+                }
+            }
+            resource
+        })
+        .collect()
+}
+
 /// Compares declared against live resources of one scope. `declared` are those whose
 /// state places them in this scope; `live` is everything collected there. Returns the
 /// differences, sorted (address, attribute) for stable reports.
@@ -102,6 +138,20 @@ pub fn diff(
     live: &[Normalized],
     unmanaged: &dyn UnmanagedScope,
 ) -> Vec<DetectedDrift> {
+    let mut standalone: BTreeMap<(String, &'static str), BTreeSet<String>> = BTreeMap::new();
+    for (group, direction, atom) in declared.iter().filter_map(normalize::standalone_rule_atom) {
+        standalone.entry((group, direction)).or_default().insert(atom);
+    }
+    // Borrowed unless there is something to take out: the diff of a large estate copies nothing.
+    let (declared, live): (Cow<'_, [Normalized]>, Cow<'_, [Normalized]>) = if standalone.is_empty() {
+        (Cow::Borrowed(declared), Cow::Borrowed(live))
+    } else {
+        (
+            Cow::Owned(without_standalone_rules(declared, &standalone)),
+            Cow::Owned(without_standalone_rules(live, &standalone)),
+        )
+    };
+    let (declared, live) = (declared.as_ref(), live.as_ref());
     let live_by_key: BTreeMap<(&str, &str), &Normalized> =
         live.iter().map(|resource| ((resource.resource_type.as_str(), resource.id.as_str()), resource)).collect();
     let declared_keys: BTreeSet<(&str, &str)> =

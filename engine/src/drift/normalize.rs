@@ -130,6 +130,32 @@ pub fn parse_rule_atom(atom: &str) -> Option<RuleParts> {
     Some(RuleParts { protocol: protocol_name, ports, source })
 }
 
+/// The atom of a standalone rule resource (`aws_vpc_security_group_ingress_rule` /
+/// `_egress_rule`) in normal form, with its group and direction (`ingress` / `egress`).
+/// Terraform records such a rule twice: as its own resource and, after a refresh, inside
+/// its group's `ingress`/`egress`. The diff uses this to compare it once, as the rule.
+pub fn standalone_rule_atom(rule: &super::Normalized) -> Option<(String, &'static str, String)> {
+    let direction = match rule.resource_type.as_str() {
+        "aws_vpc_security_group_ingress_rule" => "ingress",
+        "aws_vpc_security_group_egress_rule" => "egress",
+        _ => return None,
+    };
+    let field = |key: &str| rule.attributes.get(key).and_then(Value::as_str).map(str::to_owned);
+    let group = field("security_group_id")?;
+    let source = if let Some(cidr) = field("cidr_ipv4") {
+        RuleSource::Cidr(cidr)
+    } else if let Some(cidr) = field("cidr_ipv6") {
+        RuleSource::Cidr6(cidr)
+    } else if let Some(other) = field("referenced_security_group_id") {
+        if other == group { RuleSource::SelfGroup } else { RuleSource::Group(other) }
+    } else {
+        RuleSource::PrefixList(field("prefix_list_id")?)
+    };
+    let port = |key: &str| rule.attributes.get(key).and_then(Value::as_i64).unwrap_or(0);
+    let atom = rule_atom(&field("ip_protocol")?, port("from_port"), port("to_port"), &source);
+    Some((group, direction, atom))
+}
+
 /// A policy document in canonical form: URL-decoded (IAM returns trust policies encoded),
 /// parsed, single values and one-element lists made one form, order-insensitive lists
 /// sorted. An unparsable document is kept as its text, so it still compares.

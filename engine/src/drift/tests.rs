@@ -194,3 +194,36 @@ fn every_supported_type_in_the_corpus_normalises() {
     }
     assert!(seen.len() >= 5, "{seen:?}");
 }
+
+#[test]
+fn a_revoked_standalone_rule_is_one_missing_rule_not_also_a_group_change() {
+    // Terraform records the standalone rule as its own resource and, refreshed, inside its group.
+    let mut group = sg_state();
+    group.attributes["ingress"].as_array_mut().unwrap().push(json!({
+        "cidr_blocks": ["10.1.0.0/16"], "description": "", "from_port": 5432, "ipv6_cidr_blocks": [],
+        "prefix_list_ids": [], "protocol": "tcp", "security_groups": [], "self": false, "to_port": 5432}));
+    let rule = state(
+        "aws_vpc_security_group_ingress_rule",
+        "db",
+        json!({"id": "sgr-1", "security_group_id": "sg-1", "cidr_ipv4": "10.1.0.0/16", "ip_protocol": "tcp",
+               "from_port": 5432, "to_port": 5432, "tags": null, "tags_all": {}}),
+    );
+    let declared_side = vec![declared(&group).unwrap(), declared(&rule).unwrap()];
+    let tags = [("Team", "web"), ("ManagedBy", "terraform")];
+
+    // Still there: no drift at all.
+    let mut live_rule = declared(&rule).unwrap();
+    live_rule.address = String::new();
+    let live = vec![live_sg(&["tcp 5432-5432 from 10.1.0.0/16"], &tags), live_rule];
+    assert_eq!(diff(&scope(), &declared_side, &live, &none), vec![]);
+
+    // Revoked outside Terraform: one finding, the rule is missing.
+    let findings = diff(&scope(), &declared_side, &[live_sg(&[], &tags)], &none);
+    let kinds: Vec<_> = findings.iter().map(|f| (f.resource_type.as_str(), f.kind)).collect();
+    assert_eq!(kinds, vec![("aws_vpc_security_group_ingress_rule", FindingKind::Missing)]);
+
+    // A rule added next to it is still group drift.
+    let findings = diff(&scope(), &declared_side, &[live_sg(&["tcp 22-22 from 0.0.0.0/0"], &tags)], &none);
+    let kinds: Vec<_> = findings.iter().map(|f| (f.resource_type.as_str(), f.attribute.as_deref())).collect();
+    assert_eq!(kinds, vec![("aws_security_group", Some("ingress")), ("aws_vpc_security_group_ingress_rule", None)]);
+}

@@ -1,0 +1,63 @@
+//! The janitor's view of a cloud: one trait, so the janitor logic (selection, marks,
+//! phases, state machine, plans) is written once for every provider. Each adapter lists
+//! the resources of the janitor's target types with their tags and creation time, writes
+//! and removes the mark tag, says whether a resource still exists, and deletes one in
+//! dependency order. Every call goes through [`crate::retry`]; NotFound while deleting
+//! means deleted (idempotent).
+
+use std::future::Future;
+use std::pin::Pin;
+
+use driftguard_engine::model::Provider;
+use driftguard_engine::policy::raw::JanitorTarget;
+use driftguard_janitor::Resource;
+
+use crate::retry::CallError;
+
+/// A boxed future: the trait is used as `dyn JanitorCloud` (one list of accounts of
+/// every provider), and async trait methods are not object-safe on their own.
+pub type CloudFuture<'a, T> = Pin<Box<dyn Future<Output = Result<T, CallError>> + Send + 'a>>;
+
+/// The policy's switches for direct deletion.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct DeleteOptions {
+    /// EC2: lift termination protection first (else it blocks).
+    pub ec2_disable_termination_protection: bool,
+    /// RDS: no final snapshot (else one is taken, named after the instance).
+    pub rds_skip_final_snapshot: bool,
+    /// RDS: lift deletion protection first (else it blocks).
+    pub rds_disable_deletion_protection: bool,
+}
+
+/// One account (project, subscription) of one cloud, as the janitor sees it.
+pub trait JanitorCloud: Send + Sync {
+    /// The cloud.
+    fn provider(&self) -> Provider;
+
+    /// The account, project or subscription.
+    fn account(&self) -> &str;
+
+    /// Every resource of these types in the adapter's scan scope (its regions), with
+    /// `managed` false: the caller knows the Terraform states.
+    fn inventory<'a>(&'a self, targets: &'a [JanitorTarget]) -> CloudFuture<'a, Vec<Resource>>;
+
+    /// Writes (or overwrites) one tag or label.
+    fn set_tag<'a>(&'a self, resource: &'a Resource, key: &'a str, value: &'a str) -> CloudFuture<'a, ()>;
+
+    /// Removes one tag or label (absent is fine).
+    fn remove_tag<'a>(&'a self, resource: &'a Resource, key: &'a str) -> CloudFuture<'a, ()>;
+
+    /// Whether the resource still exists (a resource on its way out counts as gone).
+    fn exists<'a>(&'a self, resource: &'a Resource) -> CloudFuture<'a, bool>;
+
+    /// Deletes it and what it contains, in dependency order; NotFound is success.
+    fn delete<'a>(&'a self, resource: &'a Resource, options: &'a DeleteOptions) -> CloudFuture<'a, ()>;
+}
+
+/// `Ok(())` for a NotFound: deleting what is already gone succeeds.
+pub fn gone_is_done(result: Result<(), CallError>) -> Result<(), CallError> {
+    match result {
+        Err(error) if error.is_not_found() => Ok(()),
+        other => other,
+    }
+}

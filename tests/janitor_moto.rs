@@ -1,0 +1,343 @@
+//! `driftguard janitor` against a real AWS emulator (moto on 127.0.0.1): an account seeded
+//! with one resource per reason to delete or keep; marks, grace, deletion in dependency
+//! order, hard blocks, caps, reviewed plans, dry-run, resume after a crash.
+
+mod common;
+
+use std::path::{Path, PathBuf};
+
+use common::moto::Moto;
+use common::{driftguard, run};
+
+const ACCOUNT: &str = "123456789012";
+
+fn policy(dir: &Path, endpoint: &str, state: &Path, extra_janitor: &str, caps: &str) -> PathBuf {
+    let text = format!(
+        r#"version: 1
+dry_run: false
+store:
+  path: {store}
+logging:
+  format: json
+terraform:
+  states:
+    - name: sandbox
+      backend: local
+      paths: ["{state}"]
+providers:
+  aws:
+    - account: "{ACCOUNT}"
+      environment: sandbox
+      regions: [us-east-1]
+      endpoint: {endpoint}
+flows:
+  - name: report
+    steps: [classify, plan, report]
+protection:
+  tags:
+    - key: Environment
+      values: [production]
+    - key: Protected
+      values: ["true"]
+  name_prefix: dg-
+  caps:
+    max_deletions_per_run: 20
+    max_delete_percent: 100
+{caps}
+janitor:
+  enabled: true
+  targets: [aws_s3_bucket, aws_instance, aws_db_instance, aws_iam_role]
+  grace_period: 0s
+  phases: [api]
+  revenant_check_after: 0s
+  ec2_disable_termination_protection: true
+  rds_skip_final_snapshot: true
+  rds_disable_deletion_protection: true
+  delete_allowlist:
+    aws: ["{ACCOUNT}"]
+{extra_janitor}
+retry:
+  max_attempts: 6
+  base_delay: 5ms
+  max_delay: 50ms
+"#,
+        store = dir.join("state.db").display(),
+        state = state.display(),
+    );
+    let path = dir.join("policy.yaml");
+    std::fs::write(&path, text).unwrap();
+    path
+}
+
+fn janitor(dir: &Path, policy: &Path, extra: &[&str]) -> (i32, Vec<serde_json::Value>, String) {
+    let (code, stdout, stderr) = run(driftguard(dir)
+        .args(["janitor", "--once", "--policy"])
+        .arg(policy)
+        .args(extra)
+        .env("AWS_ACCESS_KEY_ID", "testing")
+        .env("AWS_SECRET_ACCESS_KEY", "testing")
+        .env("AWS_REGION", "us-east-1")
+        .env("AWS_EC2_METADATA_DISABLED", "true")
+        .env_remove("AWS_PROFILE")
+        .env_remove("AWS_ENDPOINT_URL"));
+    let events = stdout.lines().filter_map(|line| serde_json::from_str(line).ok()).collect();
+    (code, events, stderr)
+}
+
+fn seeded(dir: &Path) -> (Moto, PathBuf, serde_json::Value) {
+    let moto = Moto::start(0.0);
+    let state = dir.join("terraform.tfstate");
+    let ids = serde_json::from_str(&moto.janitor_fixture(&["seed", state.to_str().unwrap()])).unwrap();
+    (moto, state, ids)
+}
+
+fn snapshot(moto: &Moto) -> serde_json::Value {
+    serde_json::from_str(&moto.janitor_fixture(&["snapshot"])).unwrap()
+}
+
+fn names(map: &serde_json::Value) -> Vec<String> {
+    map.as_object().unwrap().keys().cloned().collect()
+}
+
+fn live_instances(snapshot: &serde_json::Value) -> Vec<String> {
+    snapshot["instances"]
+        .as_object()
+        .unwrap()
+        .values()
+        .filter(|i| i["state"] != "terminated")
+        .map(|i| i["tags"]["Name"].as_str().unwrap_or("").to_owned())
+        .collect()
+}
+
+#[test]
+fn marks_first_then_deletes_after_the_grace_period_in_dependency_order() {
+    let dir = tempfile::tempdir().unwrap();
+    let (moto, state, _) = seeded(dir.path());
+    let policy = policy(dir.path(), &moto.endpoint, &state, "", "");
+
+    // Run 1: every candidate is marked, nothing is deleted.
+    let (code, events, stderr) = janitor(dir.path(), &policy, &[]);
+    assert_eq!(code, 0, "{stderr}");
+    let after_mark = snapshot(&moto);
+    assert_eq!(
+        names(&after_mark["buckets"]),
+        ["dg-managed-bucket", "dg-new-bucket", "dg-old-bucket", "dg-prod-bucket", "scratch-bucket"]
+    );
+    assert!(after_mark["buckets"]["dg-old-bucket"]["tags"]["driftguard-marked-at"].is_string(), "{stderr}");
+    assert!(after_mark["databases"]["dg-old-db"]["tags"]["driftguard-marked-at"].is_string());
+    assert!(after_mark["roles"]["dg-old-role"]["tags"]["driftguard-marked-at"].is_string());
+    for kept in ["dg-new-bucket", "dg-prod-bucket", "scratch-bucket", "dg-managed-bucket"] {
+        assert!(after_mark["buckets"][kept]["tags"].get("driftguard-marked-at").is_none(), "{kept} marked");
+    }
+    let marked: Vec<_> =
+        events.iter().filter(|e| e["event"] == "janitor.transition" && e["to_state"] == "marked").collect();
+    assert_eq!(marked.len(), 4, "bucket, instance, database, role: {stderr}");
+    let blocked: Vec<String> = events
+        .iter()
+        .filter(|e| e["event"] == "janitor.decision" && e["outcome"] == "blocked")
+        .map(|e| format!("{} {}", e["resource_id"].as_str().unwrap(), e["reason"].as_str().unwrap()))
+        .collect();
+    for expected in [
+        "dg-prod-bucket protected by tag Environment=Production",
+        "dg-managed-bucket managed by a known Terraform state",
+        "dg-new-bucket expires at 2999-01-01T00:00:00+00:00",
+    ] {
+        assert!(blocked.iter().any(|b| b == expected), "no {expected:?} in {blocked:#?}");
+    }
+    assert!(stderr.contains("4 marked"), "{stderr}");
+
+    // Run 2 (grace 0s): the marked candidates go, with what they hold.
+    let (code, events, stderr) = janitor(dir.path(), &policy, &[]);
+    assert_eq!(code, 0, "{stderr}");
+    let after = snapshot(&moto);
+    assert_eq!(names(&after["buckets"]), ["dg-managed-bucket", "dg-new-bucket", "dg-prod-bucket", "scratch-bucket"]);
+    assert_eq!(names(&after["databases"]), Vec::<String>::new(), "{stderr}");
+    assert!(after["roles"].get("dg-old-role").is_none(), "{stderr}");
+    assert_eq!(after["profiles"], serde_json::json!([{"name": "dg-old-profile", "roles": []}]));
+    assert_eq!(live_instances(&after), ["dg-keep-vm"]);
+    let deleted: Vec<&str> = events
+        .iter()
+        .filter(|e| e["event"] == "janitor.transition" && e["to_state"] == "deleted")
+        .map(|e| e["resource_type"].as_str().unwrap())
+        .collect();
+    assert_eq!(deleted, ["aws_instance", "aws_db_instance", "aws_s3_bucket", "aws_iam_role"], "dependency order");
+
+    // Run 3: nothing left to do, nothing deleted twice.
+    let (code, events, stderr) = janitor(dir.path(), &policy, &[]);
+    assert_eq!(code, 0, "{stderr}");
+    assert!(!events.iter().any(|e| e["event"] == "cloud.mutation"), "{stderr}");
+}
+
+#[test]
+fn a_marked_resource_that_stops_qualifying_is_unmarked() {
+    let dir = tempfile::tempdir().unwrap();
+    let (moto, state, _) = seeded(dir.path());
+    let policy = policy(dir.path(), &moto.endpoint, &state, "", "");
+    let (code, _, stderr) = janitor(dir.path(), &policy, &[]);
+    assert_eq!(code, 0, "{stderr}");
+    moto.janitor_fixture(&["tag", "bucket", "dg-old-bucket", "Protected", "TRUE"]);
+    let (code, events, stderr) = janitor(dir.path(), &policy, &[]);
+    assert_eq!(code, 0, "{stderr}");
+    let after = snapshot(&moto);
+    let bucket = &after["buckets"]["dg-old-bucket"];
+    assert!(bucket["tags"].get("driftguard-marked-at").is_none(), "mark removed: {stderr}");
+    assert_eq!(bucket["versions"], 4, "nothing deleted");
+    assert!(events.iter().any(|e| e["event"] == "janitor.transition"
+        && e["resource_id"] == "dg-old-bucket"
+        && e["to_state"] == "unmarked"
+        && e["reason"] == "protected by tag Protected=TRUE"));
+}
+
+#[test]
+fn dry_run_leaves_the_emulator_unchanged_even_with_candidates_past_grace() {
+    let dir = tempfile::tempdir().unwrap();
+    let (moto, state, _) = seeded(dir.path());
+    let policy = policy(dir.path(), &moto.endpoint, &state, "", "");
+    let (code, _, stderr) = janitor(dir.path(), &policy, &[]);
+    assert_eq!(code, 0, "marks: {stderr}");
+    let before = snapshot(&moto);
+    let mutations = moto.stats()["mutations"].clone();
+    let (code, events, stderr) = janitor(dir.path(), &policy, &["--dry-run"]);
+    assert_eq!(code, 0, "{stderr}");
+    assert_eq!(moto.stats()["mutations"], mutations, "dry-run sent a write");
+    assert_eq!(snapshot(&moto), before);
+    let simulated = events.iter().filter(|e| e["event"] == "cloud.mutation" && e["outcome"] == "simulated").count();
+    assert_eq!(simulated, 4, "one would-be deletion per candidate: {stderr}");
+    assert!(stderr.contains("4 would delete"), "{stderr}");
+    // The store still says marked: a simulation records nothing.
+    let (code, events, stderr) = janitor(dir.path(), &policy, &[]);
+    assert_eq!(code, 0, "{stderr}");
+    assert_eq!(events.iter().filter(|e| e["to_state"] == "deleted").count(), 4, "{stderr}");
+}
+
+#[test]
+fn caps_hold_back_what_exceeds_them_and_say_so() {
+    let dir = tempfile::tempdir().unwrap();
+    let (moto, state, _) = seeded(dir.path());
+    let policy = policy(dir.path(), &moto.endpoint, &state, "", "");
+    let text =
+        std::fs::read_to_string(&policy).unwrap().replace("max_deletions_per_run: 20", "max_deletions_per_run: 2");
+    std::fs::write(&policy, text).unwrap();
+    janitor(dir.path(), &policy, &[]);
+    let (code, events, stderr) = janitor(dir.path(), &policy, &[]);
+    assert_eq!(code, 0, "{stderr}");
+    let deleted = events.iter().filter(|e| e["event"] == "janitor.transition" && e["to_state"] == "deleted").count();
+    assert_eq!(deleted, 2, "{stderr}");
+    let held: Vec<&serde_json::Value> =
+        events.iter().filter(|e| e["event"] == "janitor.decision" && e["action"] == "held").collect();
+    assert_eq!(held.len(), 2, "{stderr}");
+    assert!(held.iter().all(|e| e["reason"] == "cap: {\"cap\":\"per_run\",\"limit\":2}"), "{held:#?}");
+    // Inventory order: buckets and roles first, so the instance and the database wait.
+    assert!(held.iter().any(|e| e["resource_id"] == "dg-old-db"), "{held:#?}");
+    assert!(snapshot(&moto)["databases"].get("dg-old-db").is_some());
+    assert!(stderr.contains("2 held"), "{stderr}");
+}
+
+#[test]
+fn a_reviewed_plan_deletes_exactly_its_unchanged_items() {
+    let dir = tempfile::tempdir().unwrap();
+    let (moto, state, ids) = seeded(dir.path());
+    let policy = policy(dir.path(), &moto.endpoint, &state, "", "");
+    let plan = dir.path().join("plan.json");
+    let (code, _, stderr) = janitor(dir.path(), &policy, &["--dry-run", "--plan-out", plan.to_str().unwrap()]);
+    assert_eq!(code, 0, "{stderr}");
+    let written: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(&plan).unwrap()).unwrap();
+    let mut planned: Vec<&str> =
+        written["items"].as_array().unwrap().iter().map(|i| i["id"].as_str().unwrap()).collect();
+    planned.sort_unstable();
+    let vm = ids["vm"].as_str().unwrap();
+    let mut expected = vec!["dg-old-bucket", "dg-old-db", "dg-old-role", vm];
+    expected.sort_unstable();
+    assert_eq!(planned, expected);
+    assert!(written["items"][0]["fingerprint"].as_str().unwrap().len() == 64);
+    // Nothing was marked by planning.
+    assert!(snapshot(&moto)["buckets"]["dg-old-bucket"]["tags"].get("driftguard-marked-at").is_none());
+
+    // After review: one item changes, and a new expired resource appears.
+    moto.janitor_fixture(&["tag", "bucket", "dg-old-bucket", "Owner", "alice"]);
+    moto.janitor_fixture(&["create-bucket", "dg-later-bucket", "2020-01-01"]);
+    let (code, events, stderr) = janitor(dir.path(), &policy, &["--apply-plan", plan.to_str().unwrap()]);
+    assert_eq!(code, 0, "{stderr}");
+    let after = snapshot(&moto);
+    assert!(after["buckets"].get("dg-old-bucket").is_some(), "changed since planning: refused");
+    assert!(after["buckets"].get("dg-later-bucket").is_some(), "not in the plan: untouched");
+    assert!(after["buckets"]["dg-later-bucket"]["tags"].get("driftguard-marked-at").is_none(), "not even marked");
+    assert!(after["databases"].get("dg-old-db").is_none());
+    assert!(after["roles"].get("dg-old-role").is_none());
+    assert_eq!(live_instances(&after), ["dg-keep-vm"]);
+    assert!(events.iter().any(|e| e["event"] == "janitor.decision"
+        && e["resource_id"] == "dg-old-bucket"
+        && e["outcome"] == "blocked"
+        && e["reason"].as_str().unwrap().starts_with("fingerprint changed")));
+    assert!(stderr.contains("refused   aws/123456789012/us-east-1/aws_s3_bucket/dg-old-bucket"), "{stderr}");
+
+    let (code, _, stderr) = janitor(dir.path(), &policy, &["--plan-out", dir.path().join("p2.json").to_str().unwrap()]);
+    assert_eq!(code, 64, "--plan-out without --dry-run is refused: {stderr}");
+    std::fs::write(&plan, "{\"version\": 1, \"items\": [").unwrap();
+    let (code, _, stderr) = janitor(dir.path(), &policy, &["--apply-plan", plan.to_str().unwrap()]);
+    assert_eq!(code, 1);
+    assert!(stderr.contains("plan.json:1:"), "a broken plan names the place: {stderr}");
+}
+
+#[test]
+fn a_failed_deletion_exits_1_and_is_retried_by_the_next_run() {
+    let dir = tempfile::tempdir().unwrap();
+    let (moto, state, _) = seeded(dir.path());
+    let policy = policy(dir.path(), &moto.endpoint, &state, "", "");
+    let text = std::fs::read_to_string(&policy)
+        .unwrap()
+        .replace("ec2_disable_termination_protection: true", "ec2_disable_termination_protection: false");
+    std::fs::write(&policy, &text).unwrap();
+    janitor(dir.path(), &policy, &[]);
+    let (code, events, stderr) = janitor(dir.path(), &policy, &[]);
+    assert_eq!(code, 1, "{stderr}");
+    assert!(stderr.contains("termination protection is on and the policy does not allow lifting it"), "{stderr}");
+    assert!(events.iter().any(|e| e["event"] == "janitor.transition" && e["to_state"] == "failed"));
+    assert!(live_instances(&snapshot(&moto)).contains(&"dg-old-vm".to_owned()));
+    // The policy is changed to allow it: the next run finishes the job.
+    std::fs::write(
+        &policy,
+        text.replace("ec2_disable_termination_protection: false", "ec2_disable_termination_protection: true"),
+    )
+    .unwrap();
+    let (code, _, stderr) = janitor(dir.path(), &policy, &[]);
+    assert_eq!(code, 0, "{stderr}");
+    assert_eq!(live_instances(&snapshot(&moto)), ["dg-keep-vm"]);
+}
+
+#[test]
+fn a_deletion_interrupted_by_a_crash_is_finished_by_the_next_run() {
+    let dir = tempfile::tempdir().unwrap();
+    let (moto, state, _) = seeded(dir.path());
+    let policy = policy(dir.path(), &moto.endpoint, &state, "", "");
+    janitor(dir.path(), &policy, &[]);
+    // A crash right after the write-ahead record of phase 2 for the bucket: the store
+    // says phase2, the bucket is still there.
+    let mut store = driftguard_store::Store::open(&dir.path().join("state.db")).unwrap();
+    let key = format!("aws/{ACCOUNT}/us-east-1/aws_s3_bucket/dg-old-bucket");
+    let mut item = store.janitor_items().unwrap().into_iter().find(|i| i.key == key).unwrap();
+    item.state = "phase2".into();
+    let transition = driftguard_store::JanitorTransition {
+        run_id: "crashed".into(),
+        key: key.clone(),
+        at: chrono::Utc::now(),
+        from_state: "marked".into(),
+        to_state: "phase2".into(),
+        event: "delete".into(),
+        reason: None,
+        dry_run: false,
+    };
+    store.record_janitor_transition(&item, &transition).unwrap();
+    drop(store);
+    let (code, events, stderr) = janitor(dir.path(), &policy, &[]);
+    assert_eq!(code, 0, "{stderr}");
+    assert!(stderr.contains(&format!("resumed   {key}")), "{stderr}");
+    assert!(snapshot(&moto)["buckets"].get("dg-old-bucket").is_none());
+    let store = driftguard_store::Store::open(&dir.path().join("state.db")).unwrap();
+    let history: Vec<String> =
+        store.janitor_transitions(&key).unwrap().iter().map(|t| format!("{}>{}", t.from_state, t.to_state)).collect();
+    assert_eq!(history, ["none>marked", "marked>phase2", "phase2>deleted"]);
+    let deletes =
+        events.iter().filter(|e| e["event"] == "cloud.mutation" && e["resource_id"] == "dg-old-bucket").count();
+    assert_eq!(deletes, 1, "deleted once");
+}
