@@ -25,8 +25,13 @@ pub fn init(cli: Option<LogFormatArg>, policy: LogFormat, level: LogLevel) {
         LogLevel::Warn => "warn",
         LogLevel::Error => "error",
     };
-    // Audit events are info; they are never filtered away by the level.
-    let filter = EnvFilter::new(format!("{level},{AUDIT_TARGET}=info"));
+    // Audit events are info; they are never filtered away by the level. SDK transports
+    // stay at info whatever the level: azure_core 0.21 logs request headers at debug with
+    // its redaction inverted (the bearer token would be printed). The Azure adapter strips
+    // the header before that line too; this is the second guard.
+    let filter = EnvFilter::new(format!(
+        "{level},{AUDIT_TARGET}=info,azure_core=info,azure_identity=info,reqwest=info,hyper=info,h2=info"
+    ));
     let builder = tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stdout);
     let result = if json {
         builder.json().flatten_event(true).with_current_span(false).with_span_list(false).try_init()

@@ -132,17 +132,34 @@ fn usage_errors_exit_64_and_help_documents_exit_codes() {
 fn unfinished_commands_say_so_and_exit_non_zero_after_checking_the_policy() {
     let dir = tempfile::tempdir().unwrap();
     let policy = test_policy(dir.path());
-    for command in [&["janitor", "--once"][..], &["run"]] {
-        let (code, stdout, stderr) = run(driftguard(dir.path()).args(command).arg("--policy").arg(&policy));
-        assert_eq!(code, 1, "{command:?}");
-        assert_eq!(stdout, "", "{command:?} must not log actions it did not take");
-        assert!(stderr.contains("not available yet"), "{stderr}");
-        std::fs::write(dir.path().join("bad.yaml"), "nonsense: true\n").unwrap();
-        let (code, stdout, _) = run(driftguard(dir.path()).args(command).args(["--policy", "bad.yaml"]));
-        assert_eq!(code, 78, "{command:?} with a bad policy");
-        let event: serde_json::Value = serde_json::from_str(stdout.lines().next().unwrap()).unwrap();
-        assert_eq!(event["event"], "policy.rejected");
-    }
+    let command = ["run"];
+    let (code, stdout, stderr) = run(driftguard(dir.path()).args(command).arg("--policy").arg(&policy));
+    assert_eq!(code, 1, "{command:?}");
+    assert_eq!(stdout, "", "{command:?} must not log actions it did not take");
+    assert!(stderr.contains("not available yet"), "{stderr}");
+    std::fs::write(dir.path().join("bad.yaml"), "nonsense: true\n").unwrap();
+    let (code, stdout, _) = run(driftguard(dir.path()).args(command).args(["--policy", "bad.yaml"]));
+    assert_eq!(code, 78, "{command:?} with a bad policy");
+    let event: serde_json::Value = serde_json::from_str(stdout.lines().next().unwrap()).unwrap();
+    assert_eq!(event["event"], "policy.rejected");
+}
+
+#[test]
+fn janitor_checks_the_policy_first_and_does_nothing_when_disabled() {
+    let dir = tempfile::tempdir().unwrap();
+    let policy = test_policy(dir.path());
+    let text =
+        std::fs::read_to_string(&policy).unwrap().replace("janitor:\n  enabled: true", "janitor:\n  enabled: false");
+    std::fs::write(&policy, text).unwrap();
+    let (code, stdout, stderr) = run(driftguard(dir.path()).args(["janitor", "--once", "--policy"]).arg(&policy));
+    assert_eq!(code, 0, "{stderr}");
+    assert!(stderr.contains("janitor.enabled is false"), "{stderr}");
+    assert_eq!(stdout, "", "nothing done, nothing logged");
+    std::fs::write(dir.path().join("bad.yaml"), "nonsense: true\n").unwrap();
+    let (code, stdout, _) = run(driftguard(dir.path()).args(["janitor", "--once", "--policy", "bad.yaml"]));
+    assert_eq!(code, 78);
+    let event: serde_json::Value = serde_json::from_str(stdout.lines().next().unwrap()).unwrap();
+    assert_eq!(event["event"], "policy.rejected");
 }
 
 #[test]

@@ -6,8 +6,8 @@ mod common;
 
 use std::path::{Path, PathBuf};
 
+use common::janitor;
 use common::moto::Moto;
-use common::{driftguard, run};
 
 const ACCOUNT: &str = "123456789012";
 
@@ -67,21 +67,6 @@ retry:
     let path = dir.join("policy.yaml");
     std::fs::write(&path, text).unwrap();
     path
-}
-
-fn janitor(dir: &Path, policy: &Path, extra: &[&str]) -> (i32, Vec<serde_json::Value>, String) {
-    let (code, stdout, stderr) = run(driftguard(dir)
-        .args(["janitor", "--once", "--policy"])
-        .arg(policy)
-        .args(extra)
-        .env("AWS_ACCESS_KEY_ID", "testing")
-        .env("AWS_SECRET_ACCESS_KEY", "testing")
-        .env("AWS_REGION", "us-east-1")
-        .env("AWS_EC2_METADATA_DISABLED", "true")
-        .env_remove("AWS_PROFILE")
-        .env_remove("AWS_ENDPOINT_URL"));
-    let events = stdout.lines().filter_map(|line| serde_json::from_str(line).ok()).collect();
-    (code, events, stderr)
 }
 
 fn seeded(dir: &Path) -> (Moto, PathBuf, serde_json::Value) {
@@ -166,6 +151,19 @@ fn marks_first_then_deletes_after_the_grace_period_in_dependency_order() {
     let (code, events, stderr) = janitor(dir.path(), &policy, &[]);
     assert_eq!(code, 0, "{stderr}");
     assert!(!events.iter().any(|e| e["event"] == "cloud.mutation"), "{stderr}");
+
+    // Something recreates a deleted bucket: the next run flags the revenant.
+    moto.janitor_fixture(&["create-bucket", "dg-old-bucket", "2999-01-01"]);
+    let (code, events, stderr) = janitor(dir.path(), &policy, &[]);
+    assert_eq!(code, 0, "{stderr}");
+    assert!(
+        events.iter().any(|e| e["event"] == "janitor.transition"
+            && e["resource_id"] == "dg-old-bucket"
+            && e["from_state"] == "deleted"
+            && e["to_state"] == "revenant"),
+        "{stderr}"
+    );
+    assert!(stderr.contains("revenant  aws/123456789012/us-east-1/aws_s3_bucket/dg-old-bucket"), "{stderr}");
 }
 
 #[test]
@@ -340,4 +338,88 @@ fn a_deletion_interrupted_by_a_crash_is_finished_by_the_next_run() {
     let deletes =
         events.iter().filter(|e| e["event"] == "cloud.mutation" && e["resource_id"] == "dg-old-bucket").count();
     assert_eq!(deletes, 1, "deleted once");
+}
+
+/// A Terraform root for phase 1: a working directory whose state holds one bucket, and
+/// the stand-in's mode (see tests/support/fake_terraform.py).
+fn iac_root(dir: &Path, bucket: &str, mode: &str) -> PathBuf {
+    let root = dir.join(format!("iac-{bucket}"));
+    std::fs::create_dir_all(&root).unwrap();
+    let state = serde_json::json!({
+        "version": 4, "terraform_version": "1.9.8", "serial": 1, "lineage": bucket, "outputs": {},
+        "resources": [{"mode": "managed", "type": "aws_s3_bucket", "name": "this",
+            "provider": "provider[\"registry.terraform.io/hashicorp/aws\"]",
+            "instances": [{"schema_version": 0, "attributes": {"id": bucket, "bucket": bucket, "force_destroy": true}}]}]
+    });
+    std::fs::write(root.join("terraform.tfstate"), state.to_string()).unwrap();
+    std::fs::write(root.join("fake-terraform.json"), serde_json::json!({"mode": mode}).to_string()).unwrap();
+    root
+}
+
+fn invocations(root: &Path) -> usize {
+    std::fs::read_to_string(root.join("fake-terraform.log"))
+        .unwrap_or_default()
+        .lines()
+        .filter(|l| l.contains("\"invocation\""))
+        .count()
+}
+
+#[test]
+fn phase_1_destroys_through_terraform_and_phase_2_takes_what_it_leaves() {
+    let dir = tempfile::tempdir().unwrap();
+    let (moto, state, _) = seeded(dir.path());
+    let modes = [("dg-iac-ok", "success"), ("dg-iac-lock", "lock"), ("dg-iac-fail", "fail"), ("dg-iac-hang", "hang")];
+    let mut workdirs = String::from("  iac:\n    command: ");
+    workdirs += &common::root().join("tests/support/terraform").display().to_string();
+    workdirs += "\n    args: [destroy, -auto-approve, -input=false, -no-color]\n    timeout: 2s\n    env:\n";
+    workdirs += &format!("      AWS_ENDPOINT_URL: {}\n", moto.endpoint);
+    workdirs +=
+        &format!("      DG_FAKE_TERRAFORM_PYTHON: {}\n    workdirs:\n", common::moto::emulator_python().display());
+    let mut roots = Vec::new();
+    for (bucket, mode) in modes {
+        moto.janitor_fixture(&["create-bucket", bucket, "2020-01-01"]);
+        let root = iac_root(dir.path(), bucket, mode);
+        workdirs += &format!("      \"{bucket}\": \"{}\"\n", root.display());
+        roots.push(root);
+    }
+    let policy = policy(dir.path(), &moto.endpoint, &state, &workdirs, "");
+    let text = std::fs::read_to_string(&policy).unwrap().replace("phases: [api]", "phases: [iac, api]");
+    std::fs::write(&policy, text).unwrap();
+
+    let (code, _, stderr) = janitor(dir.path(), &policy, &[]);
+    assert_eq!(code, 0, "marks: {stderr}");
+    // A simulation never runs the IaC tool.
+    let (code, events, stderr) = janitor(dir.path(), &policy, &["--dry-run"]);
+    assert_eq!(code, 0, "{stderr}");
+    assert!(roots.iter().all(|root| invocations(root) == 0), "dry-run ran terraform");
+    assert_eq!(events.iter().filter(|e| e["event"] == "janitor.iac" && e["outcome"] == "simulated").count(), 4);
+
+    let (code, events, stderr) = janitor(dir.path(), &policy, &[]);
+    assert_eq!(code, 0, "{stderr}");
+    let after = snapshot(&moto);
+    for (bucket, _) in modes {
+        assert!(after["buckets"].get(bucket).is_none(), "{bucket} left: {stderr}");
+    }
+    for root in &roots {
+        assert_eq!(invocations(root), 1, "{}", root.display());
+    }
+    let path_of = |bucket: &str| -> Vec<String> {
+        let store = driftguard_store::Store::open(&dir.path().join("state.db")).unwrap();
+        let key = format!("aws/{ACCOUNT}/us-east-1/aws_s3_bucket/{bucket}");
+        store.janitor_transitions(&key).unwrap().iter().map(|t| t.to_state.clone()).collect()
+    };
+    assert_eq!(path_of("dg-iac-ok"), ["marked", "phase1", "verifying", "deleted"], "terraform did it: {stderr}");
+    for bucket in ["dg-iac-lock", "dg-iac-fail", "dg-iac-hang"] {
+        assert_eq!(path_of(bucket), ["marked", "phase1", "phase2", "deleted"], "{bucket}: {stderr}");
+    }
+    let reasons: Vec<String> = events
+        .iter()
+        .filter(|e| e["event"] == "janitor.transition" && e["action"] == "iac_failed")
+        .map(|e| format!("{} {}", e["resource_id"].as_str().unwrap(), e["reason"].as_str().unwrap()))
+        .collect();
+    assert!(reasons.contains(&"dg-iac-lock state lock held by another run".to_owned()), "{reasons:#?}");
+    assert!(reasons.contains(&"dg-iac-hang timed out after 2s".to_owned()), "{reasons:#?}");
+    assert!(reasons.iter().any(|r| r.starts_with("dg-iac-fail exit 1: Error: ")), "{reasons:#?}");
+    // The bucket terraform destroyed was not deleted again through the API.
+    assert!(!events.iter().any(|e| e["event"] == "cloud.mutation" && e["resource_id"] == "dg-iac-ok"));
 }

@@ -7,6 +7,7 @@
 use std::collections::BTreeMap;
 
 use chrono::{DateTime, Utc};
+use driftguard_engine::model::Provider;
 use driftguard_engine::policy::Policy;
 use driftguard_engine::policy::raw::JanitorTarget;
 use serde::{Deserialize, Serialize};
@@ -66,11 +67,27 @@ impl Decision {
     }
 }
 
+/// The mark tag's value: the time, as RFC 3339 where tags allow it; Cloud Storage labels
+/// allow only lowercase letters, digits, `_` and `-`, so there it is `20261123t014915z`.
+pub fn mark_value(provider: Provider, now: DateTime<Utc>) -> String {
+    match provider {
+        Provider::Gcp => now.format("%Y%m%dt%H%M%Sz").to_string(),
+        Provider::Aws | Provider::Azure => now.to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
+    }
+}
+
+fn parse_mark(text: &str) -> Option<DateTime<Utc>> {
+    if let Ok(time) = DateTime::parse_from_rfc3339(text) {
+        return Some(time.with_timezone(&Utc));
+    }
+    chrono::NaiveDateTime::parse_from_str(text, "%Y%m%dt%H%M%Sz").ok().map(|time| time.and_utc())
+}
+
 /// When a resource was marked, from its mark tag (an unparsable mark counts as made now:
-/// the grace period starts again rather than being skipped).
+/// the grace period starts again rather than being skipped; a mark in the future too).
 pub fn marked_at(policy: &Policy, resource: &Resource, now: DateTime<Utc>) -> Option<DateTime<Utc>> {
     let text = resource.tags.get(&policy.janitor.mark_tag)?;
-    Some(DateTime::parse_from_rfc3339(text).map_or(now, |time| time.with_timezone(&Utc)).min(now))
+    Some(parse_mark(text).unwrap_or(now).min(now))
 }
 
 /// The phase-1 working directory: the resource's workdir tag, else the first matching

@@ -114,6 +114,19 @@ fn arb_resource() -> impl Strategy<Value = Resource> {
         })
 }
 
+/// Prefix `dg-`, one protected tag, the first account allowlisted, generous caps.
+fn simple_params(protected_key: &str, protected_value: &str, default_ttl_hours: u32) -> PolicyParams {
+    PolicyParams {
+        prefix: "dg-".into(),
+        protected: vec![(protected_key.into(), vec![protected_value.into()])],
+        allow: vec![0],
+        default_ttl_hours,
+        per_run: 10,
+        per_type: None,
+        percent: 100,
+    }
+}
+
 fn compiled(params: &PolicyParams) -> Policy {
     compile("random.yaml", &policy_text(params), None, &CliOverrides::default())
         .unwrap_or_else(|errors| panic!("generated policy refused:\n{errors}\n{}", policy_text(params)))
@@ -181,15 +194,7 @@ proptest! {
 
 #[test]
 fn expiry_comes_from_tags_then_ttl_then_default() {
-    let params = PolicyParams {
-        prefix: "dg-".into(),
-        protected: vec![("Environment".into(), vec!["production".into()])],
-        allow: vec![0],
-        default_ttl_hours: 72,
-        per_run: 10,
-        per_type: None,
-        percent: 100,
-    };
+    let params = simple_params("Environment", "production", 72);
     let policy = compiled(&params);
     let base = Resource {
         provider: Provider::Aws,
@@ -351,16 +356,35 @@ mod decisions {
     }
 
     #[test]
+    fn marks_are_read_back_in_both_forms() {
+        use crate::decide::{mark_value, marked_at};
+        let params = simple_params("Protected", "true", 1);
+        let policy = compiled(&params);
+        let at = now() - chrono::Duration::hours(30);
+        for provider in [Provider::Aws, Provider::Gcp, Provider::Azure] {
+            let mut resource = Resource {
+                provider,
+                account: ACCOUNTS[0].into(),
+                region: "r".into(),
+                resource_type: JanitorTarget::AwsS3Bucket,
+                id: "dg-x".into(),
+                name: "dg-x".into(),
+                tags: BTreeMap::new(),
+                created_at: None,
+                managed: false,
+            };
+            let value = mark_value(provider, at);
+            if provider == Provider::Gcp {
+                assert!(value.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit()), "{value}");
+            }
+            resource.tags.insert("driftguard-marked-at".into(), value);
+            assert_eq!(marked_at(&policy, &resource, now()), Some(at));
+        }
+    }
+
+    #[test]
     fn fingerprints_change_with_what_review_saw_but_not_with_the_mark() {
-        let params = PolicyParams {
-            prefix: "dg-".into(),
-            protected: vec![("Environment".into(), vec!["production".into()])],
-            allow: vec![0],
-            default_ttl_hours: 1,
-            per_run: 10,
-            per_type: None,
-            percent: 100,
-        };
+        let params = simple_params("Environment", "production", 1);
         let policy = compiled(&params);
         let base = Resource {
             provider: Provider::Aws,

@@ -18,5 +18,7 @@ macro_rules! send {
 pub mod aws;
 mod aws_execute;
 pub mod aws_janitor;
+pub mod azure_janitor;
+pub mod gcp_janitor;
 pub mod janitor;
 pub mod retry;

@@ -28,6 +28,12 @@ const TRANSIENT_CODES: &[&str] = &[
     "Unavailable",
     "RequestTimeout",
     "RequestTimeoutException",
+    // gRPC (Cloud Storage) and Azure Resource Manager.
+    "UNAVAILABLE",
+    "RESOURCE_EXHAUSTED",
+    "DEADLINE_EXCEEDED",
+    "TooManyRequests",
+    "SubscriptionRequestsThrottled",
 ];
 
 /// Error codes that mean the resource is not there.
@@ -42,10 +48,22 @@ const NOT_FOUND_CODES: &[&str] = &[
     "InvalidInstanceID.NotFound",
     "InvalidSecurityGroupRuleId.NotFound",
     "InvalidPermission.NotFound",
+    // gRPC (Cloud Storage) and Azure Resource Manager.
+    "NOT_FOUND",
+    "ResourceGroupNotFound",
+    "ResourceNotFound",
 ];
 
 /// Error codes that mean DriftGuard's credentials may not do this.
-const DENIED_CODES: &[&str] = &["AccessDenied", "AccessDeniedException", "UnauthorizedOperation", "UnauthorizedAccess"];
+const DENIED_CODES: &[&str] = &[
+    "AccessDenied",
+    "AccessDeniedException",
+    "UnauthorizedOperation",
+    "UnauthorizedAccess",
+    // gRPC (Cloud Storage) and Azure Resource Manager.
+    "PERMISSION_DENIED",
+    "AuthorizationFailed",
+];
 
 /// A failed cloud call, classified.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]

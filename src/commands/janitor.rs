@@ -12,14 +12,17 @@ use std::time::{Duration, Instant};
 
 use chrono::{DateTime, Utc};
 use driftguard_engine::audit::{AuditEventName, AuditRecord, Outcome};
+use driftguard_engine::model::Provider;
 use driftguard_engine::policy::Policy;
 use driftguard_engine::policy::raw::{JanitorPhase, JanitorTarget};
 use driftguard_engine::tfstate::StateFile;
-use driftguard_janitor::decide::{Decision, Mode, decide, fingerprint};
+use driftguard_janitor::decide::{Decision, Mode, decide, fingerprint, mark_value};
 use driftguard_janitor::machine::{ItemEffect, ItemEvent, ItemState, step};
 use driftguard_janitor::{Resource, Skip};
 use driftguard_providers::aws::Aws;
 use driftguard_providers::aws_janitor::AwsAccount;
+use driftguard_providers::azure_janitor::AzureSubscription;
+use driftguard_providers::gcp_janitor::GcsProject;
 use driftguard_providers::janitor::{DeleteOptions, JanitorCloud};
 use driftguard_store::{JanitorItem, JanitorTransition, Store};
 use serde::{Deserialize, Serialize};
@@ -60,6 +63,9 @@ pub struct PlanItem {
 
 const PLAN_VERSION: u32 = 1;
 
+/// How long an interrupted IaC command may take to stop before it is killed.
+const IAC_GRACE: Duration = Duration::from_secs(10);
+
 /// Terraform types' ids as states record them, per type: what the janitor must never touch.
 fn managed_ids(states: &[StateFile]) -> BTreeSet<(String, String)> {
     let mut ids = BTreeSet::new();
@@ -76,23 +82,41 @@ fn managed_ids(states: &[StateFile]) -> BTreeSet<(String, String)> {
     ids
 }
 
-/// The clouds of the policy the janitor can act on in this build.
-fn clouds(runtime: &tokio::runtime::Runtime, policy: &Policy) -> Vec<Box<dyn JanitorCloud>> {
+/// Every account, project and subscription of the policy whose provider has a janitor
+/// target: the scan scope (deletion is further limited by `janitor.delete_allowlist`).
+fn clouds(runtime: &tokio::runtime::Runtime, policy: &Policy) -> Result<Vec<Box<dyn JanitorCloud>>, String> {
+    let targets = &policy.janitor.targets;
+    let wants = |provider: Provider| targets.iter().any(|t| t.provider() == provider);
     let mut out: Vec<Box<dyn JanitorCloud>> = Vec::new();
-    for account in &policy.providers.aws {
-        if account.regions.is_empty() {
-            continue;
+    if wants(Provider::Aws) {
+        for account in policy.providers.aws.iter().filter(|a| !a.regions.is_empty()) {
+            let clients = runtime.block_on(async {
+                let mut clients = Vec::new();
+                for region in &account.regions {
+                    clients.push(Aws::connect(region, account.endpoint.as_deref(), policy.retry).await);
+                }
+                clients
+            });
+            out.push(Box::new(AwsAccount::new(&account.account, clients)));
         }
-        let clients = runtime.block_on(async {
-            let mut clients = Vec::new();
-            for region in &account.regions {
-                clients.push(Aws::connect(region, account.endpoint.as_deref(), policy.retry).await);
-            }
-            clients
-        });
-        out.push(Box::new(AwsAccount::new(&account.account, clients)));
     }
-    out
+    if wants(Provider::Gcp) {
+        for project in &policy.providers.gcp {
+            let cloud = runtime
+                .block_on(GcsProject::connect(&project.project, project.endpoint.as_deref(), policy.retry))
+                .map_err(|error| format!("GCP project {}: {error}", project.project))?;
+            out.push(Box::new(cloud));
+        }
+    }
+    if wants(Provider::Azure) {
+        for subscription in &policy.providers.azure {
+            let cloud =
+                AzureSubscription::new(&subscription.subscription, subscription.endpoint.as_deref(), policy.retry)
+                    .map_err(|error| format!("Azure subscription {}: {error}", subscription.subscription))?;
+            out.push(Box::new(cloud));
+        }
+    }
+    Ok(out)
 }
 
 /// Deletion order across types: what uses others goes first (instances use roles through
@@ -232,7 +256,7 @@ impl Janitor<'_> {
 
     fn mark(&mut self, cloud: &dyn JanitorCloud, resource: &Resource) {
         let tag = self.policy.janitor.mark_tag.clone();
-        let value = self.now.to_rfc3339_opts(chrono::SecondsFormat::Secs, true);
+        let value = mark_value(resource.provider, self.now);
         let runtime = self.runtime;
         self.decision(resource, &Decision::Mark, Outcome::Noted, Some(format!("{tag}={value}")));
         let result = self.mutation(cloud, resource, "tag:mark", |cloud| {
@@ -269,8 +293,12 @@ impl Janitor<'_> {
         }
     }
 
-    /// Runs the IaC destroy in `workdir`; `Err` says why it did not succeed.
+    /// Runs the IaC destroy in `workdir`; `Err` says why it did not succeed. On timeout
+    /// the command is interrupted first (SIGINT, as a person at the terminal would: terraform
+    /// then stops cleanly and releases its state lock) and killed if it has not stopped
+    /// within [`IAC_GRACE`].
     fn run_iac(&self, workdir: &str) -> Result<(), String> {
+        use tokio::io::AsyncReadExt;
         let iac = &self.policy.janitor.iac;
         let timeout = self.policy.janitor.iac_timeout;
         self.runtime.block_on(async {
@@ -280,31 +308,40 @@ impl Janitor<'_> {
                 .current_dir(workdir)
                 .envs(&iac.env)
                 .stdin(std::process::Stdio::null())
-                .stdout(std::process::Stdio::piped())
+                .stdout(std::process::Stdio::null())
                 .stderr(std::process::Stdio::piped())
                 .kill_on_drop(true);
-            let child = command.spawn().map_err(|error| format!("cannot start {:?}: {error}", iac.command))?;
-            let pid = child.id();
-            match tokio::time::timeout(timeout, child.wait_with_output()).await {
-                Ok(Ok(output)) if output.status.success() => Ok(()),
-                Ok(Ok(output)) => {
-                    let stderr = String::from_utf8_lossy(&output.stderr);
-                    if stderr.contains("Error acquiring the state lock") {
-                        Err("state lock held by another run".to_owned())
-                    } else {
-                        let last = stderr.lines().rev().find(|l| !l.trim().is_empty()).unwrap_or("").trim();
-                        Err(format!("exit {}: {last}", output.status.code().map_or(-1, |c| c)))
-                    }
+            let mut child = command.spawn().map_err(|error| format!("cannot start {:?}: {error}", iac.command))?;
+            let mut stderr_pipe = child.stderr.take();
+            let reader = tokio::spawn(async move {
+                let mut text = String::new();
+                if let Some(pipe) = stderr_pipe.as_mut() {
+                    let _ = pipe.read_to_string(&mut text).await;
                 }
-                Ok(Err(error)) => Err(format!("waiting for {:?}: {error}", iac.command)),
-                Err(_) => {
-                    // Interrupt first, as a person would: terraform then releases its state
-                    // lock. The child is killed on drop if it does not stop.
-                    if let Some(pid) = pid {
-                        let _ = std::process::Command::new("kill").arg("-INT").arg(pid.to_string()).status();
+                text
+            });
+            let status = tokio::select! {
+                status = child.wait() => status.map_err(|error| format!("waiting for {:?}: {error}", iac.command))?,
+                () = tokio::time::sleep(timeout) => {
+                    if let Some(pid) = child.id() {
+                        let _ = tokio::process::Command::new("kill").arg("-INT").arg(pid.to_string()).status().await;
                     }
-                    Err(format!("timed out after {}s", timeout.as_secs()))
+                    if tokio::time::timeout(IAC_GRACE, child.wait()).await.is_err() {
+                        let _ = child.kill().await;
+                    }
+                    return Err(format!("timed out after {}s", timeout.as_secs()));
                 }
+            };
+            let stderr = reader.await.unwrap_or_default();
+            if status.success() {
+                Ok(())
+            } else if stderr.contains("Error acquiring the state lock") {
+                Err("state lock held by another run".to_owned())
+            } else {
+                // Terraform's diagnostics read "Error: <summary>": the first one says most.
+                let lines = || stderr.lines().map(str::trim).filter(|l| !l.is_empty());
+                let summary = lines().find(|l| l.starts_with("Error: ")).or_else(|| lines().next_back());
+                Err(format!("exit {}: {}", status.code().map_or(-1, |c| c), summary.unwrap_or("no message")))
             }
         })
     }
@@ -503,17 +540,90 @@ pub fn run(cli: &Cli, plan_out: Option<&Path>, apply_plan: Option<&Path>) -> Exi
     let managed = managed_ids(&states);
 
     // 2. Every account's inventory, before anything is decided.
-    let clouds = clouds(&runtime, &policy);
-    let unsupported: Vec<&str> = policy
-        .janitor
-        .targets
-        .iter()
-        .filter(|t| matches!(t, JanitorTarget::GoogleStorageBucket | JanitorTarget::AzurermResourceGroup))
-        .map(|t| t.as_str())
-        .collect();
-    if !unsupported.is_empty() && (!policy.providers.gcp.is_empty() || !policy.providers.azure.is_empty()) {
-        eprintln!("driftguard janitor: {} not supported by this build yet: skipped", unsupported.join(", "));
+    let clouds = match clouds(&runtime, &policy) {
+        Ok(clouds) => clouds,
+        Err(error) => {
+            eprintln!("driftguard janitor: {error}; nothing was marked or deleted");
+            return Exit::Runtime;
+        }
+    };
+    let mut store = match open_store(&policy) {
+        Ok(store) => store,
+        Err(exit) => return exit,
+    };
+    if let Err(error) = store.begin_run(&run_id, "janitor", started) {
+        eprintln!("driftguard janitor: {error}");
+        return Exit::Runtime;
     }
+    audit::emit(
+        &run_record(&policy, &run_id, policy.dry_run, AuditEventName::RunStarted, Outcome::Noted),
+        "janitor run started",
+    );
+    let (tally, listed) =
+        match cycle(&policy, &runtime, &clouds, &managed, &mut store, &run_id, plan.as_ref(), plan_out) {
+            Ok(done) => done,
+            Err(error) => {
+                eprintln!("driftguard janitor: {error}");
+                let _ = store.finish_run(&run_id, "failed", Utc::now());
+                return Exit::Runtime;
+            }
+        };
+    let run_status = if tally.failed > 0 { "failed" } else { "succeeded" };
+    let _ = store.finish_run(&run_id, run_status, Utc::now());
+    let mut finished = run_record(
+        &policy,
+        &run_id,
+        policy.dry_run,
+        AuditEventName::RunFinished,
+        if tally.failed > 0 { Outcome::Failed } else { Outcome::Succeeded },
+    );
+    let counts: Vec<String> = tally.counts.iter().map(|(k, v)| format!("{v} {k}")).collect();
+    finished.reason = Some(counts.join(", "));
+    audit::emit(&finished, "janitor run finished");
+    for line in &tally.lines {
+        eprintln!("{line}");
+    }
+    eprintln!(
+        "janitor: {} resource(s) listed; {}; dry-run {}",
+        listed,
+        if counts.is_empty() { "nothing to do".to_owned() } else { counts.join(", ") },
+        if policy.dry_run { "on" } else { "off" }
+    );
+    if tally.failed > 0 { Exit::Runtime } else { Exit::Success }
+}
+
+/// A resource rebuilt from its store row (for items no longer listed).
+fn resource_of_item(item: &JanitorItem) -> Option<Resource> {
+    let resource_type: JanitorTarget = serde_json::from_value(serde_json::json!(item.resource_type)).ok()?;
+    let provider = serde_json::from_value(serde_json::json!(item.provider)).ok()?;
+    Some(Resource {
+        provider,
+        account: item.account.clone(),
+        region: item.region.clone(),
+        resource_type,
+        id: item.resource_id.clone(),
+        name: item.name.clone(),
+        tags: BTreeMap::new(),
+        created_at: None,
+        managed: false,
+    })
+}
+
+/// One janitor cycle over these clouds: list, decide, act. Separate from [`run`] (which
+/// reads the policy, the states and the plan) so that it runs against any
+/// [`JanitorCloud`], in-memory fakes included. Returns what happened and how many
+/// resources were listed; `Err` when listing failed (nothing was done then).
+#[allow(clippy::too_many_arguments, clippy::too_many_lines)]
+fn cycle(
+    policy: &Policy,
+    runtime: &tokio::runtime::Runtime,
+    clouds: &[Box<dyn JanitorCloud>],
+    managed: &BTreeSet<(String, String)>,
+    store: &mut Store,
+    run_id: &str,
+    plan: Option<&Plan>,
+    plan_out: Option<&Path>,
+) -> Result<(Tally, usize), String> {
     let mut inventory: Vec<(usize, Resource)> = Vec::new();
     for (index, cloud) in clouds.iter().enumerate() {
         match runtime.block_on(cloud.inventory(&policy.janitor.targets)) {
@@ -526,38 +636,27 @@ pub fn run(cli: &Cli, plan_out: Option<&Path>, apply_plan: Option<&Path>) -> Exi
                 }
             }
             Err(error) => {
-                eprintln!("driftguard janitor: listing {} account {}: {error}", cloud.provider(), cloud.account());
-                eprintln!("driftguard janitor: inventory failed; nothing was marked or deleted");
-                return Exit::Runtime;
+                return Err(format!(
+                    "listing {} account {}: {error}; inventory failed, nothing was marked or deleted",
+                    cloud.provider(),
+                    cloud.account()
+                ));
             }
         }
     }
 
-    let mut store = match open_store(&policy) {
-        Ok(store) => store,
-        Err(exit) => return exit,
-    };
-    let items = match store.janitor_items() {
-        Ok(items) => items.into_iter().map(|item| (item.key.clone(), item)).collect(),
-        Err(error) => {
-            eprintln!("driftguard janitor: {error}");
-            return Exit::Runtime;
-        }
-    };
-    if let Err(error) = store.begin_run(&run_id, "janitor", started) {
-        eprintln!("driftguard janitor: {error}");
-        return Exit::Runtime;
-    }
-    audit::emit(
-        &run_record(&policy, &run_id, policy.dry_run, AuditEventName::RunStarted, Outcome::Noted),
-        "janitor run started",
-    );
+    let items = store
+        .janitor_items()
+        .map_err(|error| error.to_string())?
+        .into_iter()
+        .map(|item| (item.key.clone(), item))
+        .collect();
     let now = Utc::now();
     let mut janitor = Janitor {
-        policy: &policy,
-        store: &mut store,
-        runtime: &runtime,
-        run_id: run_id.clone(),
+        policy,
+        store,
+        runtime,
+        run_id: run_id.to_owned(),
         dry_run: policy.dry_run,
         now,
         items,
@@ -575,9 +674,9 @@ pub fn run(cli: &Cli, plan_out: Option<&Path>, apply_plan: Option<&Path>) -> Exi
     // 4. Decide.
     let resources: Vec<Resource> = inventory.iter().map(|(_, r)| r.clone()).collect();
     let mut refused: Vec<String> = Vec::new();
-    let decisions = match &plan {
-        None if plan_out.is_some() => decide(&policy, &resources, now, Mode::Plan),
-        None => decide(&policy, &resources, now, Mode::Scheduled),
+    let decisions = match plan {
+        None if plan_out.is_some() => decide(policy, &resources, now, Mode::Plan),
+        None => decide(policy, &resources, now, Mode::Scheduled),
         Some(plan) => {
             let mut chosen = BTreeSet::new();
             for item in &plan.items {
@@ -589,7 +688,7 @@ pub fn run(cli: &Cli, plan_out: Option<&Path>, apply_plan: Option<&Path>) -> Exi
                 });
                 match found {
                     None => refused.push(format!("gone      {} (already gone before applying)", item.resource.key())),
-                    Some(index) if fingerprint(&policy, &resources[index]) != item.fingerprint => {
+                    Some(index) if fingerprint(policy, &resources[index]) != item.fingerprint => {
                         let decision = Decision::Skip { skip: Skip::NotInPlan };
                         janitor.decision(
                             &resources[index],
@@ -604,7 +703,7 @@ pub fn run(cli: &Cli, plan_out: Option<&Path>, apply_plan: Option<&Path>) -> Exi
                     }
                 }
             }
-            decide(&policy, &resources, now, Mode::Apply(&chosen))
+            decide(policy, &resources, now, Mode::Apply(&chosen))
         }
     };
     for line in refused {
@@ -689,7 +788,7 @@ pub fn run(cli: &Cli, plan_out: Option<&Path>, apply_plan: Option<&Path>) -> Exi
     if let Some(path) = plan_out {
         let item = |resource: &Resource, workdir: Option<String>| PlanItem {
             resource: resource.clone(),
-            fingerprint: fingerprint(&policy, resource),
+            fingerprint: fingerprint(policy, resource),
             protected_by: policy.protection.protected_by(&resource.tags),
             workdir,
         };
@@ -715,10 +814,8 @@ pub fn run(cli: &Cli, plan_out: Option<&Path>, apply_plan: Option<&Path>) -> Exi
         for entry in &plan.items {
             janitor.tally.note("planned", format!("planned   {}", entry.resource.key()));
         }
-        if let Err(error) = std::fs::write(path, serde_json::to_string_pretty(&plan).unwrap_or_default() + "\n") {
-            eprintln!("driftguard janitor: cannot write {}: {error}", path.display());
-            return Exit::Runtime;
-        }
+        std::fs::write(path, serde_json::to_string_pretty(&plan).unwrap_or_default() + "\n")
+            .map_err(|error| format!("cannot write {}: {error}", path.display()))?;
     } else {
         let deleted_keys: Vec<Resource> = due.iter().map(|(_, r, _)| r.clone()).collect();
         janitor.delete_all(&due);
@@ -743,44 +840,219 @@ pub fn run(cli: &Cli, plan_out: Option<&Path>, apply_plan: Option<&Path>) -> Exi
     }
 
     let tally = std::mem::take(&mut janitor.tally);
-    drop(janitor);
-    let run_status = if tally.failed > 0 { "failed" } else { "succeeded" };
-    let _ = store.finish_run(&run_id, run_status, Utc::now());
-    let mut finished = run_record(
-        &policy,
-        &run_id,
-        policy.dry_run,
-        AuditEventName::RunFinished,
-        if tally.failed > 0 { Outcome::Failed } else { Outcome::Succeeded },
-    );
-    let counts: Vec<String> = tally.counts.iter().map(|(k, v)| format!("{v} {k}")).collect();
-    finished.reason = Some(counts.join(", "));
-    audit::emit(&finished, "janitor run finished");
-    for line in &tally.lines {
-        eprintln!("{line}");
-    }
-    eprintln!(
-        "janitor: {} resource(s) listed; {}; dry-run {}",
-        resources.len(),
-        if counts.is_empty() { "nothing to do".to_owned() } else { counts.join(", ") },
-        if policy.dry_run { "on" } else { "off" }
-    );
-    if tally.failed > 0 { Exit::Runtime } else { Exit::Success }
+    Ok((tally, resources.len()))
 }
 
-/// A resource rebuilt from its store row (for items no longer listed).
-fn resource_of_item(item: &JanitorItem) -> Option<Resource> {
-    let resource_type: JanitorTarget = serde_json::from_value(serde_json::json!(item.resource_type)).ok()?;
-    let provider = serde_json::from_value(serde_json::json!(item.provider)).ok()?;
-    Some(Resource {
-        provider,
-        account: item.account.clone(),
-        region: item.region.clone(),
-        resource_type,
-        id: item.resource_id.clone(),
-        name: item.name.clone(),
-        tags: BTreeMap::new(),
-        created_at: None,
-        managed: false,
-    })
+#[cfg(test)]
+mod tests {
+    //! The janitor's runtime as a property: random inventories and policies, run against an
+    //! in-memory cloud that counts every mutation. Nothing here trusts `decide`: the
+    //! checks are written from the policy and the inventory directly.
+
+    use std::sync::Mutex;
+    use std::sync::atomic::{AtomicUsize, Ordering};
+
+    use driftguard_engine::policy::{CliOverrides, compile};
+    use driftguard_providers::janitor::CloudFuture;
+    use proptest::prelude::*;
+
+    use super::*;
+
+    const ACCOUNT: &str = "111111111111";
+
+    /// An account held in memory: what the janitor lists, tags and deletes.
+    #[derive(Debug, Default)]
+    struct MemoryCloud {
+        resources: Mutex<Vec<Resource>>,
+        mutations: AtomicUsize,
+        deleted: Mutex<Vec<Resource>>,
+    }
+
+    impl MemoryCloud {
+        fn edit(&self, resource: &Resource, change: impl FnOnce(&mut Resource)) {
+            self.mutations.fetch_add(1, Ordering::SeqCst);
+            let mut resources = self.resources.lock().unwrap();
+            if let Some(found) = resources.iter_mut().find(|r| r.key() == resource.key()) {
+                change(found);
+            }
+        }
+    }
+
+    impl JanitorCloud for MemoryCloud {
+        fn provider(&self) -> Provider {
+            Provider::Aws
+        }
+
+        fn account(&self) -> &str {
+            ACCOUNT
+        }
+
+        fn inventory<'a>(&'a self, targets: &'a [JanitorTarget]) -> CloudFuture<'a, Vec<Resource>> {
+            let resources = self.resources.lock().unwrap();
+            let listed: Vec<Resource> =
+                resources.iter().filter(|r| targets.contains(&r.resource_type)).cloned().collect();
+            drop(resources);
+            Box::pin(async move { Ok(listed) })
+        }
+
+        fn set_tag<'a>(&'a self, resource: &'a Resource, key: &'a str, value: &'a str) -> CloudFuture<'a, ()> {
+            self.edit(resource, |r| {
+                r.tags.insert(key.to_owned(), value.to_owned());
+            });
+            Box::pin(async { Ok(()) })
+        }
+
+        fn remove_tag<'a>(&'a self, resource: &'a Resource, key: &'a str) -> CloudFuture<'a, ()> {
+            self.edit(resource, |r| {
+                r.tags.remove(key);
+            });
+            Box::pin(async { Ok(()) })
+        }
+
+        fn exists<'a>(&'a self, resource: &'a Resource) -> CloudFuture<'a, bool> {
+            let present = self.resources.lock().unwrap().iter().any(|r| r.key() == resource.key());
+            Box::pin(async move { Ok(present) })
+        }
+
+        fn delete<'a>(&'a self, resource: &'a Resource, _: &'a DeleteOptions) -> CloudFuture<'a, ()> {
+            self.mutations.fetch_add(1, Ordering::SeqCst);
+            let mut resources = self.resources.lock().unwrap();
+            if let Some(index) = resources.iter().position(|r| r.key() == resource.key()) {
+                self.deleted.lock().unwrap().push(resources.remove(index));
+            }
+            Box::pin(async { Ok(()) })
+        }
+    }
+
+    fn policy(dry_run: bool, per_run: u32, protected_value: &str) -> Policy {
+        let text = format!(
+            "dry_run: {dry_run}\nflows:\n  - name: all\n    steps: [classify, plan, report]\nproviders:\n  aws:\n    - account: \"{ACCOUNT}\"\n      environment: sandbox\n      regions: [us-east-1]\nprotection:\n  name_prefix: dg-\n  tags:\n    - key: Environment\n      values: [\"{protected_value}\"]\n  caps:\n    max_deletions_per_run: {per_run}\n    max_delete_percent: 100\njanitor:\n  enabled: true\n  targets: [aws_s3_bucket, aws_instance]\n  default_ttl: 1h\n  grace_period: 0s\n  phases: [api]\n  revenant_check_after: 10m\n  delete_allowlist:\n    aws: [\"{ACCOUNT}\"]\n"
+        );
+        compile("p.yaml", &text, None, &CliOverrides::default()).unwrap_or_else(|e| panic!("{e}\n{text}"))
+    }
+
+    fn arb_resource() -> impl Strategy<Value = Resource> {
+        (
+            prop::sample::select(vec!["dg-a", "dg-b", "dg-c", "other", "DG-d"]),
+            0..1000u32,
+            prop::sample::select(vec![None, Some("production"), Some("PRODUCTION"), Some("sandbox")]),
+            prop::sample::select(vec![None, Some("2020-01-01"), Some("2999-01-01"), Some("garbage")]),
+            prop::option::of(0..200i64),
+            any::<bool>(),
+        )
+            .prop_map(|(name, n, environment, expires, age, bucket)| {
+                let mut tags = BTreeMap::new();
+                if let Some(value) = environment {
+                    tags.insert("Environment".to_owned(), value.to_owned());
+                }
+                if let Some(value) = expires {
+                    tags.insert("expires-at".to_owned(), value.to_owned());
+                }
+                Resource {
+                    provider: Provider::Aws,
+                    account: ACCOUNT.to_owned(),
+                    region: "us-east-1".to_owned(),
+                    resource_type: if bucket { JanitorTarget::AwsS3Bucket } else { JanitorTarget::AwsInstance },
+                    id: format!("{name}-{n}"),
+                    name: name.to_owned(),
+                    tags,
+                    created_at: age.map(|hours| Utc::now() - chrono::Duration::hours(hours)),
+                    managed: false,
+                }
+            })
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(300))]
+
+        #[test]
+        fn dry_run_never_mutates_and_records_nothing(
+            inventory in prop::collection::vec(arb_resource(), 0..25),
+            per_run in 1..6u32,
+            marked in any::<bool>(),
+        ) {
+            let policy = policy(true, per_run, "production");
+            let mut inventory = inventory;
+            if marked {
+                for resource in &mut inventory {
+                    resource.tags.insert("driftguard-marked-at".into(), "2020-01-01T00:00:00Z".into());
+                }
+            }
+            let cloud = std::sync::Arc::new(MemoryCloud { resources: Mutex::new(inventory.clone()), ..Default::default() });
+            let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
+            let mut store = Store::open_in_memory().unwrap();
+            let clouds: Vec<Box<dyn JanitorCloud>> = vec![Box::new(Shared(std::sync::Arc::clone(&cloud)))];
+            cycle(&policy, &runtime, &clouds, &BTreeSet::new(), &mut store, "r", None, None).unwrap();
+            prop_assert_eq!(cloud.mutations.load(Ordering::SeqCst), 0);
+            prop_assert_eq!(&*cloud.resources.lock().unwrap(), &inventory);
+            prop_assert!(store.janitor_items().unwrap().is_empty());
+        }
+
+        #[test]
+        fn a_real_run_deletes_only_what_may_go_and_never_beyond_the_cap(
+            inventory in prop::collection::vec(arb_resource(), 0..25),
+            per_run in 1..6u32,
+            managed_first in any::<bool>(),
+        ) {
+            let policy = policy(false, per_run, "production");
+            let mut managed = BTreeSet::new();
+            if managed_first && let Some(first) = inventory.first() {
+                managed.insert((first.resource_type.as_str().to_owned(), first.id.clone()));
+            }
+            let cloud = std::sync::Arc::new(MemoryCloud { resources: Mutex::new(inventory.clone()), ..Default::default() });
+            let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
+            let mut store = Store::open_in_memory().unwrap();
+            let clouds: Vec<Box<dyn JanitorCloud>> = vec![Box::new(Shared(std::sync::Arc::clone(&cloud)))];
+            let mut deleted_so_far = 0;
+            for index in 0..3 {
+                cycle(&policy, &runtime, &clouds, &managed, &mut store, &format!("r{index}"), None, None).unwrap();
+                let deleted = cloud.deleted.lock().unwrap().len();
+                prop_assert!(deleted - deleted_so_far <= per_run as usize, "cap broken in cycle {}", index);
+                if index == 0 {
+                    prop_assert_eq!(deleted, 0, "the first cycle only marks");
+                }
+                deleted_so_far = deleted;
+            }
+            for gone in cloud.deleted.lock().unwrap().iter() {
+                let original = inventory.iter().find(|r| r.key() == gone.key()).unwrap();
+                prop_assert!(original.name.starts_with("dg-"), "unprefixed {original:?}");
+                prop_assert!(!original.tags.get("Environment").is_some_and(|v| v.eq_ignore_ascii_case("production")), "protected {original:?}");
+                prop_assert!(!managed.contains(&(original.resource_type.as_str().to_owned(), original.id.clone())), "managed {original:?}");
+                let expired = match original.tags.get("expires-at").map(String::as_str) {
+                    Some("2020-01-01") => true,
+                    Some(_) => false,
+                    None => original.created_at.is_some_and(|t| t + chrono::Duration::hours(1) <= Utc::now()),
+                };
+                prop_assert!(expired, "unexpired {original:?}");
+            }
+        }
+    }
+
+    /// Shares one in-memory cloud between the test and the janitor.
+    #[derive(Debug)]
+    struct Shared(std::sync::Arc<MemoryCloud>);
+
+    impl JanitorCloud for Shared {
+        fn provider(&self) -> Provider {
+            self.0.provider()
+        }
+        fn account(&self) -> &str {
+            self.0.account()
+        }
+        fn inventory<'a>(&'a self, targets: &'a [JanitorTarget]) -> CloudFuture<'a, Vec<Resource>> {
+            self.0.inventory(targets)
+        }
+        fn set_tag<'a>(&'a self, resource: &'a Resource, key: &'a str, value: &'a str) -> CloudFuture<'a, ()> {
+            self.0.set_tag(resource, key, value)
+        }
+        fn remove_tag<'a>(&'a self, resource: &'a Resource, key: &'a str) -> CloudFuture<'a, ()> {
+            self.0.remove_tag(resource, key)
+        }
+        fn exists<'a>(&'a self, resource: &'a Resource) -> CloudFuture<'a, bool> {
+            self.0.exists(resource)
+        }
+        fn delete<'a>(&'a self, resource: &'a Resource, options: &'a DeleteOptions) -> CloudFuture<'a, ()> {
+            self.0.delete(resource, options)
+        }
+    }
 }

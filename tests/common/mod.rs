@@ -46,9 +46,27 @@ pub fn test_policy(dir: &Path) -> PathBuf {
     path
 }
 
-/// The sample drift shipped in examples/.
+pub mod fakes;
 pub mod moto;
 
+/// `driftguard janitor --once --policy POLICY EXTRA...` with test credentials for every
+/// cloud (never real ones): exit code, the JSON events on stdout, stderr.
+pub fn janitor(dir: &Path, policy: &Path, extra: &[&str]) -> (i32, Vec<serde_json::Value>, String) {
+    let (code, stdout, stderr) = run(driftguard(dir)
+        .args(["janitor", "--once", "--policy"])
+        .arg(policy)
+        .args(extra)
+        .env("AWS_ACCESS_KEY_ID", "testing")
+        .env("AWS_SECRET_ACCESS_KEY", "testing")
+        .env("AWS_REGION", "us-east-1")
+        .env("AWS_EC2_METADATA_DISABLED", "true")
+        .env("AZURE_ACCESS_TOKEN", "fake-arm-token-not-a-secret")
+        .env_remove("AWS_PROFILE")
+        .env_remove("AWS_ENDPOINT_URL"));
+    (code, stdout.lines().filter_map(|line| serde_json::from_str(line).ok()).collect(), stderr)
+}
+
+/// The sample drift shipped in examples/.
 pub fn sample_findings() -> PathBuf {
     root().join("examples/drift/sample-findings.json")
 }

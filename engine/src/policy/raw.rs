@@ -657,6 +657,18 @@ impl JanitorTarget {
             JanitorTarget::AzurermResourceGroup => "azurerm_resource_group",
         }
     }
+
+    /// The cloud it lives in.
+    pub fn provider(self) -> Provider {
+        match self {
+            JanitorTarget::AwsS3Bucket
+            | JanitorTarget::AwsInstance
+            | JanitorTarget::AwsDbInstance
+            | JanitorTarget::AwsIamRole => Provider::Aws,
+            JanitorTarget::GoogleStorageBucket => Provider::Gcp,
+            JanitorTarget::AzurermResourceGroup => Provider::Azure,
+        }
+    }
 }
 
 /// A janitor phase.

@@ -1,0 +1,719 @@
+//! The janitor's Azure adapter: the resource groups of one subscription, through Azure
+//! Resource Manager (ARM) with the `azure_mgmt_resources` 0.21 client (api-version
+//! 2021-04-01). A resource group is the unit a janitor deletes on Azure: deleting it
+//! deletes everything in it, which ARM orders itself.
+//!
+//! Three things the generated 0.21 client does not do, done here:
+//! - **One retry loop.** azure_core's pipeline retries 408/429/5xx by itself; it is
+//!   switched off ([`RetryOptions::none`]) so that [`crate::retry::call`] and the
+//!   policy's backoff are the only retries, as for every other cloud.
+//! - **Error details.** azure_core turns an error answer into an `HttpError` that keeps
+//!   the ARM error code but hides the headers, so `Retry-After` is lost. A transport of
+//!   ours ([`ArmTransport`]) reads status, ARM code, message and `Retry-After` itself.
+//! - **The long-running delete.** `resource_groups::delete` only sends the DELETE (202 +
+//!   `Location`); [`AzureSubscription::follow_deletion`] polls the `Location` URL.
+//!
+//! Listing pages are fetched here too (not with `list().into_stream()`): azure_core's
+//! `Pageable` ends at the first failed page and cannot resume from a `nextLink`, so one
+//! throttled page would restart the whole listing. Each page is retried on its own.
+
+use std::collections::BTreeMap;
+use std::future::Future;
+use std::pin::Pin;
+use std::sync::Arc;
+use std::time::Duration;
+
+use azure_core::auth::{AccessToken, Secret, TokenCredential};
+use azure_core::error::ErrorKind;
+use azure_core::headers::{self, Headers};
+use azure_core::{
+    BytesStream, ClientOptions, Context, HttpClient, Method, Pipeline, Policy, PolicyResult, Request, Response,
+    RetryOptions, StatusCode, TransportOptions, Url,
+};
+use azure_mgmt_resources::models::{ResourceGroup, ResourceGroupListResult, ResourceGroupPatchable};
+use driftguard_engine::model::Provider;
+use driftguard_engine::policy::Retry;
+use driftguard_engine::policy::raw::JanitorTarget;
+use driftguard_janitor::Resource;
+use serde_json::Value;
+use tokio::time::Instant;
+
+use crate::janitor::{CloudFuture, DeleteOptions, JanitorCloud};
+use crate::retry::{CallError, call};
+
+/// Azure Resource Manager in the public cloud.
+pub const DEFAULT_ENDPOINT: &str = "https://management.azure.com";
+
+/// A pre-obtained ARM bearer token (e.g. `az account get-access-token --query accessToken
+/// -o tsv`). When set, it is used as is instead of azure_identity's credential chain.
+pub const TOKEN_ENV: &str = "AZURE_ACCESS_TOKEN";
+
+/// How long a resource group deletion may run before the janitor stops waiting (it keeps
+/// going in Azure; the next run sees it gone or deletes again). Large groups take minutes.
+pub const DELETE_TIMEOUT: Duration = Duration::from_mins(30);
+
+/// The longest pause between two polls of a running deletion, whatever `Retry-After` says.
+pub const MAX_POLL_PAUSE: Duration = Duration::from_secs(30);
+
+/// The shortest pause between polls: a `Retry-After: 0` must not become a busy loop.
+const MIN_POLL_PAUSE: Duration = Duration::from_millis(200);
+
+/// The pause between polls when ARM sends no `Retry-After` (it normally says 15 s).
+const DEFAULT_POLL_PAUSE: Duration = Duration::from_secs(15);
+
+/// One request and its body, at most; reqwest has no timeout of its own here.
+const REQUEST_TIMEOUT: Duration = Duration::from_mins(1);
+
+/// The api-version of the requests built here; the same as the 0.21 client's default
+/// package (`package-resources-2021-04`), so every request speaks one version.
+const API_VERSION: &str = "2021-04-01";
+
+const OP_LIST: &str = "resources:ListResourceGroups";
+const OP_GET: &str = "resources:GetResourceGroup";
+const OP_UPDATE: &str = "resources:UpdateResourceGroup";
+const OP_DELETE: &str = "resources:DeleteResourceGroup";
+const OP_SETUP: &str = "resources:Connect";
+
+/// What the Authorization header holds while the request goes through azure_core's
+/// policies (see [`RedactBearer`]).
+const REDACTED: &str = "[redacted]";
+
+/// A boxed future as `async_trait` writes it: azure_core's traits are `async_trait`
+/// traits, and the async-trait crate is not a dependency here, so the two impls below are
+/// written in its expanded form.
+type Boxed<'a, T> = Pin<Box<dyn Future<Output = azure_core::Result<T>> + Send + 'a>>;
+
+/// One Azure subscription: its resource groups, through one ARM endpoint.
+#[derive(Clone)]
+pub struct AzureSubscription {
+    subscription: String,
+    client: azure_mgmt_resources::Client,
+    /// The client's own pipeline is private: listing pages and deletion polls go through
+    /// this one, built from the same options (same transport, same error mapping).
+    pipeline: Pipeline,
+    credential: Arc<dyn TokenCredential>,
+    scopes: Vec<String>,
+    retry: Retry,
+    endpoint: Url,
+    delete_timeout: Duration,
+}
+
+impl std::fmt::Debug for AzureSubscription {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("AzureSubscription")
+            .field("subscription", &self.subscription)
+            .field("endpoint", &self.endpoint.as_str())
+            .field("retry", &self.retry)
+            .field("delete_timeout", &self.delete_timeout)
+            .finish_non_exhaustive()
+    }
+}
+
+impl AzureSubscription {
+    /// A subscription reached through `endpoint` (default [`DEFAULT_ENDPOINT`]; a sovereign
+    /// cloud or a test server otherwise). Credentials: the token in [`TOKEN_ENV`] when set,
+    /// else azure_identity's default chain (environment, managed identity, Azure CLI), asked
+    /// for `{endpoint}/.default` like the generated client does.
+    pub fn new(subscription: &str, endpoint: Option<&str>, retry: Retry) -> Result<Self, CallError> {
+        // The id goes into URL paths: a GUID, never anything with a `/` or `?`.
+        if subscription.is_empty() || !subscription.chars().all(|c| c.is_ascii_alphanumeric() || c == '-') {
+            return Err(CallError::local(OP_SETUP, format!("not a subscription id: {subscription:?}")));
+        }
+        let raw = endpoint.unwrap_or(DEFAULT_ENDPOINT);
+        let endpoint = Url::parse(raw)
+            .map_err(|error| CallError::local(OP_SETUP, format!("bad ARM endpoint {raw:?}: {error}")))?;
+        let credential: Arc<dyn TokenCredential> = match std::env::var(TOKEN_ENV) {
+            Ok(token) if !token.trim().is_empty() => Arc::new(StaticToken::new(token.trim())?),
+            _ => azure_identity::create_default_credential().map_err(|error| classify(OP_SETUP, &error))?,
+        };
+        let scope = endpoint
+            .join(azure_core::auth::DEFAULT_SCOPE_SUFFIX)
+            .map_err(|error| CallError::local(OP_SETUP, format!("no token scope for {raw:?}: {error}")))?;
+        let scopes = vec![scope.to_string()];
+        let options = ClientOptions::default()
+            .retry(RetryOptions::none())
+            .per_retry_policies(vec![Arc::new(RedactBearer) as Arc<dyn Policy>])
+            .transport(TransportOptions::new_custom_policy(Arc::new(ArmTransport {
+                http: azure_core::new_http_client(),
+            })));
+        let pipeline =
+            Pipeline::new(Some("driftguard"), Some(env!("CARGO_PKG_VERSION")), options.clone(), Vec::new(), Vec::new());
+        let client = azure_mgmt_resources::Client::new(endpoint.clone(), credential.clone(), scopes.clone(), options);
+        Ok(Self {
+            subscription: subscription.to_owned(),
+            client,
+            pipeline,
+            credential,
+            scopes,
+            retry,
+            endpoint,
+            delete_timeout: DELETE_TIMEOUT,
+        })
+    }
+
+    /// The same with another bound on waiting for one deletion (tests use seconds).
+    #[must_use]
+    pub fn with_delete_timeout(mut self, timeout: Duration) -> Self {
+        self.delete_timeout = timeout;
+        self
+    }
+
+    /// A GET of a URL built here (listing pages, deletion polls), authorised like the
+    /// generated client's requests.
+    async fn get_raw(&self, url: &Url) -> azure_core::Result<Response> {
+        let scopes: Vec<&str> = self.scopes.iter().map(String::as_str).collect();
+        let token = self.credential.get_token(&scopes).await?;
+        let mut request = Request::new(url.clone(), Method::Get);
+        request.insert_header(headers::AUTHORIZATION, format!("Bearer {}", token.token.secret()));
+        self.pipeline.send(&Context::new(), &mut request).await
+    }
+
+    /// A link from ARM (`nextLink`, `Location`), resolved against the endpoint. The bearer
+    /// token goes only where the endpoint is: a link to another origin is refused rather
+    /// than followed with the token.
+    fn resolve(&self, operation: &str, link: &str) -> Result<Url, CallError> {
+        let url = self
+            .endpoint
+            .join(link)
+            .map_err(|error| CallError::local(operation, format!("ARM sent an unusable link {link:?}: {error}")))?;
+        if url.origin() != self.endpoint.origin() {
+            return Err(CallError::local(
+                operation,
+                format!(
+                    "ARM sent a link to {}, not to the endpoint {}; not sending the token there",
+                    url.origin().ascii_serialization(),
+                    self.endpoint.origin().ascii_serialization()
+                ),
+            ));
+        }
+        Ok(url)
+    }
+
+    /// Every resource group of the subscription, page by page along `nextLink`.
+    async fn list_groups(&self) -> Result<Vec<ResourceGroup>, CallError> {
+        let mut url = self.endpoint.clone();
+        url.set_path(&format!("/subscriptions/{}/resourcegroups", self.subscription));
+        url.set_query(None);
+        url.query_pairs_mut().append_pair("api-version", API_VERSION);
+        let mut groups = Vec::new();
+        loop {
+            let page_url = &url;
+            let page: ResourceGroupListResult = call(&self.retry, OP_LIST, || async move {
+                let response = self.get_raw(page_url).await.map_err(|error| classify(OP_LIST, &error))?;
+                response.into_body().json().await.map_err(|error| classify(OP_LIST, &error))
+            })
+            .await?;
+            groups.extend(page.value);
+            let Some(link) = page.next_link.filter(|link| !link.is_empty()) else { return Ok(groups) };
+            let mut next = self.resolve(OP_LIST, &link)?;
+            if !next.query_pairs().any(|(key, _)| key == "api-version") {
+                next.query_pairs_mut().append_pair("api-version", API_VERSION);
+            }
+            // A service that links a page to itself would otherwise be listed forever.
+            if next == url {
+                return Err(CallError::local(OP_LIST, "ARM's nextLink points at the page it came with"));
+            }
+            url = next;
+        }
+    }
+
+    async fn get_group(&self, name: &str) -> Result<ResourceGroup, CallError> {
+        call(&self.retry, OP_GET, || async move {
+            self.client
+                .resource_groups_client()
+                .get(name, &self.subscription)
+                .await
+                .map_err(|error| classify(OP_GET, &error))
+        })
+        .await
+    }
+
+    /// Sets (`Some`) or removes (`None`) one tag. ARM's PATCH replaces `tags` as a whole, so
+    /// the current tags are read first and written back with the one change. (Between the
+    /// GET and the PATCH another writer's tag change could be lost; ARM offers no ETag on
+    /// resource groups in this API version.)
+    async fn change_tag(&self, resource: &Resource, key: &str, value: Option<&str>) -> Result<(), CallError> {
+        ensure_group(resource, OP_UPDATE)?;
+        let group = self.get_group(&resource.id).await?;
+        let mut tags = tags(group.tags.as_ref());
+        let changed = match value {
+            Some(value) => tags.insert(key.to_owned(), value.to_owned()).as_deref() != Some(value),
+            None => tags.remove(key).is_some(),
+        };
+        if !changed {
+            return Ok(());
+        }
+        let patch = ResourceGroupPatchable {
+            tags: Some(Value::Object(tags.into_iter().map(|(key, value)| (key, Value::String(value))).collect())),
+            ..ResourceGroupPatchable::default()
+        };
+        let name = resource.id.as_str();
+        call(&self.retry, OP_UPDATE, || {
+            let patch = patch.clone();
+            async move {
+                self.client
+                    .resource_groups_client()
+                    .update(name, patch, &self.subscription)
+                    .await
+                    .map(|_| ())
+                    .map_err(|error| classify(OP_UPDATE, &error))
+            }
+        })
+        .await
+    }
+
+    /// Sends the DELETE and follows the deletion to its end: gone is success, a deletion
+    /// ARM gives up on (and rolls back) is the error ARM reports for it.
+    async fn delete_group(&self, name: &str) -> Result<(), CallError> {
+        let sent = call(&self.retry, OP_DELETE, || async move {
+            self.client
+                .resource_groups_client()
+                .delete(name, &self.subscription)
+                .send()
+                .await
+                .map_err(|error| classify(OP_DELETE, &error))
+        })
+        .await;
+        let response = match sent {
+            Ok(response) => response.into_raw_response(),
+            // Already gone: deleting it again is done.
+            Err(error) if is_gone(&error) => return Ok(()),
+            Err(error) => return Err(error),
+        };
+        // 200/204: deleted at once (ARM answers 202 for any group that had resources).
+        if response.status() != StatusCode::Accepted {
+            return Ok(());
+        }
+        let Some(location) = response.headers().get_optional_str(&headers::LOCATION) else {
+            // ARM always sends Location with this 202; without it there is nothing to
+            // follow. The deletion runs on: the next attempt finds it gone (404) or waits.
+            return Err(CallError {
+                code: "NoOperationLocation".to_owned(),
+                transient: true,
+                ..CallError::local(OP_DELETE, format!("deletion of {name} accepted without a Location to follow"))
+            });
+        };
+        let location = self.resolve(OP_DELETE, location)?;
+        tracing::info!(event = "azure.resource_group.deleting", group = name, "resource group deletion accepted");
+        self.follow_deletion(name, location, poll_pause(response.headers())).await
+    }
+
+    /// Polls a deletion's `Location` (ARM's "202 Accepted and Location" pattern) until it
+    /// answers 200/204 (deleted). 202 means still running: wait as `Retry-After` says,
+    /// within [`MIN_POLL_PAUSE`]..[`MAX_POLL_PAUSE`]. An error status is the operation's
+    /// failure, with ARM's code (e.g. 409 `ResourceGroupDeletionBlocked`: the group stays).
+    /// Throttling and 5xx on a poll are retried by [`call`] like any request.
+    async fn follow_deletion(&self, name: &str, mut location: Url, mut pause: Duration) -> Result<(), CallError> {
+        let deadline = Instant::now() + self.delete_timeout;
+        let mut polls = 0_u32;
+        loop {
+            let now = Instant::now();
+            if now >= deadline {
+                return Err(CallError {
+                    code: "Timeout".to_owned(),
+                    transient: true,
+                    ..CallError::local(
+                        OP_DELETE,
+                        format!(
+                            "deletion of resource group {name} still running after {} s (it goes on in Azure)",
+                            self.delete_timeout.as_secs()
+                        ),
+                    )
+                });
+            }
+            tokio::time::sleep(pause.min(deadline - now)).await;
+            let poll_url = &location;
+            let response = call(&self.retry, OP_DELETE, || async move {
+                self.get_raw(poll_url).await.map_err(|error| classify(OP_DELETE, &error))
+            })
+            .await?;
+            polls += 1;
+            if response.status() != StatusCode::Accepted {
+                tracing::info!(event = "azure.resource_group.deleted", group = name, polls, "resource group deleted");
+                return Ok(());
+            }
+            if let Some(next) = response.headers().get_optional_str(&headers::LOCATION) {
+                location = self.resolve(OP_DELETE, next)?;
+            }
+            pause = poll_pause(response.headers());
+            tracing::debug!(
+                event = "azure.resource_group.deleting",
+                group = name,
+                polls,
+                pause_ms = u64::try_from(pause.as_millis()).unwrap_or(u64::MAX),
+                "resource group deletion still running"
+            );
+        }
+    }
+
+    /// A listed group as the janitor sees it, or `None` for groups it must not touch.
+    fn resource(&self, group: ResourceGroup) -> Option<Resource> {
+        // Deleting: already on its way out. managedBy: owned by another service (e.g. an AKS
+        // cluster's node resource group), which deletes it with its owner; deleting it
+        // directly is wrong.
+        if is_deleting(&group) || group.managed_by.as_deref().is_some_and(|owner| !owner.is_empty()) {
+            return None;
+        }
+        let name = group.name.filter(|name| !name.is_empty())?;
+        Some(Resource {
+            provider: Provider::Azure,
+            account: self.subscription.clone(),
+            region: group.location,
+            resource_type: JanitorTarget::AzurermResourceGroup,
+            id: name.clone(),
+            name,
+            tags: tags(group.tags.as_ref()),
+            // ARM's resource-group list and get (api-version 2021-04-01) carry no creation
+            // time (`$expand=createdTime` exists for resources, not for groups), so age-based
+            // rules see none for Azure groups.
+            created_at: None,
+            managed: false,
+        })
+    }
+}
+
+impl JanitorCloud for AzureSubscription {
+    fn provider(&self) -> Provider {
+        Provider::Azure
+    }
+
+    fn account(&self) -> &str {
+        &self.subscription
+    }
+
+    fn inventory<'a>(&'a self, targets: &'a [JanitorTarget]) -> CloudFuture<'a, Vec<Resource>> {
+        Box::pin(async move {
+            if !targets.contains(&JanitorTarget::AzurermResourceGroup) {
+                return Ok(Vec::new());
+            }
+            let groups = self.list_groups().await?;
+            Ok(groups.into_iter().filter_map(|group| self.resource(group)).collect())
+        })
+    }
+
+    fn set_tag<'a>(&'a self, resource: &'a Resource, key: &'a str, value: &'a str) -> CloudFuture<'a, ()> {
+        Box::pin(self.change_tag(resource, key, Some(value)))
+    }
+
+    fn remove_tag<'a>(&'a self, resource: &'a Resource, key: &'a str) -> CloudFuture<'a, ()> {
+        Box::pin(self.change_tag(resource, key, None))
+    }
+
+    fn exists<'a>(&'a self, resource: &'a Resource) -> CloudFuture<'a, bool> {
+        Box::pin(async move {
+            ensure_group(resource, OP_GET)?;
+            // GET rather than HEAD (check_existence): only the body says "Deleting".
+            match self.get_group(&resource.id).await {
+                Ok(group) => Ok(!is_deleting(&group)),
+                Err(error) if is_gone(&error) => Ok(false),
+                Err(error) => Err(error),
+            }
+        })
+    }
+
+    fn delete<'a>(&'a self, resource: &'a Resource, _options: &'a DeleteOptions) -> CloudFuture<'a, ()> {
+        Box::pin(async move {
+            ensure_group(resource, OP_DELETE)?;
+            self.delete_group(&resource.id).await
+        })
+    }
+}
+
+fn ensure_group(resource: &Resource, operation: &str) -> Result<(), CallError> {
+    if resource.resource_type == JanitorTarget::AzurermResourceGroup {
+        Ok(())
+    } else {
+        Err(CallError::local(operation, format!("{} is not an Azure type", resource.resource_type.as_str())))
+    }
+}
+
+fn is_deleting(group: &ResourceGroup) -> bool {
+    group
+        .properties
+        .as_ref()
+        .and_then(|properties| properties.provisioning_state.as_deref())
+        .is_some_and(|state| state.eq_ignore_ascii_case("Deleting"))
+}
+
+/// The group is not there. `ResourceGroupNotFound` is checked here as well as by
+/// [`CallError::is_not_found`], so that this adapter does not depend on retry.rs's list;
+/// other 404 codes (`SubscriptionNotFound`) are not "the group is gone".
+fn is_gone(error: &CallError) -> bool {
+    error.is_not_found() || error.code == "ResourceGroupNotFound"
+}
+
+fn tags(value: Option<&Value>) -> BTreeMap<String, String> {
+    value
+        .and_then(Value::as_object)
+        .map(|map| {
+            map.iter()
+                .map(|(key, value)| (key.clone(), value.as_str().map_or_else(|| value.to_string(), str::to_owned)))
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+/// How long the service asked us to wait, when it said: `retry-after-ms`,
+/// `x-ms-retry-after-ms` or `Retry-After` (seconds or an HTTP date), in azure_core's order.
+fn retry_after(headers: &Headers) -> Option<Duration> {
+    [headers::RETRY_AFTER_MS, headers::X_MS_RETRY_AFTER_MS, headers::RETRY_AFTER]
+        .iter()
+        .any(|name| headers.get_optional_str(name).is_some())
+        .then(|| azure_core::lro::get_retry_after(headers))
+}
+
+fn poll_pause(headers: &Headers) -> Duration {
+    retry_after(headers).unwrap_or(DEFAULT_POLL_PAUSE).clamp(MIN_POLL_PAUSE, MAX_POLL_PAUSE)
+}
+
+/// Statuses worth another attempt: throttling, timeouts and the gateway/server 5xx. (The
+/// same set azure_core's own retry policy uses.)
+fn transient_status(status: u16) -> bool {
+    matches!(status, 408 | 429 | 500 | 502 | 503 | 504)
+}
+
+/// The code for an error answer without an ARM code: the status's name, so that a bare
+/// 404 reads `NotFound` and a bare 429 `TooManyRequests`, like the codes retry.rs knows.
+fn status_name(status: u16) -> String {
+    match status {
+        400 => "BadRequest".to_owned(),
+        401 => "Unauthorized".to_owned(),
+        403 => "Forbidden".to_owned(),
+        404 => "NotFound".to_owned(),
+        405 => "MethodNotAllowed".to_owned(),
+        408 => "RequestTimeout".to_owned(),
+        409 => "Conflict".to_owned(),
+        412 => "PreconditionFailed".to_owned(),
+        429 => "TooManyRequests".to_owned(),
+        500 => "InternalServerError".to_owned(),
+        502 => "BadGateway".to_owned(),
+        503 => "ServiceUnavailable".to_owned(),
+        504 => "GatewayTimeout".to_owned(),
+        other => other.to_string(),
+    }
+}
+
+/// An ARM error answer, as our transport read it: `{"error": {"code", "message"}}`.
+#[derive(Debug, thiserror::Error)]
+#[error("HTTP {status}: {code}: {message}")]
+struct ArmFailure {
+    status: u16,
+    code: String,
+    message: String,
+    retry_after: Option<Duration>,
+}
+
+impl ArmFailure {
+    fn new(status: u16, headers: &Headers, body: &[u8]) -> Self {
+        let json: Option<Value> = serde_json::from_slice(body).ok();
+        let detail = json.as_ref().map(|json| json.get("error").unwrap_or(json));
+        let field = |name: &str| {
+            detail
+                .and_then(|detail| detail.get(name))
+                .and_then(Value::as_str)
+                .filter(|text| !text.is_empty())
+                .map(str::to_owned)
+        };
+        let code = field("code")
+            .or_else(|| headers.get_optional_string(&headers::ERROR_CODE))
+            .unwrap_or_else(|| status_name(status));
+        let message = field("message").unwrap_or_else(|| {
+            let text = String::from_utf8_lossy(body);
+            let text = text.trim();
+            if text.is_empty() { format!("HTTP {status} without a body") } else { text.chars().take(500).collect() }
+        });
+        Self { status, code, message, retry_after: retry_after(headers) }
+    }
+}
+
+/// Classifies an azure_core error: ARM error answers by status and code; transport
+/// failures (connection, timeout, broken body) are transient; credential, decoding and
+/// other local failures are not.
+fn classify(operation: &str, error: &azure_core::Error) -> CallError {
+    let mut cause: Option<&(dyn std::error::Error + 'static)> = error.get_ref().map(|inner| inner as _);
+    while let Some(inner) = cause {
+        if let Some(failure) = inner.downcast_ref::<ArmFailure>() {
+            return CallError {
+                operation: operation.to_owned(),
+                code: failure.code.clone(),
+                message: failure.message.clone(),
+                transient: transient_status(failure.status),
+                retry_after: failure.retry_after,
+            };
+        }
+        cause = inner.source();
+    }
+    let (code, transient) = match error.kind() {
+        ErrorKind::HttpResponse { status, error_code } => {
+            let status = u16::from(*status);
+            (error_code.clone().unwrap_or_else(|| status_name(status)), transient_status(status))
+        }
+        ErrorKind::Io => ("TransportError".to_owned(), true),
+        ErrorKind::Credential => ("CredentialUnavailable".to_owned(), false),
+        ErrorKind::DataConversion => ("InvalidResponse".to_owned(), false),
+        ErrorKind::MockFramework | ErrorKind::Other => ("Unknown".to_owned(), false),
+    };
+    CallError { operation: operation.to_owned(), code, message: describe(error), transient, retry_after: None }
+}
+
+/// The error and its causes on one line (azure_core's Display shows only the outermost).
+fn describe(error: &azure_core::Error) -> String {
+    let mut text = error.to_string();
+    let mut cause = std::error::Error::source(error);
+    while let Some(inner) = cause {
+        let part = inner.to_string();
+        if !text.contains(&part) {
+            text.push_str(": ");
+            text.push_str(&part);
+        }
+        cause = inner.source();
+    }
+    text
+}
+
+/// A bearer token obtained elsewhere ([`TOKEN_ENV`]). ARM tells when it has expired
+/// (401 `ExpiredAuthenticationToken`); its real expiry is unknown here, so it is given one
+/// far in the future and never refreshed.
+struct StaticToken(AccessToken);
+
+impl StaticToken {
+    fn new(token: &str) -> Result<Self, CallError> {
+        let expires_on = azure_core::date::parse_rfc3339("9999-12-31T23:59:59Z")
+            .map_err(|error| CallError::local(OP_SETUP, error.to_string()))?;
+        Ok(Self(AccessToken::new(Secret::new(token.to_owned()), expires_on)))
+    }
+}
+
+impl std::fmt::Debug for StaticToken {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("StaticToken(<redacted>)")
+    }
+}
+
+impl TokenCredential for StaticToken {
+    fn get_token<'life0, 'life1, 'life2, 'async_trait>(
+        &'life0 self,
+        _scopes: &'life1 [&'life2 str],
+    ) -> Boxed<'async_trait, AccessToken>
+    where
+        'life0: 'async_trait,
+        'life1: 'async_trait,
+        'life2: 'async_trait,
+        Self: 'async_trait,
+    {
+        let token = self.0.clone();
+        Box::pin(async move { Ok(token) })
+    }
+
+    fn clear_cache<'life0, 'async_trait>(&'life0 self) -> Boxed<'async_trait, ()>
+    where
+        'life0: 'async_trait,
+        Self: 'async_trait,
+    {
+        Box::pin(async { Ok(()) })
+    }
+}
+
+/// The Authorization header's value, carried past azure_core's transport policy.
+#[derive(Clone)]
+struct Bearer(String);
+
+impl std::fmt::Debug for Bearer {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Bearer(<redacted>)")
+    }
+}
+
+/// Keeps the bearer token out of logs. azure_core 0.21's transport policy logs every
+/// request at debug level, and its `Headers` Debug redacts every header *except*
+/// Authorization, so with DriftGuard's log level at debug the token would be written out.
+/// This per-retry policy (the last before the transport) moves the header's value into
+/// the request context and leaves `[redacted]` in the header; [`ArmTransport`] puts it
+/// back just for the exchange.
+#[derive(Debug)]
+struct RedactBearer;
+
+impl Policy for RedactBearer {
+    fn send<'life0, 'life1, 'life2, 'life3, 'async_trait>(
+        &'life0 self,
+        ctx: &'life1 Context,
+        request: &'life2 mut Request,
+        next: &'life3 [Arc<dyn Policy>],
+    ) -> Boxed<'async_trait, Response>
+    where
+        'life0: 'async_trait,
+        'life1: 'async_trait,
+        'life2: 'async_trait,
+        'life3: 'async_trait,
+        Self: 'async_trait,
+    {
+        Box::pin(async move {
+            let Some((policy, rest)) = next.split_first() else {
+                return Err(azure_core::Error::message(ErrorKind::Other, "no transport after the redaction policy"));
+            };
+            match request.headers().get_optional_string(&headers::AUTHORIZATION) {
+                Some(value) if value != REDACTED => {
+                    let mut ctx = ctx.clone();
+                    ctx.insert(Bearer(value));
+                    request.insert_header(headers::AUTHORIZATION, REDACTED);
+                    policy.send(&ctx, request, rest).await
+                }
+                _ => policy.send(ctx, request, rest).await,
+            }
+        })
+    }
+}
+
+/// The transport: azure_core's HTTP client (reqwest), with the bearer token restored from
+/// the context, a time limit, and error answers read in full. A non-2xx answer becomes an
+/// error carrying an [`ArmFailure`] (status, ARM code, message, `Retry-After`), which
+/// [`classify`] finds again; success bodies are read here too, so the time limit covers them.
+#[derive(Debug)]
+struct ArmTransport {
+    http: Arc<dyn HttpClient>,
+}
+
+impl ArmTransport {
+    async fn exchange(&self, request: &Request) -> PolicyResult {
+        let response = self.http.execute_request(request).await?;
+        let (status, headers, body) = response.deconstruct();
+        let body = body.collect().await?;
+        if status.is_success() {
+            return Ok(Response::new(status, headers, Box::pin(BytesStream::new(body))));
+        }
+        let failure = ArmFailure::new(u16::from(status), &headers, &body);
+        let kind = ErrorKind::http_response(status, Some(failure.code.clone()));
+        Err(azure_core::Error::full(kind, failure, format!("ARM answered {}", u16::from(status))))
+    }
+}
+
+impl Policy for ArmTransport {
+    fn send<'life0, 'life1, 'life2, 'life3, 'async_trait>(
+        &'life0 self,
+        ctx: &'life1 Context,
+        request: &'life2 mut Request,
+        _next: &'life3 [Arc<dyn Policy>],
+    ) -> Boxed<'async_trait, Response>
+    where
+        'life0: 'async_trait,
+        'life1: 'async_trait,
+        'life2: 'async_trait,
+        'life3: 'async_trait,
+        Self: 'async_trait,
+    {
+        Box::pin(async move {
+            let bearer = ctx.get::<Bearer>().cloned();
+            if let Some(Bearer(value)) = bearer {
+                request.insert_header(headers::AUTHORIZATION, value);
+            }
+            let result = tokio::time::timeout(REQUEST_TIMEOUT, self.exchange(request)).await;
+            request.insert_header(headers::AUTHORIZATION, REDACTED);
+            result.unwrap_or_else(|_| {
+                Err(azure_core::Error::message(
+                    ErrorKind::Io,
+                    format!("no complete answer within {} s", REQUEST_TIMEOUT.as_secs()),
+                ))
+            })
+        })
+    }
+}

@@ -1,0 +1,182 @@
+//! `driftguard janitor` on Google Cloud Storage and Azure resource groups, against the
+//! project's own fakes of their wire APIs (no emulator exists for either; see
+//! tests/common/fakes.rs): the same marks, grace, hard blocks and dry-run guarantees as on
+//! AWS, through the one `JanitorCloud` trait.
+
+mod common;
+
+use std::path::{Path, PathBuf};
+
+use common::fakes::Fake;
+use common::janitor;
+
+const PROJECT: &str = "dg-sandbox";
+const SUBSCRIPTION: &str = "00000000-0000-0000-0000-0000000000aa";
+
+fn policy(dir: &Path, gcs: Option<&Fake>, azure: Option<&Fake>) -> PathBuf {
+    let mut providers = String::from("providers:\n");
+    let mut targets = Vec::new();
+    let mut allow = String::new();
+    if let Some(fake) = gcs {
+        providers += &format!(
+            "  gcp:\n    - project: {PROJECT}\n      environment: sandbox\n      endpoint: {}\n",
+            fake.endpoint()
+        );
+        targets.push("google_storage_bucket");
+        allow += &format!("    gcp: [{PROJECT}]\n");
+    }
+    if let Some(fake) = azure {
+        providers += &format!(
+            "  azure:\n    - subscription: {SUBSCRIPTION}\n      environment: sandbox\n      endpoint: {}\n",
+            fake.endpoint()
+        );
+        targets.push("azurerm_resource_group");
+        allow += &format!("    azure: [\"{SUBSCRIPTION}\"]\n");
+    }
+    let text = format!(
+        r"version: 1
+dry_run: false
+store:
+  path: {store}
+logging:
+  format: json
+{providers}flows:
+  - name: report
+    steps: [classify, plan, report]
+protection:
+  tags:
+    - key: Environment
+      values: [production]
+    - key: environment
+      values: [production]
+  name_prefix: dg-
+  caps:
+    max_deletions_per_run: 10
+    max_delete_percent: 100
+janitor:
+  enabled: true
+  targets: [{targets}]
+  grace_period: 0s
+  phases: [api]
+  revenant_check_after: 0s
+  delete_allowlist:
+{allow}retry:
+  max_attempts: 6
+  base_delay: 5ms
+  max_delay: 50ms
+",
+        store = dir.join("state.db").display(),
+        targets = targets.join(", "),
+    );
+    let path = dir.join("policy.yaml");
+    std::fs::write(&path, text).unwrap();
+    path
+}
+
+fn bucket_names(gcs: &Fake) -> Vec<String> {
+    let state = gcs.admin("admin_port", "GET", "/state", None);
+    let mut names: Vec<String> =
+        state["buckets"].as_array().unwrap().iter().map(|b| b["bucket_id"].as_str().unwrap().to_owned()).collect();
+    names.sort();
+    names
+}
+
+#[test]
+fn cloud_storage_buckets_are_marked_then_emptied_and_deleted() {
+    let dir = tempfile::tempdir().unwrap();
+    let gcs = Fake::gcs();
+    let seed = |name: &str, labels: serde_json::Value| {
+        let body = serde_json::json!({"project": PROJECT, "name": name, "location": "EU", "labels": labels,
+            "create_time": "2026-01-01T00:00:00Z", "versioning": true});
+        gcs.admin("admin_port", "POST", "/buckets", Some(&body));
+    };
+    seed("dg-old", serde_json::json!({"expires-at": "2020-01-01"}));
+    seed("dg-new", serde_json::json!({"expires-at": "2999-01-01"}));
+    seed("dg-prod", serde_json::json!({"expires-at": "2020-01-01", "environment": "production"}));
+    seed("other", serde_json::json!({"expires-at": "2020-01-01"}));
+    gcs.admin(
+        "admin_port",
+        "POST",
+        "/objects",
+        Some(&serde_json::json!({"bucket": "dg-old", "name": "a.csv", "generations": 3})),
+    );
+    gcs.admin(
+        "admin_port",
+        "POST",
+        "/objects",
+        Some(&serde_json::json!({"bucket": "dg-old", "name": "b.csv", "generations": 1})),
+    );
+    let policy = policy(dir.path(), Some(&gcs), None);
+
+    let (code, events, stderr) = janitor(dir.path(), &policy, &[]);
+    assert_eq!(code, 0, "{stderr}");
+    assert!(stderr.contains("1 marked"), "{stderr}");
+    let state = gcs.admin("admin_port", "GET", "/state", None);
+    let old = state["buckets"].as_array().unwrap().iter().find(|b| b["bucket_id"] == "dg-old");
+    let mark = old.unwrap()["labels"]["driftguard-marked-at"].as_str().unwrap().to_owned();
+    assert!(mark.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit()), "a label-safe mark: {mark}");
+    assert!(events.iter().any(|e| e["event"] == "janitor.decision"
+        && e["resource_id"] == "dg-prod"
+        && e["reason"] == "protected by tag environment=production"));
+
+    let mutations = gcs.admin("admin_port", "GET", "/stats", None)["mutations"].clone();
+    let before = gcs.admin("admin_port", "GET", "/state", None);
+    let (code, _, stderr) = janitor(dir.path(), &policy, &["--dry-run"]);
+    assert_eq!(code, 0, "{stderr}");
+    assert_eq!(gcs.admin("admin_port", "GET", "/stats", None)["mutations"], mutations, "dry-run sent a write");
+    assert_eq!(gcs.admin("admin_port", "GET", "/state", None), before);
+
+    let (code, _, stderr) = janitor(dir.path(), &policy, &[]);
+    assert_eq!(code, 0, "{stderr}");
+    assert_eq!(bucket_names(&gcs), ["dg-new", "dg-prod", "other"], "{stderr}");
+}
+
+#[test]
+fn azure_resource_groups_follow_the_long_running_delete_and_survive_throttling() {
+    let dir = tempfile::tempdir().unwrap();
+    let azure = Fake::azure();
+    let seed = |name: &str, tags: serde_json::Value| {
+        let body =
+            serde_json::json!({"subscription": SUBSCRIPTION, "name": name, "location": "westeurope", "tags": tags});
+        azure.admin("port", "POST", "/_fake/groups", Some(&body));
+    };
+    seed("dg-old-rg", serde_json::json!({"expires-at": "2020-01-01"}));
+    seed("dg-stuck-rg", serde_json::json!({"expires-at": "2020-01-01", "fake-delete-fails": "true"}));
+    seed("dg-new-rg", serde_json::json!({"expires-at": "2999-01-01"}));
+    seed("dg-prod-rg", serde_json::json!({"expires-at": "2020-01-01", "Environment": "Production"}));
+    seed("dg-ageless-rg", serde_json::json!({}));
+    seed("other-rg", serde_json::json!({"expires-at": "2020-01-01"}));
+    let policy = policy(dir.path(), None, Some(&azure));
+
+    azure.admin("port", "POST", "/_fake/throttle", Some(&serde_json::json!({"next": 3})));
+    let (code, _, stderr) = janitor(dir.path(), &policy, &[]);
+    assert_eq!(code, 0, "{stderr}");
+    assert!(stderr.contains("2 marked"), "{stderr}");
+    assert!(
+        azure.admin("port", "GET", "/_fake/stats", None)["throttled"].as_u64().unwrap() >= 3,
+        "throttled and retried"
+    );
+
+    let before = azure.admin("port", "GET", "/_fake/state", None);
+    let mutations = azure.admin("port", "GET", "/_fake/stats", None)["mutations"].clone();
+    let (code, _, stderr) = janitor(dir.path(), &policy, &["--dry-run"]);
+    assert_eq!(code, 0, "{stderr}");
+    assert_eq!(azure.admin("port", "GET", "/_fake/stats", None)["mutations"], mutations, "dry-run sent a write");
+    assert_eq!(azure.admin("port", "GET", "/_fake/state", None), before);
+
+    let (code, events, stderr) = janitor(dir.path(), &policy, &[]);
+    assert_eq!(code, 1, "the stuck group's deletion fails: {stderr}");
+    let state = azure.admin("port", "GET", "/_fake/state", None);
+    let mut names: Vec<&str> =
+        state["groups"].as_array().unwrap().iter().map(|g| g["name"].as_str().unwrap()).collect();
+    names.sort_unstable();
+    assert_eq!(names, ["dg-ageless-rg", "dg-new-rg", "dg-prod-rg", "dg-stuck-rg", "other-rg"], "{stderr}");
+    let failed = events.iter().find(|e| e["event"] == "janitor.transition" && e["to_state"] == "failed").unwrap();
+    assert_eq!(failed["resource_id"], "dg-stuck-rg");
+    assert!(failed["reason"].as_str().unwrap().contains("ResourceGroupDeletionBlocked"), "{failed}");
+    assert!(events.iter().any(|e| e["event"] == "janitor.decision"
+        && e["resource_id"] == "dg-ageless-rg"
+        && e["reason"] == "no expiry tag and no creation time"));
+    let all = events.iter().map(ToString::to_string).collect::<String>() + &stderr;
+    assert!(!all.contains("fake-arm-token-not-a-secret"), "the token reached the log");
+}
