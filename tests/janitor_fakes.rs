@@ -146,12 +146,17 @@ fn azure_resource_groups_follow_the_long_running_delete_and_survive_throttling()
     seed("dg-prod-rg", serde_json::json!({"expires-at": "2020-01-01", "Environment": "Production"}));
     seed("dg-ageless-rg", serde_json::json!({}));
     seed("other-rg", serde_json::json!({"expires-at": "2020-01-01"}));
+    // Deleting a group deletes what it holds: a protected vault inside blocks the group.
+    let body = serde_json::json!({"subscription": SUBSCRIPTION, "name": "dg-holds-rg", "location": "westeurope",
+        "tags": {"expires-at": "2020-01-01"},
+        "resources": [{"name": "kv-prod", "type": "Microsoft.KeyVault/vaults", "tags": {"Environment": "production"}}]});
+    azure.admin("port", "POST", "/_fake/groups", Some(&body));
     let policy = policy(dir.path(), None, Some(&azure));
 
     azure.admin("port", "POST", "/_fake/throttle", Some(&serde_json::json!({"next": 3})));
     let (code, _, stderr) = janitor(dir.path(), &policy, &[]);
     assert_eq!(code, 0, "{stderr}");
-    assert!(stderr.contains("2 marked"), "{stderr}");
+    assert!(stderr.contains("3 marked"), "{stderr}");
     assert!(
         azure.admin("port", "GET", "/_fake/stats", None)["throttled"].as_u64().unwrap() >= 3,
         "throttled and retried"
@@ -170,7 +175,18 @@ fn azure_resource_groups_follow_the_long_running_delete_and_survive_throttling()
     let mut names: Vec<&str> =
         state["groups"].as_array().unwrap().iter().map(|g| g["name"].as_str().unwrap()).collect();
     names.sort_unstable();
-    assert_eq!(names, ["dg-ageless-rg", "dg-new-rg", "dg-prod-rg", "dg-stuck-rg", "other-rg"], "{stderr}");
+    assert_eq!(
+        names,
+        ["dg-ageless-rg", "dg-holds-rg", "dg-new-rg", "dg-prod-rg", "dg-stuck-rg", "other-rg"],
+        "{stderr}"
+    );
+    assert!(
+        events.iter().any(|e| e["event"] == "janitor.transition"
+            && e["resource_id"] == "dg-holds-rg"
+            && e["to_state"] == "unmarked"
+            && e["reason"] == "it holds kv-prod protected by tag Environment=production"),
+        "{stderr}"
+    );
     let failed = events.iter().find(|e| e["event"] == "janitor.transition" && e["to_state"] == "failed").unwrap();
     assert_eq!(failed["resource_id"], "dg-stuck-rg");
     assert!(failed["reason"].as_str().unwrap().contains("ResourceGroupDeletionBlocked"), "{failed}");

@@ -255,7 +255,7 @@ fn a_reviewed_plan_deletes_exactly_its_unchanged_items() {
     moto.janitor_fixture(&["tag", "bucket", "dg-old-bucket", "Owner", "alice"]);
     moto.janitor_fixture(&["create-bucket", "dg-later-bucket", "2020-01-01"]);
     let (code, events, stderr) = janitor(dir.path(), &policy, &["--apply-plan", plan.to_str().unwrap()]);
-    assert_eq!(code, 0, "{stderr}");
+    assert_eq!(code, 1, "a refused item means the plan was not carried out in full: {stderr}");
     let after = snapshot(&moto);
     assert!(after["buckets"].get("dg-old-bucket").is_some(), "changed since planning: refused");
     assert!(after["buckets"].get("dg-later-bucket").is_some(), "not in the plan: untouched");
@@ -340,16 +340,23 @@ fn a_deletion_interrupted_by_a_crash_is_finished_by_the_next_run() {
     assert_eq!(deletes, 1, "deleted once");
 }
 
-/// A Terraform root for phase 1: a working directory whose state holds one bucket, and
+/// A Terraform root for phase 1: a working directory whose state holds these buckets, and
 /// the stand-in's mode (see tests/support/fake_terraform.py).
-fn iac_root(dir: &Path, bucket: &str, mode: &str) -> PathBuf {
-    let root = dir.join(format!("iac-{bucket}"));
+fn iac_root(dir: &Path, buckets: &[&str], mode: &str) -> PathBuf {
+    let root = dir.join(format!("iac-{}", buckets[0]));
     std::fs::create_dir_all(&root).unwrap();
+    let resources: Vec<serde_json::Value> = buckets
+        .iter()
+        .enumerate()
+        .map(|(index, bucket)| {
+            serde_json::json!({"mode": "managed", "type": "aws_s3_bucket", "name": format!("b{index}"),
+                "provider": "provider[\"registry.terraform.io/hashicorp/aws\"]",
+                "instances": [{"schema_version": 0, "attributes": {"id": bucket, "bucket": bucket, "force_destroy": true}}]})
+        })
+        .collect();
     let state = serde_json::json!({
-        "version": 4, "terraform_version": "1.9.8", "serial": 1, "lineage": bucket, "outputs": {},
-        "resources": [{"mode": "managed", "type": "aws_s3_bucket", "name": "this",
-            "provider": "provider[\"registry.terraform.io/hashicorp/aws\"]",
-            "instances": [{"schema_version": 0, "attributes": {"id": bucket, "bucket": bucket, "force_destroy": true}}]}]
+        "version": 4, "terraform_version": "1.9.8", "serial": 1, "lineage": buckets[0], "outputs": {},
+        "resources": resources
     });
     std::fs::write(root.join("terraform.tfstate"), state.to_string()).unwrap();
     std::fs::write(root.join("fake-terraform.json"), serde_json::json!({"mode": mode}).to_string()).unwrap();
@@ -378,10 +385,18 @@ fn phase_1_destroys_through_terraform_and_phase_2_takes_what_it_leaves() {
     let mut roots = Vec::new();
     for (bucket, mode) in modes {
         moto.janitor_fixture(&["create-bucket", bucket, "2020-01-01"]);
-        let root = iac_root(dir.path(), bucket, mode);
+        let root = iac_root(dir.path(), &[bucket], mode);
         workdirs += &format!("      \"{bucket}\": \"{}\"\n", root.display());
         roots.push(root);
     }
+    // A root that also holds a protected bucket: its destroy would take that too.
+    moto.janitor_fixture(&["create-bucket", "dg-iac-mixed", "2020-01-01"]);
+    let mixed = iac_root(dir.path(), &["dg-iac-mixed", "dg-prod-bucket"], "success");
+    workdirs += &format!("      \"dg-iac-mixed\": \"{}\"\n", mixed.display());
+    // A resource whose tag names a directory the policy does not list.
+    moto.janitor_fixture(&["create-bucket", "dg-iac-tagged", "2020-01-01"]);
+    let elsewhere = iac_root(dir.path(), &["dg-iac-tagged"], "success");
+    moto.janitor_fixture(&["tag", "bucket", "dg-iac-tagged", "driftguard-iac-dir", elsewhere.to_str().unwrap()]);
     let policy = policy(dir.path(), &moto.endpoint, &state, &workdirs, "");
     let text = std::fs::read_to_string(&policy).unwrap().replace("phases: [api]", "phases: [iac, api]");
     std::fs::write(&policy, text).unwrap();
@@ -393,6 +408,7 @@ fn phase_1_destroys_through_terraform_and_phase_2_takes_what_it_leaves() {
     assert_eq!(code, 0, "{stderr}");
     assert!(roots.iter().all(|root| invocations(root) == 0), "dry-run ran terraform");
     assert_eq!(events.iter().filter(|e| e["event"] == "janitor.iac" && e["outcome"] == "simulated").count(), 4);
+    assert!(invocations(&mixed) == 0 && invocations(&elsewhere) == 0);
 
     let (code, events, stderr) = janitor(dir.path(), &policy, &[]);
     assert_eq!(code, 0, "{stderr}");
@@ -403,6 +419,10 @@ fn phase_1_destroys_through_terraform_and_phase_2_takes_what_it_leaves() {
     for root in &roots {
         assert_eq!(invocations(root), 1, "{}", root.display());
     }
+    assert_eq!(invocations(&mixed), 0, "phase 1 refused: the root holds a protected bucket");
+    assert_eq!(invocations(&elsewhere), 0, "phase 1 refused: a tag cannot name a directory");
+    assert!(after["buckets"].get("dg-prod-bucket").is_some(), "the protected bucket survives");
+    assert!(after["buckets"].get("dg-iac-mixed").is_none() && after["buckets"].get("dg-iac-tagged").is_none());
     let path_of = |bucket: &str| -> Vec<String> {
         let store = driftguard_store::Store::open(&dir.path().join("state.db")).unwrap();
         let key = format!("aws/{ACCOUNT}/us-east-1/aws_s3_bucket/{bucket}");
@@ -412,6 +432,25 @@ fn phase_1_destroys_through_terraform_and_phase_2_takes_what_it_leaves() {
     for bucket in ["dg-iac-lock", "dg-iac-fail", "dg-iac-hang"] {
         assert_eq!(path_of(bucket), ["marked", "phase1", "phase2", "deleted"], "{bucket}: {stderr}");
     }
+    for bucket in ["dg-iac-mixed", "dg-iac-tagged"] {
+        assert_eq!(path_of(bucket), ["marked", "phase2", "deleted"], "{bucket}: {stderr}");
+    }
+    let refusals: Vec<String> = events
+        .iter()
+        .filter(|e| e["event"] == "janitor.decision" && e["action"] == "delete")
+        .filter_map(|e| Some(format!("{} {}", e["resource_id"].as_str()?, e["reason"].as_str()?)))
+        .collect();
+    assert!(
+        refusals.iter().any(
+            |r| r.starts_with("dg-iac-mixed phase 2 (API); phase 1 refused: its state also holds aws_s3_bucket.b1")
+        ),
+        "{refusals:#?}"
+    );
+    assert!(
+        refusals.iter().any(|r| r.starts_with("dg-iac-tagged phase 2 (API); phase 1 refused: working directory")
+            && r.ends_with("is not one of janitor.iac.workdirs")),
+        "{refusals:#?}"
+    );
     let reasons: Vec<String> = events
         .iter()
         .filter(|e| e["event"] == "janitor.transition" && e["action"] == "iac_failed")

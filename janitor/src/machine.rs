@@ -200,7 +200,9 @@ pub fn step(state: Option<ItemState>, event: &ItemEvent) -> Result<(ItemState, I
             (S::Deleted, E::Rest)
         }
         (Some(S::Phase2), ItemEvent::ApiFailed { .. }) => (S::Failed, E::Rest),
-        (s, ItemEvent::Held { .. }) if restartable(s) => (S::Blocked, E::Rest),
+        // Also mid-deletion: a resumed deletion counts against the caps like any other, and
+        // one the caps (or a longer grace period) now hold back waits, however far it got.
+        (s, ItemEvent::Held { .. }) if restartable(s) || s.is_some_and(S::in_flight) => (S::Blocked, E::Rest),
         // Also mid-deletion: a resumed deletion re-checks the hard blocks first, and a
         // resource that gained protection since is left alone, however far it got.
         (

@@ -170,6 +170,15 @@ impl Aws {
                     .iter()
                     .filter_map(|t| Some((t.key()?.to_owned(), t.value().unwrap_or_default().to_owned())))
                     .collect();
+                // Instances another service owns come back when deleted (and their owner may
+                // be managed by Terraform under another type): an Auto Scaling group, an EKS
+                // node group, a Spot fleet. Never the janitor's to delete one by one.
+                if tags
+                    .keys()
+                    .any(|k| k == "aws:autoscaling:groupName" || k.starts_with("eks:") || k.starts_with("aws:ec2spot:"))
+                {
+                    continue;
+                }
                 // The prefix applies to the Name tag: an instance without one is never a candidate.
                 let name = tags.get("Name").cloned().unwrap_or_default();
                 out.push(resource(
@@ -200,7 +209,9 @@ impl Aws {
             )?;
             for db in page.db_instances() {
                 let Some(id) = db.db_instance_identifier() else { continue };
-                if db.db_instance_status() == Some("deleting") {
+                // On its way out, or a member of an Aurora cluster (the cluster owns it; a
+                // Terraform aws_rds_cluster_instance manages it under another type).
+                if db.db_instance_status() == Some("deleting") || db.db_cluster_identifier().is_some() {
                     continue;
                 }
                 let tags = db

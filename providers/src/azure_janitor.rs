@@ -72,6 +72,7 @@ const OP_LIST: &str = "resources:ListResourceGroups";
 const OP_GET: &str = "resources:GetResourceGroup";
 const OP_UPDATE: &str = "resources:UpdateResourceGroup";
 const OP_DELETE: &str = "resources:DeleteResourceGroup";
+const OP_CONTENTS: &str = "resources:ListByResourceGroup";
 const OP_SETUP: &str = "resources:Connect";
 
 /// What the Authorization header holds while the request goes through azure_core's
@@ -212,6 +213,45 @@ impl AzureSubscription {
             // A service that links a page to itself would otherwise be listed forever.
             if next == url {
                 return Err(CallError::local(OP_LIST, "ARM's nextLink points at the page it came with"));
+            }
+            url = next;
+        }
+    }
+
+    /// What a group holds (deleting the group deletes all of it), page by page.
+    async fn list_contents(&self, group: &Resource) -> Result<Vec<Resource>, CallError> {
+        let mut url = self.endpoint.clone();
+        url.set_path(&format!("/subscriptions/{}/resourcegroups/{}/resources", self.subscription, group.id));
+        url.set_query(None);
+        url.query_pairs_mut().append_pair("api-version", API_VERSION);
+        let mut out = Vec::new();
+        loop {
+            let page_url = &url;
+            let page: Value = call(&self.retry, OP_CONTENTS, || async move {
+                let response = self.get_raw(page_url).await.map_err(|error| classify(OP_CONTENTS, &error))?;
+                response.into_body().json().await.map_err(|error| classify(OP_CONTENTS, &error))
+            })
+            .await?;
+            for item in page.get("value").and_then(Value::as_array).into_iter().flatten() {
+                let text = |key: &str| item.get(key).and_then(Value::as_str).unwrap_or_default().to_owned();
+                out.push(Resource {
+                    provider: Provider::Azure,
+                    account: self.subscription.clone(),
+                    region: text("location"),
+                    resource_type: JanitorTarget::AzurermResourceGroup,
+                    id: text("id"),
+                    name: text("name"),
+                    tags: tags(item.get("tags")),
+                    created_at: None,
+                    managed: false,
+                });
+            }
+            let Some(link) = page.get("nextLink").and_then(Value::as_str).filter(|l| !l.is_empty()) else {
+                return Ok(out);
+            };
+            let next = self.resolve(OP_CONTENTS, link)?;
+            if next == url {
+                return Err(CallError::local(OP_CONTENTS, "ARM's nextLink points at the page it came with"));
             }
             url = next;
         }
@@ -409,6 +449,10 @@ impl JanitorCloud for AzureSubscription {
                 Err(error) => Err(error),
             }
         })
+    }
+
+    fn contents<'a>(&'a self, resource: &'a Resource) -> CloudFuture<'a, Vec<Resource>> {
+        Box::pin(self.list_contents(resource))
     }
 
     fn delete<'a>(&'a self, resource: &'a Resource, _options: &'a DeleteOptions) -> CloudFuture<'a, ()> {

@@ -52,6 +52,15 @@ pub trait JanitorCloud: Send + Sync {
 
     /// Deletes it and what it contains, in dependency order; NotFound is success.
     fn delete<'a>(&'a self, resource: &'a Resource, options: &'a DeleteOptions) -> CloudFuture<'a, ()>;
+
+    /// Resources that deleting this one deletes too, as resources of their own (an Azure
+    /// resource group's contents): each must pass the same hard blocks (protection,
+    /// Terraform) as the resource itself. `id` is the cloud's full id (ARM id). Objects in
+    /// a bucket are data, not resources: buckets have none.
+    fn contents<'a>(&'a self, resource: &'a Resource) -> CloudFuture<'a, Vec<Resource>> {
+        let _ = resource;
+        Box::pin(async { Ok(Vec::new()) })
+    }
 }
 
 /// `Ok(())` for a NotFound: deleting what is already gone succeeds.

@@ -7,7 +7,7 @@
 //! run's deletions are finished by the next run after the hard blocks are checked again.
 
 use std::collections::{BTreeMap, BTreeSet, HashSet};
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
 use chrono::{DateTime, Utc};
@@ -65,6 +65,33 @@ const PLAN_VERSION: u32 = 1;
 
 /// How long an interrupted IaC command may take to stop before it is killed.
 const IAC_GRACE: Duration = Duration::from_secs(10);
+
+/// What the policy's Terraform states say: the janitor never touches what they manage and
+/// never runs a destroy on one of their files.
+#[derive(Debug, Default)]
+struct Known {
+    /// (type, identifying value) of every managed resource instance.
+    managed: BTreeSet<(String, String)>,
+    /// Canonical paths of the local state files.
+    state_files: BTreeSet<PathBuf>,
+    /// Every identifying value, lowercased (ARM ids compare case-insensitively).
+    values_lower: BTreeSet<String>,
+}
+
+impl Known {
+    fn of(states: &[StateFile]) -> Self {
+        let state_files = states.iter().filter_map(|state| std::fs::canonicalize(&state.source).ok()).collect();
+        let managed = managed_ids(states);
+        let values_lower = managed.iter().map(|(_, value)| value.to_lowercase()).collect();
+        Self { managed, state_files, values_lower }
+    }
+
+    fn manages(&self, resource: &Resource) -> bool {
+        let tf_type = resource.resource_type.as_str().to_owned();
+        self.managed.contains(&(tf_type.clone(), resource.id.clone()))
+            || self.managed.contains(&(tf_type, resource.name.clone()))
+    }
+}
 
 /// Terraform types' ids as states record them, per type: what the janitor must never touch.
 fn managed_ids(states: &[StateFile]) -> BTreeSet<(String, String)> {
@@ -155,6 +182,7 @@ struct Janitor<'a> {
     dry_run: bool,
     now: DateTime<Utc>,
     items: BTreeMap<String, JanitorItem>,
+    known: &'a Known,
     tally: Tally,
 }
 
@@ -214,15 +242,18 @@ impl Janitor<'_> {
             reason: event.reason().map(str::to_owned),
             dry_run: false,
         };
+        // The audit line goes out before the store commits, so a crash in between repeats
+        // the line on the next run (the transition is redone) rather than losing it: the
+        // audit trail is at-least-once, never at-most-once.
+        audit::emit(
+            &record,
+            &format!("{} {} -> {}", resource.key(), record.from_state.as_deref().unwrap_or("none"), to),
+        );
         // Under dry-run the machine runs in memory only: the store keeps saying what really happened.
         if !self.dry_run {
             self.store.record_janitor_transition(&item, &transition).map_err(|error| error.to_string())?;
         }
         self.items.insert(item.key.clone(), item);
-        audit::emit(
-            &record,
-            &format!("{} {} -> {}", resource.key(), record.from_state.as_deref().unwrap_or("none"), to),
-        );
         Ok(effect)
     }
 
@@ -310,6 +341,9 @@ impl Janitor<'_> {
                 .stdin(std::process::Stdio::null())
                 .stdout(std::process::Stdio::null())
                 .stderr(std::process::Stdio::piped())
+                // Its own process group, so that an interrupt reaches what a wrapper
+                // (terragrunt, a script) started too.
+                .process_group(0)
                 .kill_on_drop(true);
             let mut child = command.spawn().map_err(|error| format!("cannot start {:?}: {error}", iac.command))?;
             let mut stderr_pipe = child.stderr.take();
@@ -324,9 +358,14 @@ impl Janitor<'_> {
                 status = child.wait() => status.map_err(|error| format!("waiting for {:?}: {error}", iac.command))?,
                 () = tokio::time::sleep(timeout) => {
                     if let Some(pid) = child.id() {
-                        let _ = tokio::process::Command::new("kill").arg("-INT").arg(pid.to_string()).status().await;
+                        let group = format!("-{pid}");
+                        let _ = tokio::process::Command::new("kill").args(["-INT", "--", &group]).status().await;
                     }
                     if tokio::time::timeout(IAC_GRACE, child.wait()).await.is_err() {
+                        if let Some(pid) = child.id() {
+                            let group = format!("-{pid}");
+                            let _ = tokio::process::Command::new("kill").args(["-KILL", "--", &group]).status().await;
+                        }
                         let _ = child.kill().await;
                     }
                     return Err(format!("timed out after {}s", timeout.as_secs()));
@@ -356,6 +395,21 @@ impl Janitor<'_> {
         };
         let iac_phase = self.policy.janitor.phases.contains(&JanitorPhase::Iac);
         let api_phase = self.policy.janitor.phases.contains(&JanitorPhase::Api);
+        // Phase 1 only where it provably removes nothing but this run's candidates.
+        let mut refused_dirs: BTreeMap<String, String> = BTreeMap::new();
+        if iac_phase {
+            let mut groups: BTreeMap<&str, Vec<&str>> = BTreeMap::new();
+            for (_, resource, workdir) in due {
+                if let Some(dir) = workdir {
+                    groups.entry(dir.as_str()).or_default().push(resource.id.as_str());
+                }
+            }
+            for (dir, ids) in groups {
+                if let Err(reason) = self.workdir_check(dir, &ids) {
+                    refused_dirs.insert(dir.to_owned(), reason);
+                }
+            }
+        }
         let mut by_workdir: BTreeMap<String, Vec<usize>> = BTreeMap::new();
         let mut direct = Vec::new();
         for (index, (_, resource, workdir)) in due.iter().enumerate() {
@@ -364,16 +418,18 @@ impl Janitor<'_> {
                 direct.push(index);
                 continue;
             }
-            let phase1 = iac_phase && workdir.is_some();
+            let refused = workdir.as_ref().and_then(|dir| refused_dirs.get(dir));
+            let phase1 = iac_phase && workdir.is_some() && refused.is_none();
+            let how = match (phase1, refused) {
+                (true, _) => "phase 1 (IaC), then phase 2 for what remains".to_owned(),
+                (false, Some(reason)) => format!("phase 2 (API); phase 1 refused: {reason}"),
+                (false, None) => "phase 2 (API)".to_owned(),
+            };
             self.decision(
                 resource,
                 &Decision::Delete { workdir: workdir.clone() },
                 if self.dry_run { Outcome::Simulated } else { Outcome::Noted },
-                Some(if phase1 {
-                    "phase 1 (IaC), then phase 2 for what remains".into()
-                } else {
-                    "phase 2 (API)".into()
-                }),
+                Some(how),
             );
             if let Err(error) = self.transition(resource, &ItemEvent::Delete { phase1 }) {
                 self.fail(resource, &error);
@@ -445,9 +501,70 @@ impl Janitor<'_> {
             }
         }
         direct.sort_by_key(|index| (order(due[*index].1.resource_type), *index));
+        // Phase 1 may have taken long: list again and re-check every hard block right
+        // before deleting (a protection tag added meanwhile wins).
+        let mut fresh: BTreeMap<String, Option<Resource>> = BTreeMap::new();
+        let mut contents: BTreeMap<String, Result<Vec<Resource>, String>> = BTreeMap::new();
+        if !direct.is_empty() {
+            let mut listed: BTreeMap<(String, String), Vec<Resource>> = BTreeMap::new();
+            for index in &direct {
+                let (cloud, resource, _) = &due[*index];
+                let scope =
+                    (format!("{}/{}", cloud.provider(), cloud.account()), resource.resource_type.as_str().to_owned());
+                if !listed.contains_key(&scope) {
+                    match self.runtime.block_on(cloud.inventory(&[resource.resource_type])) {
+                        Ok(resources) => {
+                            listed.insert(scope.clone(), resources);
+                        }
+                        Err(error) => {
+                            self.fail(resource, &format!("re-listing before deletion: {error}"));
+                            continue;
+                        }
+                    }
+                }
+                let now = listed[&scope].iter().find(|r| r.key() == resource.key()).cloned().map(|mut r| {
+                    r.managed = self.known.manages(&r);
+                    r
+                });
+                fresh.insert(resource.key(), now);
+                let held = self.runtime.block_on(cloud.contents(resource)).map_err(|error| error.to_string());
+                contents.insert(resource.key(), held);
+            }
+        }
         for index in direct {
             let (cloud, resource, _) = &due[index];
             let (cloud, resource) = (*cloud, resource.clone());
+            {
+                match fresh.get(&resource.key()) {
+                    None => continue, // re-listing failed: already reported
+                    Some(None) => {
+                        let _ = self.transition(&resource, &ItemEvent::Gone);
+                        self.tally.note("deleted", format!("deleted   {} (gone before phase 2)", resource.key()));
+                        continue;
+                    }
+                    Some(Some(now)) => {
+                        let verdict = driftguard_janitor::select(self.policy, now, Utc::now());
+                        let changed = fingerprint(self.policy, now) != fingerprint(self.policy, &resource);
+                        let reason = match verdict {
+                            driftguard_janitor::Verdict::Skip(skip) => Some(skip.describe()),
+                            driftguard_janitor::Verdict::Candidate { .. } if changed => {
+                                Some("changed during this run (tags, protection or managed state)".to_owned())
+                            }
+                            driftguard_janitor::Verdict::Candidate { .. } => {
+                                self.contents_block(contents.get(&resource.key()))
+                            }
+                        };
+                        if let Some(reason) = reason {
+                            let _ = self.transition(&resource, &ItemEvent::Unmarked { reason: reason.clone() });
+                            self.tally.note(
+                                "blocked",
+                                format!("blocked   {} (re-checked before deletion: {reason})", resource.key()),
+                            );
+                            continue;
+                        }
+                    }
+                }
+            }
             if !api_phase {
                 let _ = self.transition(&resource, &ItemEvent::ApiFailed { reason: "phase 2 (api) is off".into() });
                 self.fail(&resource, "still there after phase 1 and janitor.phases has no api phase");
@@ -474,6 +591,59 @@ impl Janitor<'_> {
                     self.fail(&resource, &reason);
                 }
             }
+        }
+    }
+
+    /// Whether phase 1 may run in `dir` for the candidates `ids`: the directory is one the
+    /// policy lists (a resource's tag only chooses among them; it never names a path), its
+    /// state is local, readable and none of the policy's states, and every resource in it
+    /// belongs to one of the candidates (the destroy removes the whole root module, so one
+    /// stranger in it refuses phase 1 and the candidates go through phase 2 alone).
+    fn workdir_check(&self, dir: &str, ids: &[&str]) -> Result<(), String> {
+        let canonical = std::fs::canonicalize(dir).map_err(|error| format!("working directory {dir}: {error}"))?;
+        let listed = self.policy.janitor.iac_workdirs.iter().filter_map(|(_, d)| std::fs::canonicalize(d).ok());
+        if !listed.into_iter().any(|allowed| allowed == canonical) {
+            return Err(format!("working directory {dir} is not one of janitor.iac.workdirs"));
+        }
+        let state_path = canonical.join("terraform.tfstate");
+        if self.known.state_files.contains(&state_path) {
+            return Err(format!("{} is one of terraform.states: never destroyed", state_path.display()));
+        }
+        let name = state_path.display().to_string();
+        let bytes = std::fs::read(&state_path)
+            .map_err(|_| format!("no readable local state {name}: what the destroy would remove is unknown"))?;
+        let state = driftguard_engine::tfstate::parse(&name, &bytes).map_err(|error| error.to_string())?;
+        let strangers: Vec<&str> = state
+            .resources
+            .iter()
+            .filter(|resource| {
+                let values = resource.attributes.as_object().into_iter().flat_map(|map| map.values());
+                !values.filter_map(serde_json::Value::as_str).any(|value| ids.contains(&value))
+            })
+            .map(|resource| resource.address.as_str())
+            .collect();
+        if strangers.is_empty() {
+            Ok(())
+        } else {
+            Err(format!("its state also holds {} (not candidates of this run)", strangers.join(", ")))
+        }
+    }
+
+    /// Why what a resource holds blocks its deletion: a contained resource with a
+    /// protected tag or managed by a known state (an Azure resource group's delete takes
+    /// everything in it), or contents that could not be listed.
+    fn contents_block(&self, contents: Option<&Result<Vec<Resource>, String>>) -> Option<String> {
+        match contents? {
+            Err(error) => Some(format!("its contents could not be listed: {error}")),
+            Ok(held) => held.iter().find_map(|inner| {
+                if let Some((key, value)) = self.policy.protection.protected_by(&inner.tags) {
+                    Some(format!("it holds {} protected by tag {key}={value}", inner.name))
+                } else if self.known.values_lower.contains(&inner.id.to_lowercase()) {
+                    Some(format!("it holds {}, managed by a known Terraform state", inner.name))
+                } else {
+                    None
+                }
+            }),
         }
     }
 
@@ -514,6 +684,16 @@ pub fn run(cli: &Cli, plan_out: Option<&Path>, apply_plan: Option<&Path>) -> Exi
             return Exit::Runtime;
         }
     };
+    if let Some(plan) = &plan
+        && plan.policy_hash != policy.hash
+    {
+        eprintln!(
+            "driftguard janitor: the plan was made under another policy (hash {}, now {}): plan again; nothing was deleted",
+            &plan.policy_hash[..plan.policy_hash.len().min(12)],
+            &policy.hash[..12]
+        );
+        return Exit::Runtime;
+    }
     let runtime = match tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build() {
         Ok(runtime) => runtime,
         Err(error) => {
@@ -537,7 +717,7 @@ pub fn run(cli: &Cli, plan_out: Option<&Path>, apply_plan: Option<&Path>) -> Exi
             return Exit::Runtime;
         }
     };
-    let managed = managed_ids(&states);
+    let known = Known::of(&states);
 
     // 2. Every account's inventory, before anything is decided.
     let clouds = match clouds(&runtime, &policy) {
@@ -551,7 +731,10 @@ pub fn run(cli: &Cli, plan_out: Option<&Path>, apply_plan: Option<&Path>) -> Exi
         Ok(store) => store,
         Err(exit) => return exit,
     };
-    if let Err(error) = store.begin_run(&run_id, "janitor", started) {
+    // A simulation writes nothing to the store, not even its run.
+    if !policy.dry_run
+        && let Err(error) = store.begin_run(&run_id, "janitor", started)
+    {
         eprintln!("driftguard janitor: {error}");
         return Exit::Runtime;
     }
@@ -559,17 +742,19 @@ pub fn run(cli: &Cli, plan_out: Option<&Path>, apply_plan: Option<&Path>) -> Exi
         &run_record(&policy, &run_id, policy.dry_run, AuditEventName::RunStarted, Outcome::Noted),
         "janitor run started",
     );
-    let (tally, listed) =
-        match cycle(&policy, &runtime, &clouds, &managed, &mut store, &run_id, plan.as_ref(), plan_out) {
-            Ok(done) => done,
-            Err(error) => {
-                eprintln!("driftguard janitor: {error}");
-                let _ = store.finish_run(&run_id, "failed", Utc::now());
-                return Exit::Runtime;
-            }
-        };
+    let (tally, listed) = match cycle(&policy, &runtime, &clouds, &known, &mut store, &run_id, plan.as_ref(), plan_out)
+    {
+        Ok(done) => done,
+        Err(error) => {
+            eprintln!("driftguard janitor: {error}");
+            let _ = store.finish_run(&run_id, "failed", Utc::now());
+            return Exit::Runtime;
+        }
+    };
     let run_status = if tally.failed > 0 { "failed" } else { "succeeded" };
-    let _ = store.finish_run(&run_id, run_status, Utc::now());
+    if !policy.dry_run {
+        let _ = store.finish_run(&run_id, run_status, Utc::now());
+    }
     let mut finished = run_record(
         &policy,
         &run_id,
@@ -603,7 +788,7 @@ fn resource_of_item(item: &JanitorItem) -> Option<Resource> {
         resource_type,
         id: item.resource_id.clone(),
         name: item.name.clone(),
-        tags: BTreeMap::new(),
+        tags: serde_json::from_value(item.detail.get("tags").cloned().unwrap_or_default()).unwrap_or_default(),
         created_at: None,
         managed: false,
     })
@@ -618,7 +803,7 @@ fn cycle(
     policy: &Policy,
     runtime: &tokio::runtime::Runtime,
     clouds: &[Box<dyn JanitorCloud>],
-    managed: &BTreeSet<(String, String)>,
+    known: &Known,
     store: &mut Store,
     run_id: &str,
     plan: Option<&Plan>,
@@ -629,9 +814,7 @@ fn cycle(
         match runtime.block_on(cloud.inventory(&policy.janitor.targets)) {
             Ok(resources) => {
                 for mut resource in resources {
-                    let tf_type = resource.resource_type.as_str().to_owned();
-                    resource.managed = managed.contains(&(tf_type.clone(), resource.id.clone()))
-                        || managed.contains(&(tf_type, resource.name.clone()));
+                    resource.managed = known.manages(&resource);
                     inventory.push((index, resource));
                 }
             }
@@ -660,6 +843,7 @@ fn cycle(
         dry_run: policy.dry_run,
         now,
         items,
+        known,
         tally: Tally::default(),
     };
 
@@ -672,7 +856,26 @@ fn cycle(
     }
 
     // 4. Decide.
-    let resources: Vec<Resource> = inventory.iter().map(|(_, r)| r.clone()).collect();
+    // A mark counts only if this janitor made it (its store says so): a mark tag copied
+    // by a launch template, a restore or a person would otherwise skip the grace period.
+    // An untrusted mark is ignored: a candidate is marked afresh, anything else left alone.
+    let mark_tag = policy.janitor.mark_tag.clone();
+    let resources: Vec<Resource> = inventory
+        .iter()
+        .map(|(_, resource)| {
+            let mut resource = resource.clone();
+            let trusted = janitor.state_of(&resource).is_some_and(|state| {
+                matches!(state, ItemState::Marked | ItemState::Blocked | ItemState::Failed) || state.in_flight()
+            });
+            if !trusted && resource.tags.remove(&mark_tag).is_some() {
+                let mut record =
+                    janitor.record(AuditEventName::JanitorDecision, &resource, "ignore_mark", Outcome::Noted);
+                record.reason = Some(format!("{mark_tag} was not written by this janitor (no record in its store)"));
+                audit::emit(&record, &format!("janitor: untrusted mark on {}", resource.key()));
+            }
+            resource
+        })
+        .collect();
     let mut refused: Vec<String> = Vec::new();
     let decisions = match plan {
         None if plan_out.is_some() => decide(policy, &resources, now, Mode::Plan),
@@ -707,8 +910,13 @@ fn cycle(
         }
     };
     for line in refused {
-        let what = if line.starts_with("gone") { "gone" } else { "refused" };
-        janitor.tally.note(what, line);
+        if line.starts_with("gone") {
+            janitor.tally.note("gone", line);
+        } else {
+            // Automation must see that the reviewed plan was not carried out in full.
+            janitor.tally.failed += 1;
+            janitor.tally.note("refused", line);
+        }
     }
 
     // 5. Resume deletions a crash interrupted (after the hard blocks said yes again).
@@ -724,10 +932,20 @@ fn cycle(
         if listed.contains(&item.key) {
             continue;
         }
-        // Not listed any more: the interrupted deletion got there.
-        if let Some(resource) = resource_of_item(&item) {
-            let _ = janitor.transition(&resource, &ItemEvent::Gone);
-            janitor.tally.note("deleted", format!("deleted   {} (finished before an interruption)", item.key));
+        // Not listed any more: gone only if the API says so (the resource may simply be
+        // outside this scan now: a type, region or account taken out of the policy).
+        let Some(resource) = resource_of_item(&item) else { continue };
+        let Some(cloud) = clouds.iter().find(|c| c.provider() == resource.provider && c.account() == resource.account)
+        else {
+            continue;
+        };
+        match runtime.block_on(cloud.exists(&resource)) {
+            Ok(false) => {
+                let _ = janitor.transition(&resource, &ItemEvent::Gone);
+                janitor.tally.note("deleted", format!("deleted   {} (finished before an interruption)", item.key));
+            }
+            Ok(true) => {}
+            Err(error) => janitor.fail(&resource, &format!("checking an interrupted deletion: {error}")),
         }
     }
 
@@ -737,8 +955,9 @@ fn cycle(
         let state = janitor.state_of(resource);
         if state.is_some_and(ItemState::in_flight) && plan.is_none() && plan_out.is_none() {
             match decision {
-                Decision::Delete { .. } | Decision::Wait { .. } | Decision::Held { .. } => {
-                    // Still qualifies: finish through the API (the IaC run is not repeated).
+                Decision::Delete { .. } => {
+                    // Still qualifies and fits under the caps: finish through the API (the
+                    // IaC run is not repeated).
                     let event = match state {
                         Some(ItemState::Phase1) => Some(ItemEvent::IacFailed { reason: "interrupted".into() }),
                         Some(ItemState::Verifying) => Some(ItemEvent::StillThere),
@@ -752,6 +971,14 @@ fn cycle(
                     }
                     janitor.tally.note("resumed", format!("resumed   {} (interrupted deletion)", resource.key()));
                     due.push((cloud, resource.clone(), None));
+                }
+                Decision::Wait { .. } | Decision::Held { .. } => {
+                    // A cap or a longer grace period now holds it back: it waits, however far it got.
+                    let reason = format!("interrupted deletion held back: {}", decision.name());
+                    if !janitor.dry_run {
+                        let _ = janitor.transition(resource, &ItemEvent::Held { reason: reason.clone() });
+                    }
+                    janitor.tally.note("held", format!("held      {} ({reason})", resource.key()));
                 }
                 Decision::Skip { skip } | Decision::Unmark { skip } => janitor.unmark(cloud, resource, skip),
                 Decision::Mark => {}
@@ -982,7 +1209,7 @@ mod tests {
             let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
             let mut store = Store::open_in_memory().unwrap();
             let clouds: Vec<Box<dyn JanitorCloud>> = vec![Box::new(Shared(std::sync::Arc::clone(&cloud)))];
-            cycle(&policy, &runtime, &clouds, &BTreeSet::new(), &mut store, "r", None, None).unwrap();
+            cycle(&policy, &runtime, &clouds, &Known::default(), &mut store, "r", None, None).unwrap();
             prop_assert_eq!(cloud.mutations.load(Ordering::SeqCst), 0);
             prop_assert_eq!(&*cloud.resources.lock().unwrap(), &inventory);
             prop_assert!(store.janitor_items().unwrap().is_empty());
@@ -995,17 +1222,18 @@ mod tests {
             managed_first in any::<bool>(),
         ) {
             let policy = policy(false, per_run, "production");
-            let mut managed = BTreeSet::new();
+            let mut known = Known::default();
             if managed_first && let Some(first) = inventory.first() {
-                managed.insert((first.resource_type.as_str().to_owned(), first.id.clone()));
+                known.managed.insert((first.resource_type.as_str().to_owned(), first.id.clone()));
             }
+            let managed = &known.managed;
             let cloud = std::sync::Arc::new(MemoryCloud { resources: Mutex::new(inventory.clone()), ..Default::default() });
             let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
             let mut store = Store::open_in_memory().unwrap();
             let clouds: Vec<Box<dyn JanitorCloud>> = vec![Box::new(Shared(std::sync::Arc::clone(&cloud)))];
             let mut deleted_so_far = 0;
             for index in 0..3 {
-                cycle(&policy, &runtime, &clouds, &managed, &mut store, &format!("r{index}"), None, None).unwrap();
+                cycle(&policy, &runtime, &clouds, &known, &mut store, &format!("r{index}"), None, None).unwrap();
                 let deleted = cloud.deleted.lock().unwrap().len();
                 prop_assert!(deleted - deleted_so_far <= per_run as usize, "cap broken in cycle {}", index);
                 if index == 0 {

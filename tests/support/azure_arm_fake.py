@@ -19,6 +19,8 @@ ARM calls implemented (paths are case-insensitive, as in ARM; `resourceGroups` =
   PATCH  /subscriptions/{sub}/resourcegroups/{name}      ResourceGroups_Update -> 200 group | 404
   HEAD   /subscriptions/{sub}/resourcegroups/{name}      ResourceGroups_CheckExistence -> 204 | 404 (no body)
   DELETE /subscriptions/{sub}/resourcegroups/{name}      ResourceGroups_Delete -> 202 + Location + Retry-After | 404
+  GET    /subscriptions/{sub}/resourcegroups/{name}/resources   Resources_ListByResourceGroup -> 200 {"value": [...]}
+                                                        (one page; the resources a group holds, seeded with the group)
   GET    /subscriptions/{sub}/operationresults/{opid}    polling the DELETE's Location URL (see below)
 
 Every ARM request must carry `Authorization: Bearer <anything>` (else 401 AuthenticationFailed) and an
@@ -81,6 +83,7 @@ Fault injection (for retry tests)
 
 Test/admin endpoints (no auth, never throttled, not counted in stats)
   POST /_fake/groups    {"subscription", "name", "location", "tags"?, "created_time"? (RFC 3339),
+                         "resources"? [{"name", "type", "tags"?}] (what the group holds; a delete removes them),
                          "managed_by"?}  seeds a group (201 new, 200 replaced)
   GET  /_fake/state     {"groups": [...], "operations": [...]}, sorted so that snapshots compare equal
   GET  /_fake/stats     {"routes": {"METHOD /route/template": n}, "mutations": n, "throttled": n,
@@ -121,10 +124,12 @@ API_VERSION_RE = re.compile(r"^\d{4}-\d{2}-\d{2}(-preview)?$")
 ROUTE_LIST = "/subscriptions/{sub}/resourcegroups"
 ROUTE_GROUP = "/subscriptions/{sub}/resourcegroups/{name}"
 ROUTE_OPERATION = "/subscriptions/{sub}/operationresults/{opid}"
+ROUTE_CONTENTS = "/subscriptions/{sub}/resourcegroups/{name}/resources"
 ALLOWED_METHODS = {
     ROUTE_LIST: ("GET",),
     ROUTE_GROUP: ("GET", "PUT", "PATCH", "HEAD", "DELETE"),
     ROUTE_OPERATION: ("GET",),
+    ROUTE_CONTENTS: ("GET",),
 }
 
 
@@ -413,6 +418,8 @@ class Handler(BaseHTTPRequestHandler):
                 return ROUTE_GROUP, {"sub": segments[1], "name": segments[3]}
             if len(segments) == 4 and lower[2] == "operationresults":
                 return ROUTE_OPERATION, {"sub": segments[1], "opid": segments[3]}
+            if len(segments) == 5 and lower[2] == "resourcegroups" and lower[4] == "resources":
+                return ROUTE_CONTENTS, {"sub": segments[1], "name": segments[3]}
         return None
 
     def _arm(self, segments: list[str], body: bytes) -> None:
@@ -439,6 +446,8 @@ class Handler(BaseHTTPRequestHandler):
             self._list(params["sub"], api_version)
         elif route == ROUTE_OPERATION:
             self._poll(params["sub"], params["opid"], api_version)
+        elif route == ROUTE_CONTENTS:
+            self._contents(params["sub"], params["name"])
         elif method == "GET":
             self._get(params["sub"], params["name"])
         elif method == "HEAD":
@@ -570,6 +579,24 @@ class Handler(BaseHTTPRequestHandler):
                 raise not_found(name)
             body = State.group_json(group)
         self._send(200, body, self._ratelimit("reads"))
+
+    def _contents(self, sub: str, name: str) -> None:
+        with self.state.lock:
+            group = self.state.groups.get(State.key(sub, name))
+            if group is None:
+                raise not_found(name)
+            value = []
+            for item in group.get("resources") or []:
+                entry = {
+                    "id": f"/subscriptions/{sub}/resourceGroups/{group['name']}/providers/{item['type']}/{item['name']}",
+                    "name": item["name"],
+                    "type": item["type"],
+                    "location": group["location"],
+                }
+                if item.get("tags") is not None:
+                    entry["tags"] = dict(item["tags"])
+                value.append(entry)
+        self._send(200, {"value": value}, self._ratelimit("reads"))
 
     def _head(self, sub: str, name: str) -> None:
         with self.state.lock:
@@ -774,6 +801,12 @@ class Handler(BaseHTTPRequestHandler):
             group = self.state.new_group(
                 data["subscription"], data["name"], data["location"], tags, data.get("managed_by"), created
             )
+            resources = data.get("resources") or []
+            if not isinstance(resources, list) or not all(
+                isinstance(r, dict) and isinstance(r.get("name"), str) and isinstance(r.get("type"), str) for r in resources
+            ):
+                raise ArmError(400, "InvalidRequestContent", "'resources' must be a list of {name, type, tags?}.")
+            group["resources"] = [dict(r) for r in resources]
             self.state.groups[key] = group
             out = State.group_json(group)
         self._send(200 if replaced else 201, out, arm=False)

@@ -299,12 +299,15 @@ pub struct Protection {
 }
 
 impl Protection {
-    /// The protected tag that blocks this resource, if any.
+    /// The protected tag that blocks this resource, if any. Keys match case-insensitively
+    /// too: GCS label keys must be lowercase and Azure tag names are case-insensitive, so
+    /// `Environment` must also catch `environment` and `ENVIRONMENT`. A block errs wide.
     pub fn protected_by(&self, tags: &BTreeMap<String, String>) -> Option<(String, String)> {
         self.tags.iter().find_map(|(key, values)| {
-            let value = tags.get(key)?;
-            (values.is_empty() || values.iter().any(|v| v.eq_ignore_ascii_case(value)))
-                .then(|| (key.clone(), value.clone()))
+            tags.iter().filter(|(k, _)| k.eq_ignore_ascii_case(key)).find_map(|(k, value)| {
+                (values.is_empty() || values.iter().any(|v| v.eq_ignore_ascii_case(value)))
+                    .then(|| (k.clone(), value.clone()))
+            })
         })
     }
 }
