@@ -103,11 +103,19 @@ pub fn workdir(policy: &Policy, resource: &Resource) -> Option<String> {
     policy.janitor.iac_workdirs.iter().find(|(glob, _)| glob.is_match(&resource.name)).map(|(_, dir)| dir.clone())
 }
 
-/// How many prefixed resources each type has (the base of the percentage cap).
+/// How many prefixed resources each type has where deletion is allowed (the base of the
+/// percentage cap). Only allowlisted accounts count: a scanned production fleet must not
+/// make a sandbox wipe look small.
 pub fn prefixed_counts(policy: &Policy, inventory: &[Resource]) -> BTreeMap<JanitorTarget, usize> {
     let mut counts = BTreeMap::new();
+    let allowlist = &policy.janitor.delete_allowlist;
+    let allowed = |resource: &Resource| match resource.provider {
+        Provider::Aws => allowlist.aws.contains(&resource.account),
+        Provider::Gcp => allowlist.gcp.contains(&resource.account),
+        Provider::Azure => allowlist.azure.contains(&resource.account),
+    };
     if let Some(prefix) = policy.protection.name_prefix.as_deref().filter(|p| !p.is_empty()) {
-        for resource in inventory.iter().filter(|r| r.name.starts_with(prefix)) {
+        for resource in inventory.iter().filter(|r| r.name.starts_with(prefix) && allowed(r)) {
             *counts.entry(resource.resource_type).or_default() += 1;
         }
     }

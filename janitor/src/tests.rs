@@ -265,10 +265,16 @@ mod decisions {
         fn a_run_deletes_only_marked_candidates_past_grace_and_within_caps(
             params in arb_policy(),
             inventory in prop::collection::vec(arb_marked_resource(), 0..40),
-            reviewed in any::<bool>(),
+            mode_pick in 0..3u8,
+            chosen in prop::collection::btree_set(0..40usize, 0..20),
         ) {
             let policy = compiled(&params);
-            let mode = if reviewed { Mode::Plan } else { Mode::Scheduled };
+            let reviewed = mode_pick > 0;
+            let mode = match mode_pick {
+                0 => Mode::Scheduled,
+                1 => Mode::Plan,
+                _ => Mode::Apply(&chosen),
+            };
             let decisions = decide(&policy, &inventory, now(), mode);
             prop_assert_eq!(decisions.len(), inventory.len());
             let mut deletions = 0usize;
@@ -278,6 +284,10 @@ mod decisions {
                 match decision {
                     Decision::Delete { .. } => {
                         prop_assert!(selected, "deleting a non-candidate {resource:?}");
+                        if let Mode::Apply(chosen) = mode {
+                            let index = inventory.iter().position(|r| std::ptr::eq(r, resource)).unwrap();
+                            prop_assert!(chosen.contains(&index), "deleting outside the applied plan");
+                        }
                         prop_assert!(!resource.managed && resource.name.starts_with(&params.prefix));
                         prop_assert!(policy.protection.protected_by(&resource.tags).is_none());
                         if !reviewed {
@@ -288,8 +298,8 @@ mod decisions {
                         deletions += 1;
                         *per_type.entry(resource.resource_type).or_default() += 1;
                     }
-                    Decision::Mark => prop_assert!(selected && !resource.tags.contains_key("driftguard-marked-at")),
-                    Decision::Unmark { .. } => prop_assert!(!selected && resource.tags.contains_key("driftguard-marked-at")),
+                    Decision::Mark => prop_assert!(!reviewed && selected && !resource.tags.contains_key("driftguard-marked-at")),
+                    Decision::Unmark { .. } => prop_assert!(!reviewed && !selected && resource.tags.contains_key("driftguard-marked-at")),
                     _ => {}
                 }
             }
@@ -302,7 +312,7 @@ mod decisions {
         /// Every path through the machine: deletion is reached only through a delete
         /// event, and a deleted item never starts deleting again.
         #[test]
-        fn the_item_machine_never_deletes_twice(events in prop::collection::vec(0..11usize, 1..30)) {
+        fn the_item_machine_never_deletes_twice(events in prop::collection::vec(0..12usize, 1..30)) {
             let all = [
                 ItemEvent::Marked,
                 ItemEvent::Delete { phase1: true },
@@ -315,6 +325,7 @@ mod decisions {
                 ItemEvent::ApiFailed { reason: "denied".into() },
                 ItemEvent::Held { reason: "cap".into() },
                 ItemEvent::Reappeared,
+                ItemEvent::Unmarked { reason: "protected".into() },
             ];
             let mut state = None;
             for index in events {

@@ -396,8 +396,25 @@ impl Aws {
             let snapshot = format!("{id}-driftguard-final-{}", Utc::now().format("%Y%m%d%H%M%S"));
             request.skip_final_snapshot(false).final_db_snapshot_identifier(snapshot)
         };
-        send!(self, "rds:DeleteDBInstance", request)?;
-        Ok(())
+        match send!(self, "rds:DeleteDBInstance", request) {
+            Ok(_) => Ok(()),
+            // A retry after a lost answer finds the deletion already under way: done.
+            Err(error) if error.code == "InvalidDBInstanceState" => {
+                let now = send!(
+                    self,
+                    "rds:DescribeDBInstances",
+                    self.rds().describe_db_instances().db_instance_identifier(id)
+                );
+                match now {
+                    Ok(page) if page.db_instances().iter().all(|db| db.db_instance_status() == Some("deleting")) => {
+                        Ok(())
+                    }
+                    Err(gone) if gone.is_not_found() => Ok(()),
+                    _ => Err(error),
+                }
+            }
+            Err(error) => Err(error),
+        }
     }
 
     async fn delete_role(&self, resource: &Resource) -> Result<(), CallError> {
