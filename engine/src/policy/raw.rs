@@ -724,10 +724,11 @@ pub struct IacCommand {
     /// Arguments.
     #[garde(skip)]
     pub args: Vec<String>,
-    /// Tag naming the working directory of a resource's IaC root module.
+    /// Tag whose value picks a resource's working directory among `workdirs`' values (a tag
+    /// never names a path the policy does not list).
     #[garde(skip)]
     pub workdir_tag: Option<String>,
-    /// Name globs mapped to working directories, for resources without the tag.
+    /// Name globs mapped to working directories: the only directories phase 1 runs in.
     #[garde(skip)]
     pub workdirs: BTreeMap<String, String>,
     /// Kill the command after this long.
