@@ -167,6 +167,23 @@ fn marks_first_then_deletes_after_the_grace_period_in_dependency_order() {
 }
 
 #[test]
+fn a_second_run_on_the_same_store_refuses_to_start() {
+    let dir = tempfile::tempdir().unwrap();
+    let (moto, state, _) = seeded(dir.path());
+    let policy = policy(dir.path(), &moto.endpoint, &state, "", "");
+    // Another process's run holds the lock.
+    let held = std::fs::File::create(dir.path().join("state.db.lock")).unwrap();
+    held.lock().unwrap();
+    let (code, events, stderr) = janitor(dir.path(), &policy, &[]);
+    assert_eq!(code, 1, "{stderr}");
+    assert!(stderr.contains("another driftguard run holds"), "{stderr}");
+    assert!(!events.iter().any(|e| e["event"] == "cloud.mutation"));
+    drop(held);
+    let (code, _, stderr) = janitor(dir.path(), &policy, &[]);
+    assert_eq!(code, 0, "released: {stderr}");
+}
+
+#[test]
 fn a_marked_resource_that_stops_qualifying_is_unmarked() {
     let dir = tempfile::tempdir().unwrap();
     let (moto, state, _) = seeded(dir.path());

@@ -191,6 +191,10 @@ pub fn run(cli: &Cli, state_paths: &[PathBuf], report_path: Option<&Path>) -> Ex
         Ok(policy) => policy,
         Err(exit) => return exit,
     };
+    let _lock = match super::lock_store(&policy, "detect") {
+        Ok(lock) => lock,
+        Err(exit) => return exit,
+    };
     let runtime = match tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build() {
         Ok(runtime) => runtime,
         Err(error) => {

@@ -673,6 +673,10 @@ pub fn run(cli: &Cli, plan_out: Option<&Path>, apply_plan: Option<&Path>) -> Exi
         eprintln!("driftguard janitor: janitor.enabled is false in {}; nothing to do", policy.source);
         return Exit::Success;
     }
+    let _lock = match super::lock_store(&policy, "janitor") {
+        Ok(lock) => lock,
+        Err(exit) => return exit,
+    };
     if plan_out.is_some() && !policy.dry_run {
         eprintln!("driftguard janitor: --plan-out writes a plan for review and deletes nothing: add --dry-run");
         return Exit::Usage;

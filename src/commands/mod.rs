@@ -110,6 +110,36 @@ pub fn open_store(policy: &Policy) -> Result<Store, Exit> {
     })
 }
 
+/// Takes the store's run lock (`<store>.lock`, an exclusive advisory lock held until the
+/// process ends): two runs that act (detect, janitor) on one store would decide from the
+/// same state and double every cap. A second run refuses to start.
+pub fn lock_store(policy: &Policy, command: &str) -> Result<std::fs::File, Exit> {
+    let path = format!("{}.lock", policy.store_path);
+    if let Some(parent) = Path::new(&path).parent().filter(|p| !p.as_os_str().is_empty())
+        && let Err(error) = std::fs::create_dir_all(parent)
+    {
+        eprintln!("driftguard {command}: cannot create the store directory {}: {error}", parent.display());
+        return Err(Exit::Runtime);
+    }
+    let file = std::fs::OpenOptions::new().create(true).truncate(false).write(true).open(&path).map_err(|error| {
+        eprintln!("driftguard {command}: cannot open the run lock {path}: {error}");
+        Exit::Runtime
+    })?;
+    match file.try_lock() {
+        Ok(()) => Ok(file),
+        Err(std::fs::TryLockError::WouldBlock) => {
+            eprintln!(
+                "driftguard {command}: another driftguard run holds {path} (one acting run per store at a time); nothing was done"
+            );
+            Err(Exit::Runtime)
+        }
+        Err(std::fs::TryLockError::Error(error)) => {
+            eprintln!("driftguard {command}: cannot lock {path}: {error}");
+            Err(Exit::Runtime)
+        }
+    }
+}
+
 fn not_yet(cli: &Cli, command: &str, what: &str) -> Exit {
     // The policy is still compiled first: a bad policy must exit 78 here as everywhere.
     if let Err(exit) = load_for_action(cli) {
