@@ -114,7 +114,9 @@ impl Aws {
         Ok(resources)
     }
 
-    async fn instances(&self) -> Result<Vec<Normalized>, CallError> {
+    /// Every instance that is not on its way out (terminated, shutting-down), all pages:
+    /// what drift collection and the janitor both start from.
+    pub(crate) async fn live_instances(&self) -> Result<Vec<aws_sdk_ec2::types::Instance>, CallError> {
         let mut out = Vec::new();
         let mut token: Option<String> = None;
         loop {
@@ -124,53 +126,77 @@ impl Aws {
                 self.ec2.describe_instances().set_next_token(token.clone()).max_results(100)
             )?;
             for instance in page.reservations().iter().flat_map(aws_sdk_ec2::types::Reservation::instances) {
-                let Some(id) = instance.instance_id() else { continue };
                 let state = instance.state().and_then(|s| s.name()).map(|n| n.as_str().to_owned()).unwrap_or_default();
-                if state == "terminated" || state == "shutting-down" {
-                    continue;
+                if instance.instance_id().is_some() && state != "terminated" && state != "shutting-down" {
+                    out.push(instance.clone());
                 }
-                let termination = send!(
-                    self,
-                    "ec2:DescribeInstanceAttribute",
-                    self.ec2
-                        .describe_instance_attribute()
-                        .instance_id(id)
-                        .attribute(aws_sdk_ec2::types::InstanceAttributeName::DisableApiTermination)
-                )?;
-                let mut a = Attributes::new();
-                a.insert(
-                    "instance_type".into(),
-                    scalar(Value::from(instance.instance_type().map(|t| t.as_str().to_owned()))),
-                );
-                a.insert(
-                    "vpc_security_group_ids".into(),
-                    string_set(instance.security_groups().iter().filter_map(|g| g.group_id()).map(str::to_owned)),
-                );
-                // Terraform records the profile's name; the API returns its ARN.
-                let profile =
-                    instance.iam_instance_profile().and_then(|p| p.arn()).and_then(|arn| arn.rsplit('/').next());
-                a.insert("iam_instance_profile".into(), scalar(Value::from(profile.map(str::to_owned))));
-                a.insert(
-                    "disable_api_termination".into(),
-                    Value::Bool(
-                        termination
-                            .disable_api_termination()
-                            .and_then(aws_sdk_ec2::types::AttributeBooleanValue::value)
-                            .unwrap_or(false),
-                    ),
-                );
-                let tokens = instance.metadata_options().and_then(|m| m.http_tokens()).map(|t| t.as_str().to_owned());
-                a.insert("metadata_options.http_tokens".into(), scalar(Value::from(tokens)));
-                let monitoring = instance.monitoring().and_then(|m| m.state()).is_some_and(|s| s.as_str() == "enabled");
-                a.insert("monitoring".into(), Value::Bool(monitoring));
-                insert_tags(&mut a, ec2_tags(instance.tags()));
-                out.push(normalized("aws_instance", id, a));
             }
             token = page.next_token().filter(|t| !t.is_empty()).map(str::to_owned);
             if token.is_none() {
                 return Ok(out);
             }
         }
+    }
+
+    /// Every DB instance, all pages.
+    pub(crate) async fn all_databases(&self) -> Result<Vec<aws_sdk_rds::types::DbInstance>, CallError> {
+        let mut out = Vec::new();
+        let mut marker: Option<String> = None;
+        loop {
+            let page = send!(
+                self,
+                "rds:DescribeDBInstances",
+                self.rds.describe_db_instances().set_marker(marker.clone()).max_records(100)
+            )?;
+            out.extend(page.db_instances().iter().cloned());
+            marker = page.marker().filter(|m| !m.is_empty()).map(str::to_owned);
+            if marker.is_none() {
+                return Ok(out);
+            }
+        }
+    }
+
+    async fn instances(&self) -> Result<Vec<Normalized>, CallError> {
+        let mut out = Vec::new();
+        for instance in &self.live_instances().await? {
+            let Some(id) = instance.instance_id() else { continue };
+            let termination = send!(
+                self,
+                "ec2:DescribeInstanceAttribute",
+                self.ec2
+                    .describe_instance_attribute()
+                    .instance_id(id)
+                    .attribute(aws_sdk_ec2::types::InstanceAttributeName::DisableApiTermination)
+            )?;
+            let mut a = Attributes::new();
+            a.insert(
+                "instance_type".into(),
+                scalar(Value::from(instance.instance_type().map(|t| t.as_str().to_owned()))),
+            );
+            a.insert(
+                "vpc_security_group_ids".into(),
+                string_set(instance.security_groups().iter().filter_map(|g| g.group_id()).map(str::to_owned)),
+            );
+            // Terraform records the profile's name; the API returns its ARN.
+            let profile = instance.iam_instance_profile().and_then(|p| p.arn()).and_then(|arn| arn.rsplit('/').next());
+            a.insert("iam_instance_profile".into(), scalar(Value::from(profile.map(str::to_owned))));
+            a.insert(
+                "disable_api_termination".into(),
+                Value::Bool(
+                    termination
+                        .disable_api_termination()
+                        .and_then(aws_sdk_ec2::types::AttributeBooleanValue::value)
+                        .unwrap_or(false),
+                ),
+            );
+            let tokens = instance.metadata_options().and_then(|m| m.http_tokens()).map(|t| t.as_str().to_owned());
+            a.insert("metadata_options.http_tokens".into(), scalar(Value::from(tokens)));
+            let monitoring = instance.monitoring().and_then(|m| m.state()).is_some_and(|s| s.as_str() == "enabled");
+            a.insert("monitoring".into(), Value::Bool(monitoring));
+            insert_tags(&mut a, ec2_tags(instance.tags()));
+            out.push(normalized("aws_instance", id, a));
+        }
+        Ok(out)
     }
 
     async fn security_groups(&self) -> Result<Vec<Normalized>, CallError> {
@@ -240,33 +266,22 @@ impl Aws {
 
     async fn databases(&self) -> Result<Vec<Normalized>, CallError> {
         let mut out = Vec::new();
-        let mut marker: Option<String> = None;
-        loop {
-            let page = send!(
-                self,
-                "rds:DescribeDBInstances",
-                self.rds.describe_db_instances().set_marker(marker.clone()).max_records(100)
-            )?;
-            for db in page.db_instances() {
-                let Some(id) = db.db_instance_identifier() else { continue };
-                let mut a = Attributes::new();
-                a.insert("instance_class".into(), scalar(Value::from(db.db_instance_class().map(str::to_owned))));
-                a.insert("publicly_accessible".into(), Value::Bool(db.publicly_accessible().unwrap_or(false)));
-                a.insert("storage_encrypted".into(), Value::Bool(db.storage_encrypted().unwrap_or(false)));
-                a.insert("deletion_protection".into(), Value::Bool(db.deletion_protection().unwrap_or(false)));
-                a.insert("backup_retention_period".into(), Value::from(db.backup_retention_period()));
-                let tags = db
-                    .tag_list()
-                    .iter()
-                    .filter_map(|t| Some((t.key()?.to_owned(), t.value().unwrap_or_default().to_owned())));
-                insert_tags(&mut a, tags);
-                out.push(normalized("aws_db_instance", id, a));
-            }
-            marker = page.marker().filter(|m| !m.is_empty()).map(str::to_owned);
-            if marker.is_none() {
-                return Ok(out);
-            }
+        for db in &self.all_databases().await? {
+            let Some(id) = db.db_instance_identifier() else { continue };
+            let mut a = Attributes::new();
+            a.insert("instance_class".into(), scalar(Value::from(db.db_instance_class().map(str::to_owned))));
+            a.insert("publicly_accessible".into(), Value::Bool(db.publicly_accessible().unwrap_or(false)));
+            a.insert("storage_encrypted".into(), Value::Bool(db.storage_encrypted().unwrap_or(false)));
+            a.insert("deletion_protection".into(), Value::Bool(db.deletion_protection().unwrap_or(false)));
+            a.insert("backup_retention_period".into(), Value::from(db.backup_retention_period()));
+            let tags = db
+                .tag_list()
+                .iter()
+                .filter_map(|t| Some((t.key()?.to_owned(), t.value().unwrap_or_default().to_owned())));
+            insert_tags(&mut a, tags);
+            out.push(normalized("aws_db_instance", id, a));
         }
+        Ok(out)
     }
 
     async fn buckets(&self, regions: &[String]) -> Result<Vec<Normalized>, CallError> {

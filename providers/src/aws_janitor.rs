@@ -152,88 +152,62 @@ impl Aws {
 
     async fn janitor_instances(&self, account: &str) -> Result<Vec<Resource>, CallError> {
         let mut out = Vec::new();
-        let mut token: Option<String> = None;
-        loop {
-            let page = send!(
-                self,
-                "ec2:DescribeInstances",
-                self.ec2().describe_instances().set_next_token(token.clone()).max_results(100)
-            )?;
-            for instance in page.reservations().iter().flat_map(aws_sdk_ec2::types::Reservation::instances) {
-                let Some(id) = instance.instance_id() else { continue };
-                let state = instance.state().and_then(|s| s.name()).map(|n| n.as_str().to_owned()).unwrap_or_default();
-                if state == "terminated" || state == "shutting-down" {
-                    continue;
-                }
-                let tags: BTreeMap<String, String> = instance
-                    .tags()
-                    .iter()
-                    .filter_map(|t| Some((t.key()?.to_owned(), t.value().unwrap_or_default().to_owned())))
-                    .collect();
-                // Instances another service owns come back when deleted (and their owner may
-                // be managed by Terraform under another type): an Auto Scaling group, an EKS
-                // node group, a Spot fleet. Never the janitor's to delete one by one.
-                if tags
-                    .keys()
-                    .any(|k| k == "aws:autoscaling:groupName" || k.starts_with("eks:") || k.starts_with("aws:ec2spot:"))
-                {
-                    continue;
-                }
-                // The prefix applies to the Name tag: an instance without one is never a candidate.
-                let name = tags.get("Name").cloned().unwrap_or_default();
-                out.push(resource(
-                    account,
-                    &self.region,
-                    JanitorTarget::AwsInstance,
-                    id,
-                    &name,
-                    tags,
-                    time(instance.launch_time()),
-                ));
+        for instance in &self.live_instances().await? {
+            let Some(id) = instance.instance_id() else { continue };
+            let tags: BTreeMap<String, String> = instance
+                .tags()
+                .iter()
+                .filter_map(|t| Some((t.key()?.to_owned(), t.value().unwrap_or_default().to_owned())))
+                .collect();
+            // Instances another service owns come back when deleted (and their owner may
+            // be managed by Terraform under another type): an Auto Scaling group, an EKS
+            // node group, a Spot fleet. Never the janitor's to delete one by one.
+            if tags
+                .keys()
+                .any(|k| k == "aws:autoscaling:groupName" || k.starts_with("eks:") || k.starts_with("aws:ec2spot:"))
+            {
+                continue;
             }
-            token = page.next_token().filter(|t| !t.is_empty()).map(str::to_owned);
-            if token.is_none() {
-                return Ok(out);
-            }
+            // The prefix applies to the Name tag: an instance without one is never a candidate.
+            let name = tags.get("Name").cloned().unwrap_or_default();
+            out.push(resource(
+                account,
+                &self.region,
+                JanitorTarget::AwsInstance,
+                id,
+                &name,
+                tags,
+                time(instance.launch_time()),
+            ));
         }
+        Ok(out)
     }
 
     async fn janitor_databases(&self, account: &str) -> Result<Vec<Resource>, CallError> {
         let mut out = Vec::new();
-        let mut marker: Option<String> = None;
-        loop {
-            let page = send!(
-                self,
-                "rds:DescribeDBInstances",
-                self.rds().describe_db_instances().set_marker(marker.clone()).max_records(100)
-            )?;
-            for db in page.db_instances() {
-                let Some(id) = db.db_instance_identifier() else { continue };
-                // On its way out, or a member of an Aurora cluster (the cluster owns it; a
-                // Terraform aws_rds_cluster_instance manages it under another type).
-                if db.db_instance_status() == Some("deleting") || db.db_cluster_identifier().is_some() {
-                    continue;
-                }
-                let tags = db
-                    .tag_list()
-                    .iter()
-                    .filter_map(|t| Some((t.key()?.to_owned(), t.value().unwrap_or_default().to_owned())))
-                    .collect();
-                out.push(resource(
-                    account,
-                    &self.region,
-                    JanitorTarget::AwsDbInstance,
-                    id,
-                    id,
-                    tags,
-                    time(db.instance_create_time()),
-                ));
+        for db in &self.all_databases().await? {
+            let Some(id) = db.db_instance_identifier() else { continue };
+            // On its way out, or a member of an Aurora cluster (the cluster owns it; a
+            // Terraform aws_rds_cluster_instance manages it under another type).
+            if db.db_instance_status() == Some("deleting") || db.db_cluster_identifier().is_some() {
+                continue;
             }
-            marker = page.marker().filter(|m| !m.is_empty()).map(str::to_owned);
-            if marker.is_none() {
-                return Ok(out);
-            }
+            let tags = db
+                .tag_list()
+                .iter()
+                .filter_map(|t| Some((t.key()?.to_owned(), t.value().unwrap_or_default().to_owned())))
+                .collect();
+            out.push(resource(
+                account,
+                &self.region,
+                JanitorTarget::AwsDbInstance,
+                id,
+                id,
+                tags,
+                time(db.instance_create_time()),
+            ));
         }
+        Ok(out)
     }
 
     async fn janitor_roles(&self, account: &str) -> Result<Vec<Resource>, CallError> {
