@@ -363,11 +363,23 @@ impl AzureSubscription {
             }
             tokio::time::sleep(pause.min(deadline - now)).await;
             let poll_url = &location;
-            let response = call(&self.retry, OP_DELETE, || async move {
+            let polled = call(&self.retry, OP_DELETE, || async move {
                 self.get_raw(poll_url).await.map_err(|error| classify(OP_DELETE, &error))
             })
-            .await?;
+            .await;
             polls += 1;
+            let response = match polled {
+                Ok(response) => response,
+                // An operation ARM no longer knows: the group itself says how it ended.
+                Err(error) if error.code == "NotFound" || error.code == "OperationNotFound" => {
+                    return match self.get_group(name).await {
+                        Err(gone) if is_gone(&gone) => Ok(()),
+                        Ok(group) if is_deleting(&group) => Ok(()),
+                        _ => Err(error),
+                    };
+                }
+                Err(error) => return Err(error),
+            };
             if response.status() != StatusCode::Accepted {
                 tracing::info!(event = "azure.resource_group.deleted", group = name, polls, "resource group deleted");
                 return Ok(());

@@ -1055,7 +1055,16 @@ fn cycle(
         if !janitor.dry_run && !deleted_keys.is_empty() && delay <= Duration::from_mins(5) {
             std::thread::sleep(delay);
             for (index, cloud) in clouds.iter().enumerate() {
-                let Ok(again) = runtime.block_on(cloud.inventory(&policy.janitor.targets)) else { continue };
+                let again = match runtime.block_on(cloud.inventory(&policy.janitor.targets)) {
+                    Ok(again) => again,
+                    Err(error) => {
+                        // Not a failed deletion: the next run's listing checks for revenants too.
+                        let line =
+                            format!("revenant check of {} {} skipped: {error}", cloud.provider(), cloud.account());
+                        janitor.tally.note("unchecked", line);
+                        continue;
+                    }
+                };
                 for resource in again {
                     let was_deleted = deleted_keys.iter().any(|d| d.key() == resource.key());
                     if was_deleted && janitor.state_of(&resource) == Some(ItemState::Deleted) {
