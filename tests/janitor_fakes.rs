@@ -196,3 +196,20 @@ fn azure_resource_groups_follow_the_long_running_delete_and_survive_throttling()
     let all = events.iter().map(ToString::to_string).collect::<String>() + &stderr;
     assert!(!all.contains("fake-arm-token-not-a-secret"), "the token reached the log");
 }
+
+#[test]
+fn an_azure_deletion_whose_operation_arm_forgot_is_settled_by_the_group_itself() {
+    let dir = tempfile::tempdir().unwrap();
+    // Operation records expire in ARM: polling a finished deletion's Location answers 404.
+    let azure = Fake::azure_with(&[("AZ_FAKE_FORGET_OPERATIONS", "1")]);
+    let body = serde_json::json!({"subscription": SUBSCRIPTION, "name": "dg-old-rg", "location": "westeurope",
+        "tags": {"expires-at": "2020-01-01"}});
+    azure.admin("port", "POST", "/_fake/groups", Some(&body));
+    let policy = policy(dir.path(), None, Some(&azure));
+    let (code, _, stderr) = janitor(dir.path(), &policy, &[]);
+    assert_eq!(code, 0, "{stderr}");
+    let (code, events, stderr) = janitor(dir.path(), &policy, &[]);
+    assert_eq!(code, 0, "a forgotten operation on a group that is gone is a deletion: {stderr}");
+    assert!(events.iter().any(|e| e["to_state"] == "deleted" && e["resource_id"] == "dg-old-rg"), "{stderr}");
+    assert!(azure.admin("port", "GET", "/_fake/state", None)["groups"].as_array().unwrap().is_empty());
+}

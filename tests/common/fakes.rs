@@ -39,7 +39,14 @@ impl Fake {
 
     /// tests/support/azure_arm_fake.py: `ports["port"]` (ARM and `/_fake/` admin).
     pub fn azure() -> Self {
-        Self::start("azure_arm_fake.py", &[("AZ_FAKE_DELETE_POLLS", "2"), ("AZ_FAKE_THROTTLE_RETRY_AFTER", "0")])
+        Self::azure_with(&[])
+    }
+
+    /// The Azure fake with more settings (`AZ_FAKE_*`).
+    pub fn azure_with(env: &[(&str, &str)]) -> Self {
+        let mut all = vec![("AZ_FAKE_DELETE_POLLS", "2"), ("AZ_FAKE_THROTTLE_RETRY_AFTER", "0")];
+        all.extend_from_slice(env);
+        Self::start("azure_arm_fake.py", &all)
     }
 
     /// `http://127.0.0.1:PORT` of the served API.

@@ -95,7 +95,8 @@ Test/admin endpoints (no auth, never throttled, not counted in stats)
 Environment variables
   AZ_FAKE_PAGE_SIZE (2), AZ_FAKE_DELETE_POLLS (2), AZ_FAKE_RETRY_AFTER ("0"), AZ_FAKE_THROTTLE_EVERY (0),
   AZ_FAKE_THROTTLE_RETRY_AFTER ("1"), AZ_FAKE_API_VERSIONS (comma list; empty = any YYYY-MM-DD[-preview]),
-  AZ_FAKE_VERBOSE (1 = log request lines to stderr; headers are never logged).
+  AZ_FAKE_VERBOSE (1 = log request lines to stderr; headers are never logged),
+  AZ_FAKE_FORGET_OPERATIONS (1 = a delete completes at once and its operation is forgotten: polls answer 404).
 
 Not modelled: subscriptions that do not exist (every subscription exists and starts empty), $filter,
 export_template, resource locks, tag count/length limits, validation of group names, real token checks.
@@ -156,6 +157,9 @@ class Config:
         raw_versions = os.environ.get("AZ_FAKE_API_VERSIONS", "")
         self.api_versions = [v.strip() for v in raw_versions.split(",") if v.strip()]
         self.verbose = os.environ.get("AZ_FAKE_VERBOSE", "") == "1"
+        # 1: a deletion completes at once and its operation is forgotten, so polling its
+        # Location answers 404 OperationNotFound (operation records expire in real ARM).
+        self.forget_operations = os.environ.get("AZ_FAKE_FORGET_OPERATIONS", "") == "1"
 
 
 class ArmError(Exception):
@@ -691,10 +695,13 @@ class Handler(BaseHTTPRequestHandler):
                     "will_fail": has_fail_tag(group["tags"]),
                     "started": now_rfc3339(),
                 }
-                self.state.operations[opid] = op
-                group["provisioning_state"] = "Deleting"
-                group["delete_operation"] = opid
-                group["changed_time"] = op["started"]
+                if self.config.forget_operations:
+                    del self.state.groups[key]
+                else:
+                    self.state.operations[opid] = op
+                    group["provisioning_state"] = "Deleting"
+                    group["delete_operation"] = opid
+                    group["changed_time"] = op["started"]
             headers = self._operation_headers(op)
         headers.update(self._ratelimit("deletes"))
         self._send(202, None, headers)
