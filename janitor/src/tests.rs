@@ -127,6 +127,21 @@ fn simple_params(protected_key: &str, protected_value: &str, default_ttl_hours: 
     }
 }
 
+/// `dg-x`, a bucket in the first account, created ten hours before [`now`].
+fn bucket_ten_hours_old() -> Resource {
+    Resource {
+        provider: Provider::Aws,
+        account: ACCOUNTS[0].into(),
+        region: "us-east-1".into(),
+        resource_type: JanitorTarget::AwsS3Bucket,
+        id: "dg-x".into(),
+        name: "dg-x".into(),
+        tags: BTreeMap::new(),
+        created_at: Some(now() - chrono::Duration::hours(10)),
+        managed: false,
+    }
+}
+
 fn compiled(params: &PolicyParams) -> Policy {
     compile("random.yaml", &policy_text(params), None, &CliOverrides::default())
         .unwrap_or_else(|errors| panic!("generated policy refused:\n{errors}\n{}", policy_text(params)))
@@ -196,17 +211,7 @@ proptest! {
 fn expiry_comes_from_tags_then_ttl_then_default() {
     let params = simple_params("Environment", "production", 72);
     let policy = compiled(&params);
-    let base = Resource {
-        provider: Provider::Aws,
-        account: ACCOUNTS[0].into(),
-        region: "us-east-1".into(),
-        resource_type: JanitorTarget::AwsS3Bucket,
-        id: "dg-x".into(),
-        name: "dg-x".into(),
-        tags: BTreeMap::new(),
-        created_at: Some(now() - chrono::Duration::hours(10)),
-        managed: false,
-    };
+    let base = bucket_ten_hours_old();
     let with = |key: &str, value: &str| {
         let mut resource = base.clone();
         resource.tags.insert(key.into(), value.into());
@@ -397,17 +402,7 @@ mod decisions {
     fn fingerprints_change_with_what_review_saw_but_not_with_the_mark() {
         let params = simple_params("Environment", "production", 1);
         let policy = compiled(&params);
-        let base = Resource {
-            provider: Provider::Aws,
-            account: ACCOUNTS[0].into(),
-            region: "us-east-1".into(),
-            resource_type: JanitorTarget::AwsS3Bucket,
-            id: "dg-x".into(),
-            name: "dg-x".into(),
-            tags: BTreeMap::new(),
-            created_at: Some(now() - chrono::Duration::hours(10)),
-            managed: false,
-        };
+        let base = bucket_ten_hours_old();
         let print = fingerprint(&policy, &base);
         let mut marked = base.clone();
         marked.tags.insert("driftguard-marked-at".into(), now().to_rfc3339());

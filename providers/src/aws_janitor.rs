@@ -67,6 +67,29 @@ where
     Err(CallError { transient: true, ..CallError::local(operation, "still not gone after waiting about 4 minutes") })
 }
 
+/// The next marker of an IAM listing (`Marker` + `IsTruncated` paging).
+fn next_marker(truncated: bool, marker: Option<&str>) -> Option<String> {
+    if truncated { marker.map(str::to_owned) } else { None }
+}
+
+/// Every item of an IAM listing: `page(marker)` returns one page's items and the next marker.
+async fn iam_pages<T, F, Fut>(mut page: F) -> Result<Vec<T>, CallError>
+where
+    F: FnMut(Option<String>) -> Fut,
+    Fut: Future<Output = Result<(Vec<T>, Option<String>), CallError>>,
+{
+    let mut out = Vec::new();
+    let mut marker = None;
+    loop {
+        let (items, next) = page(marker).await?;
+        out.extend(items);
+        match next {
+            Some(next) => marker = Some(next),
+            None => return Ok(out),
+        }
+    }
+}
+
 impl AwsAccount {
     /// An account with one client per region; `regions` must not be empty.
     pub fn new(account: &str, regions: Vec<Aws>) -> Self {
@@ -393,73 +416,54 @@ impl Aws {
 
     async fn delete_role(&self, resource: &Resource) -> Result<(), CallError> {
         let role = resource.id.as_str();
-        let mut marker: Option<String> = None;
-        loop {
+        // Each listing is read whole before anything is removed: deleting while following
+        // markers could skip entries.
+        let attached = iam_pages(|marker| async move {
             let page = send!(
                 self,
                 "iam:ListAttachedRolePolicies",
-                self.iam().list_attached_role_policies().role_name(role).set_marker(marker.clone())
+                self.iam().list_attached_role_policies().role_name(role).set_marker(marker)
             )?;
-            for policy in page.attached_policies() {
-                let Some(arn) = policy.policy_arn() else { continue };
-                gone_is_done(
-                    send!(
-                        self,
-                        "iam:DetachRolePolicy",
-                        self.iam().detach_role_policy().role_name(role).policy_arn(arn)
-                    )
-                    .map(|_| ()),
-                )?;
-            }
-            marker = if page.is_truncated() { page.marker().map(str::to_owned) } else { None };
-            if marker.is_none() {
-                break;
-            }
+            let arns = page.attached_policies().iter().filter_map(|p| p.policy_arn().map(str::to_owned)).collect();
+            Ok((arns, next_marker(page.is_truncated(), page.marker())))
+        })
+        .await?;
+        for arn in &attached {
+            let detached =
+                send!(self, "iam:DetachRolePolicy", self.iam().detach_role_policy().role_name(role).policy_arn(arn));
+            gone_is_done(detached.map(|_| ()))?;
         }
-        loop {
+        let inline = iam_pages(|marker| async move {
             let page = send!(
                 self,
                 "iam:ListRolePolicies",
-                self.iam().list_role_policies().role_name(role).set_marker(marker.clone())
+                self.iam().list_role_policies().role_name(role).set_marker(marker)
             )?;
-            for name in page.policy_names() {
-                gone_is_done(
-                    send!(
-                        self,
-                        "iam:DeleteRolePolicy",
-                        self.iam().delete_role_policy().role_name(role).policy_name(name)
-                    )
-                    .map(|_| ()),
-                )?;
-            }
-            marker = if page.is_truncated() { page.marker().map(str::to_owned) } else { None };
-            if marker.is_none() {
-                break;
-            }
+            Ok((page.policy_names().to_vec(), next_marker(page.is_truncated(), page.marker())))
+        })
+        .await?;
+        for name in &inline {
+            let deleted =
+                send!(self, "iam:DeleteRolePolicy", self.iam().delete_role_policy().role_name(role).policy_name(name));
+            gone_is_done(deleted.map(|_| ()))?;
         }
-        loop {
+        let profiles = iam_pages(|marker| async move {
             let page = send!(
                 self,
                 "iam:ListInstanceProfilesForRole",
-                self.iam().list_instance_profiles_for_role().role_name(role).set_marker(marker.clone())
+                self.iam().list_instance_profiles_for_role().role_name(role).set_marker(marker)
             )?;
-            for profile in page.instance_profiles() {
-                gone_is_done(
-                    send!(
-                        self,
-                        "iam:RemoveRoleFromInstanceProfile",
-                        self.iam()
-                            .remove_role_from_instance_profile()
-                            .instance_profile_name(profile.instance_profile_name())
-                            .role_name(role)
-                    )
-                    .map(|_| ()),
-                )?;
-            }
-            marker = if page.is_truncated() { page.marker().map(str::to_owned) } else { None };
-            if marker.is_none() {
-                break;
-            }
+            let names = page.instance_profiles().iter().map(|p| p.instance_profile_name().to_owned()).collect();
+            Ok((names, next_marker(page.is_truncated(), page.marker())))
+        })
+        .await?;
+        for profile in &profiles {
+            let removed = send!(
+                self,
+                "iam:RemoveRoleFromInstanceProfile",
+                self.iam().remove_role_from_instance_profile().instance_profile_name(profile).role_name(role)
+            );
+            gone_is_done(removed.map(|_| ()))?;
         }
         send!(self, "iam:DeleteRole", self.iam().delete_role().role_name(role))?;
         Ok(())
