@@ -3,6 +3,7 @@
 //! and audit events are emitted here and nowhere else.
 
 use std::io::IsTerminal;
+use std::sync::OnceLock;
 
 use driftguard_engine::audit::{AUDIT_TARGET, AuditRecord, Outcome};
 use driftguard_engine::policy::raw::{LogFormat, LogLevel};
@@ -29,8 +30,9 @@ pub fn init(cli: Option<LogFormatArg>, policy: LogFormat, level: LogLevel) {
     // stay at info whatever the level: azure_core 0.21 logs request headers at debug with
     // its redaction inverted (the bearer token would be printed). The Azure adapter strips
     // the header before that line too; this is the second guard.
+    // The scheduler narrates its own start-up at info; only its warnings belong in the log.
     let filter = EnvFilter::new(format!(
-        "{level},{AUDIT_TARGET}=info,azure_core=info,azure_identity=info,reqwest=info,hyper=info,h2=info"
+        "{level},{AUDIT_TARGET}=info,azure_core=info,azure_identity=info,reqwest=info,hyper=info,h2=info,tokio_cron_scheduler=warn"
     ));
     let builder = tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stdout);
     let result = if json {
@@ -52,8 +54,25 @@ fn outcome(outcome: Outcome) -> &'static str {
     }
 }
 
+/// Sees every audit record after it is logged (the daemon's metrics and announcements).
+pub type Listener = Box<dyn Fn(&AuditRecord) + Send + Sync>;
+
+static LISTENER: OnceLock<Listener> = OnceLock::new();
+
+/// Sets the process's audit listener (once; later calls are ignored).
+pub fn listen(listener: Listener) {
+    let _ = LISTENER.set(listener);
+}
+
 /// Emits one audit event.
 pub fn emit(record: &AuditRecord, message: &str) {
+    emit_line(record, message);
+    if let Some(listener) = LISTENER.get() {
+        listener(record);
+    }
+}
+
+fn emit_line(record: &AuditRecord, message: &str) {
     tracing::info!(
         target: AUDIT_TARGET,
         event = record.event.as_str(),

@@ -76,8 +76,13 @@ pub enum SchemaKind {
 /// Subcommands.
 #[derive(Debug, Subcommand)]
 pub enum Command {
-    /// Run as a daemon: scheduled detect and janitor jobs.
-    Run,
+    /// Run as a daemon: scheduled detect and janitor jobs, reload on SIGHUP, drain on
+    /// SIGTERM, systemd notify and watchdog, metrics on the policy's listen address.
+    Run {
+        /// Write each detect cycle's report here (default: the policy's daemon.report_path).
+        #[arg(long)]
+        report: Option<PathBuf>,
+    },
     /// Compile the policy and report every mistake (the same compile as startup).
     Validate {
         /// Output format.

@@ -4,6 +4,7 @@
 mod audit;
 mod cli;
 mod commands;
+mod daemon;
 mod exit;
 mod runner;
 

@@ -253,7 +253,13 @@ impl<'a> Runner<'a> {
                     Effect::Remediate { actions } => {
                         interrupted_remediation = true;
                         for action in actions {
-                            self.audit_action(&finding, action, Outcome::Failed, "interrupted before confirmation:");
+                            self.audit_action(
+                                &finding,
+                                action,
+                                Outcome::Failed,
+                                "interrupted before confirmation:",
+                                Some("interrupted before confirmation"),
+                            );
                         }
                     }
                     other => self.execute(&finding, other),
@@ -530,7 +536,7 @@ impl<'a> Runner<'a> {
         match effect {
             Effect::WouldRemediate { actions } => {
                 for action in actions {
-                    self.audit_action(finding, action, Outcome::Simulated, "dry-run: would call");
+                    self.audit_action(finding, action, Outcome::Simulated, "dry-run: would call", None);
                 }
             }
             Effect::Remediate { actions } => {
@@ -543,10 +549,10 @@ impl<'a> Runner<'a> {
                         None => Err(Failure::other("no provider adapter available")),
                     };
                     match &result {
-                        Ok(()) => self.audit_action(finding, action, Outcome::Succeeded, "called"),
+                        Ok(()) => self.audit_action(finding, action, Outcome::Succeeded, "called", None),
                         Err(failure) => {
                             let verb = format!("failed ({}):", failure.reason);
-                            self.audit_action(finding, action, Outcome::Failed, &verb);
+                            self.audit_action(finding, action, Outcome::Failed, &verb, Some(&failure.reason));
                         }
                     }
                     if let Err(failure) = result {
@@ -563,9 +569,13 @@ impl<'a> Runner<'a> {
         }
     }
 
-    fn audit_action(&self, finding: &FindingRecord, action: &Action, outcome: Outcome, verb: &str) {
+    fn audit_action(&self, finding: &FindingRecord, action: &Action, outcome: Outcome, verb: &str, why: Option<&str>) {
         let mut record = self.audit_base(finding, AuditEventName::CloudMutation, &action.api, outcome);
         record.resource_id = Some(action.target.clone());
+        // A failed call says why in its own field, so an auditor can search for denials.
+        if let Some(why) = why {
+            record.reason = Some(why.to_owned());
+        }
         audit::emit(&record, &format!("{verb} {} on {}", action.api, action.target));
     }
 }

@@ -7,7 +7,7 @@ mod common;
 use std::path::Path;
 
 use common::moto::Moto;
-use common::{driftguard, root, run};
+use common::{driftguard, run};
 
 const ACCOUNT: &str = "123456789012";
 
@@ -16,9 +16,7 @@ fn policy(dir: &Path, endpoint: &str, dry_run: bool) -> std::path::PathBuf {
 }
 
 fn policy_with(dir: &Path, endpoint: &str, dry_run: bool, extra: &str) -> std::path::PathBuf {
-    let default = std::fs::read_to_string(root().join("policy.yaml")).unwrap();
-    let classification =
-        &default[default.find("\nclassification:").unwrap()..default.find("\n# The path each finding").unwrap()];
+    let governance = common::sandbox_autofix();
     let store = dir.join("state.db");
     let text = format!(
         r#"version: 1
@@ -33,20 +31,7 @@ providers:
       environment: sandbox
       regions: [us-east-1]
       endpoint: {endpoint}
-{classification}
-flows:
-  - name: sandbox-autofix
-    match:
-      environment: [sandbox]
-    steps: [classify, plan, remediate, verify, escalate]
-  - name: report
-    steps: [classify, plan, report]
-remediation:
-  verify_after: 0s
-  allow:
-    - environment: [sandbox]
-      severity: [info, low, medium, high, critical]
-protection:
+{governance}protection:
   tags:
     - key: Environment
       values: [production]

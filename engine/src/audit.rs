@@ -43,11 +43,22 @@ pub enum AuditEventName {
     /// Phase 1 ran the IaC destroy in a working directory (or, dry-run, would have).
     #[serde(rename = "janitor.iac")]
     JanitorIac,
+    /// The daemon started, began draining, or stopped (`action` says which).
+    #[serde(rename = "daemon.lifecycle")]
+    DaemonLifecycle,
+    /// A scheduled job did not start: its previous run was still going, or the daemon
+    /// was draining.
+    #[serde(rename = "job.skipped")]
+    JobSkipped,
+    /// A webhook message was delivered or given up on (`reason` names the webhook, never
+    /// its URL).
+    #[serde(rename = "notification.sent")]
+    NotificationSent,
 }
 
 impl AuditEventName {
     /// Every event name.
-    pub const ALL: [AuditEventName; 10] = [
+    pub const ALL: [AuditEventName; 13] = [
         AuditEventName::PolicyLoaded,
         AuditEventName::PolicyRejected,
         AuditEventName::RunStarted,
@@ -58,6 +69,9 @@ impl AuditEventName {
         AuditEventName::JanitorDecision,
         AuditEventName::JanitorTransition,
         AuditEventName::JanitorIac,
+        AuditEventName::DaemonLifecycle,
+        AuditEventName::JobSkipped,
+        AuditEventName::NotificationSent,
     ];
 
     /// The dotted name as logged.
@@ -71,6 +85,9 @@ impl AuditEventName {
             AuditEventName::CloudMutation => "cloud.mutation",
             AuditEventName::FindingAcknowledged => "finding.acknowledged",
             AuditEventName::JanitorDecision => "janitor.decision",
+            AuditEventName::DaemonLifecycle => "daemon.lifecycle",
+            AuditEventName::JobSkipped => "job.skipped",
+            AuditEventName::NotificationSent => "notification.sent",
             AuditEventName::JanitorTransition => "janitor.transition",
             AuditEventName::JanitorIac => "janitor.iac",
         }

@@ -10,10 +10,9 @@ use driftguard_engine::drift::normalize::{
 };
 use driftguard_engine::drift::{Attributes, Normalized};
 use driftguard_engine::finding::Action;
-use driftguard_engine::policy::Retry;
 use serde_json::Value;
 
-use crate::retry::CallError;
+use crate::retry::{CallError, Calls};
 
 /// Clients for one account and region.
 #[derive(Debug, Clone)]
@@ -25,7 +24,7 @@ pub struct Aws {
     /// The loaded configuration, for S3 clients of other regions (bucket calls must go
     /// to the bucket's own region: elsewhere AWS answers 301 PermanentRedirect).
     config: aws_config::SdkConfig,
-    retry: Retry,
+    calls: Calls,
     /// The region.
     pub region: String,
 }
@@ -75,7 +74,7 @@ impl Aws {
     /// Clients for a region, with credentials from the standard AWS environment and an
     /// optional endpoint (a local emulator). The SDK's own retries are off: DriftGuard
     /// retries with the policy's settings, so there is one retry policy, not two.
-    pub async fn connect(region: &str, endpoint: Option<&str>, retry: Retry) -> Self {
+    pub async fn connect(region: &str, endpoint: Option<&str>, calls: Calls) -> Self {
         let mut loader = aws_config::defaults(BehaviorVersion::latest())
             .region(aws_config::Region::new(region.to_owned()))
             .retry_config(RetryConfig::disabled());
@@ -90,7 +89,7 @@ impl Aws {
             rds: aws_sdk_rds::Client::new(&config),
             iam: aws_sdk_iam::Client::new(&config),
             config,
-            retry,
+            calls,
             region: region.to_owned(),
         }
     }
@@ -510,8 +509,8 @@ impl Aws {
         &self.iam
     }
 
-    pub(crate) fn retry(&self) -> &Retry {
-        &self.retry
+    pub(crate) fn calls(&self) -> &Calls {
+        &self.calls
     }
 }
 

@@ -32,14 +32,13 @@ use azure_core::{
 };
 use azure_mgmt_resources::models::{ResourceGroup, ResourceGroupListResult, ResourceGroupPatchable};
 use driftguard_engine::model::Provider;
-use driftguard_engine::policy::Retry;
 use driftguard_engine::policy::raw::JanitorTarget;
 use driftguard_janitor::Resource;
 use serde_json::Value;
 use tokio::time::Instant;
 
 use crate::janitor::{CloudFuture, DeleteOptions, JanitorCloud};
-use crate::retry::{CallError, call};
+use crate::retry::{CallError, Calls, call};
 
 /// Azure Resource Manager in the public cloud.
 pub const DEFAULT_ENDPOINT: &str = "https://management.azure.com";
@@ -94,7 +93,7 @@ pub struct AzureSubscription {
     pipeline: Pipeline,
     credential: Arc<dyn TokenCredential>,
     scopes: Vec<String>,
-    retry: Retry,
+    calls: Calls,
     endpoint: Url,
     delete_timeout: Duration,
 }
@@ -104,7 +103,7 @@ impl std::fmt::Debug for AzureSubscription {
         f.debug_struct("AzureSubscription")
             .field("subscription", &self.subscription)
             .field("endpoint", &self.endpoint.as_str())
-            .field("retry", &self.retry)
+            .field("calls", &self.calls)
             .field("delete_timeout", &self.delete_timeout)
             .finish_non_exhaustive()
     }
@@ -115,7 +114,7 @@ impl AzureSubscription {
     /// cloud or a test server otherwise). Credentials: the token in [`TOKEN_ENV`] when set,
     /// else azure_identity's default chain (environment, managed identity, Azure CLI), asked
     /// for `{endpoint}/.default` like the generated client does.
-    pub fn new(subscription: &str, endpoint: Option<&str>, retry: Retry) -> Result<Self, CallError> {
+    pub fn new(subscription: &str, endpoint: Option<&str>, calls: Calls) -> Result<Self, CallError> {
         // The id goes into URL paths: a GUID, never anything with a `/` or `?`.
         if subscription.is_empty() || !subscription.chars().all(|c| c.is_ascii_alphanumeric() || c == '-') {
             return Err(CallError::local(OP_SETUP, format!("not a subscription id: {subscription:?}")));
@@ -146,7 +145,7 @@ impl AzureSubscription {
             pipeline,
             credential,
             scopes,
-            retry,
+            calls,
             endpoint,
             delete_timeout: DELETE_TIMEOUT,
         })
@@ -199,7 +198,7 @@ impl AzureSubscription {
         let mut groups = Vec::new();
         loop {
             let page_url = &url;
-            let page: ResourceGroupListResult = call(&self.retry, OP_LIST, || async move {
+            let page: ResourceGroupListResult = call(&self.calls, OP_LIST, || async move {
                 let response = self.get_raw(page_url).await.map_err(|error| classify(OP_LIST, &error))?;
                 response.into_body().json().await.map_err(|error| classify(OP_LIST, &error))
             })
@@ -227,7 +226,7 @@ impl AzureSubscription {
         let mut out = Vec::new();
         loop {
             let page_url = &url;
-            let page: Value = call(&self.retry, OP_CONTENTS, || async move {
+            let page: Value = call(&self.calls, OP_CONTENTS, || async move {
                 let response = self.get_raw(page_url).await.map_err(|error| classify(OP_CONTENTS, &error))?;
                 response.into_body().json().await.map_err(|error| classify(OP_CONTENTS, &error))
             })
@@ -258,7 +257,7 @@ impl AzureSubscription {
     }
 
     async fn get_group(&self, name: &str) -> Result<ResourceGroup, CallError> {
-        call(&self.retry, OP_GET, || async move {
+        call(&self.calls, OP_GET, || async move {
             self.client
                 .resource_groups_client()
                 .get(name, &self.subscription)
@@ -288,7 +287,7 @@ impl AzureSubscription {
             ..ResourceGroupPatchable::default()
         };
         let name = resource.id.as_str();
-        call(&self.retry, OP_UPDATE, || {
+        call(&self.calls, OP_UPDATE, || {
             let patch = patch.clone();
             async move {
                 self.client
@@ -305,7 +304,7 @@ impl AzureSubscription {
     /// Sends the DELETE and follows the deletion to its end: gone is success, a deletion
     /// ARM gives up on (and rolls back) is the error ARM reports for it.
     async fn delete_group(&self, name: &str) -> Result<(), CallError> {
-        let sent = call(&self.retry, OP_DELETE, || async move {
+        let sent = call(&self.calls, OP_DELETE, || async move {
             self.client
                 .resource_groups_client()
                 .delete(name, &self.subscription)
@@ -363,7 +362,7 @@ impl AzureSubscription {
             }
             tokio::time::sleep(pause.min(deadline - now)).await;
             let poll_url = &location;
-            let polled = call(&self.retry, OP_DELETE, || async move {
+            let polled = call(&self.calls, OP_DELETE, || async move {
                 self.get_raw(poll_url).await.map_err(|error| classify(OP_DELETE, &error))
             })
             .await;

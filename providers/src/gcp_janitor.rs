@@ -8,7 +8,6 @@ use std::time::Duration;
 
 use chrono::{DateTime, Utc};
 use driftguard_engine::model::Provider;
-use driftguard_engine::policy::Retry;
 use driftguard_engine::policy::raw::JanitorTarget;
 use driftguard_janitor::Resource;
 use google_cloud_storage::client::StorageControl;
@@ -16,7 +15,7 @@ use google_cloud_storage::model::{Bucket, UpdateBucketRequest};
 use tokio::task::JoinSet;
 
 use crate::janitor::{CloudFuture, DeleteOptions, JanitorCloud, gone_is_done};
-use crate::retry::{CallError, call};
+use crate::retry::{CallError, Calls, call};
 
 /// One attempt's limit: a hung connection then fails as a transient "timeout" that
 /// DriftGuard's retry policy can try again, instead of holding the janitor run forever.
@@ -38,7 +37,7 @@ const TRANSIENT_CODES: &[&str] = &["UNAVAILABLE", "RESOURCE_EXHAUSTED", "DEADLIN
 pub struct GcsProject {
     project: String,
     client: StorageControl,
-    retry: Retry,
+    calls: Calls,
 }
 
 impl GcsProject {
@@ -49,7 +48,7 @@ impl GcsProject {
     /// The crate's own retries are turned off: every call goes through
     /// [`crate::retry::call`] with the policy's settings, and two nested retry loops
     /// would multiply attempts and delays beyond what the policy says.
-    pub async fn connect(project: &str, endpoint: Option<&str>, retry: Retry) -> Result<Self, CallError> {
+    pub async fn connect(project: &str, endpoint: Option<&str>, calls: Calls) -> Result<Self, CallError> {
         let mut builder = StorageControl::builder()
             .with_retry_policy(google_cloud_gax::retry_policy::NeverRetry)
             .with_attempt_timeout(ATTEMPT_TIMEOUT);
@@ -77,7 +76,7 @@ impl GcsProject {
                 retry_after: None,
             }
         })?;
-        Ok(Self { project: project.to_owned(), client, retry })
+        Ok(Self { project: project.to_owned(), client, calls })
     }
 
     async fn buckets(&self) -> Result<Vec<Resource>, CallError> {
@@ -85,7 +84,7 @@ impl GcsProject {
         let mut out = Vec::new();
         let mut token = String::new();
         loop {
-            let page = send(&self.retry, "storage:ListBuckets", || {
+            let page = send(&self.calls, "storage:ListBuckets", || {
                 self.client.list_buckets().set_parent(&parent).set_page_size(PAGE_SIZE).set_page_token(&token).send()
             })
             .await?;
@@ -136,7 +135,7 @@ impl GcsProject {
         // The mask type lives in a crate DriftGuard does not depend on; the field's own
         // default value is one.
         request.update_mask.get_or_insert_default().paths = vec![format!("labels.{key}")];
-        send(&self.retry, "storage:UpdateBucket", || self.client.update_bucket().with_request(request.clone()).send())
+        send(&self.calls, "storage:UpdateBucket", || self.client.update_bucket().with_request(request.clone()).send())
             .await
             .map(|_| ())
     }
@@ -144,7 +143,7 @@ impl GcsProject {
     async fn still_exists(&self, resource: &Resource) -> Result<bool, CallError> {
         check_type(resource, "storage:GetBucket")?;
         let name = bucket_path(&resource.id);
-        match send(&self.retry, "storage:GetBucket", || self.client.get_bucket().set_name(&name).send()).await {
+        match send(&self.calls, "storage:GetBucket", || self.client.get_bucket().set_name(&name).send()).await {
             Ok(_) => Ok(true),
             Err(error) if error.is_not_found() => Ok(false),
             Err(error) => Err(error),
@@ -156,7 +155,7 @@ impl GcsProject {
         let bucket = bucket_path(&resource.id);
         self.delete_objects(&bucket).await?;
         gone_is_done(
-            send(&self.retry, "storage:DeleteBucket", || self.client.delete_bucket().set_name(&bucket).send()).await,
+            send(&self.calls, "storage:DeleteBucket", || self.client.delete_bucket().set_name(&bucket).send()).await,
         )
     }
 
@@ -167,7 +166,7 @@ impl GcsProject {
     async fn delete_objects(&self, bucket: &str) -> Result<(), CallError> {
         let mut token = String::new();
         loop {
-            let page = send(&self.retry, "storage:ListObjects", || {
+            let page = send(&self.calls, "storage:ListObjects", || {
                 self.client
                     .list_objects()
                     .set_parent(bucket)
@@ -189,10 +188,10 @@ impl GcsProject {
                     joined(tasks.join_next().await)?;
                 }
                 let client = self.client.clone();
-                let retry = self.retry;
+                let calls = self.calls.clone();
                 let bucket = bucket.to_owned();
                 tasks.spawn(async move {
-                    send(&retry, "storage:DeleteObject", || {
+                    send(&calls, "storage:DeleteObject", || {
                         client
                             .delete_object()
                             .set_bucket(&bucket)
@@ -262,12 +261,12 @@ fn invalid_label(message: String) -> CallError {
 }
 
 /// Runs one call through DriftGuard's retries, classifying the crate's error for them.
-async fn send<T, F, Fut>(retry: &Retry, operation: &'static str, mut attempt: F) -> Result<T, CallError>
+async fn send<T, F, Fut>(calls: &Calls, operation: &'static str, mut attempt: F) -> Result<T, CallError>
 where
     F: FnMut() -> Fut,
     Fut: Future<Output = google_cloud_storage::Result<T>>,
 {
-    call(retry, operation, || {
+    call(calls, operation, || {
         let pending = attempt();
         async move { pending.await.map_err(|error| classify(operation, &error)) }
     })

@@ -7,7 +7,7 @@
 macro_rules! send {
     ($self:ident, $op:literal, $request:expr) => {{
         let request = $request;
-        $crate::retry::call($self.retry(), $op, || {
+        $crate::retry::call($self.calls(), $op, || {
             let request = request.clone();
             async move { request.send().await.map_err(|error| $crate::retry::classify($op, &error)) }
         })
@@ -21,4 +21,5 @@ pub mod aws_janitor;
 pub mod azure_janitor;
 pub mod gcp_janitor;
 pub mod janitor;
+pub mod pace;
 pub mod retry;

@@ -2,7 +2,9 @@
 //! not-found or not), and transient ones retry with the policy's exponential backoff,
 //! honouring `Retry-After` where the service sends it.
 
+use std::fmt;
 use std::future::Future;
+use std::sync::Arc;
 use std::time::Duration;
 
 use aws_smithy_runtime_api::client::result::SdkError;
@@ -11,8 +13,11 @@ use aws_smithy_types::error::metadata::ProvideErrorMetadata;
 use backon::{ExponentialBuilder, Retryable};
 use driftguard_engine::policy::Retry;
 
-/// Error codes that mean "slow down" or "try again".
-const TRANSIENT_CODES: &[&str] = &[
+use crate::pace::Pace;
+
+/// Error codes that mean "you are sending too fast": transient, and they slow the
+/// account's shared pace down, not only the call that got them.
+const THROTTLING_CODES: &[&str] = &[
     "Throttling",
     "ThrottlingException",
     "ThrottledException",
@@ -21,6 +26,14 @@ const TRANSIENT_CODES: &[&str] = &[
     "RequestThrottledException",
     "SlowDown",
     "TooManyRequestsException",
+    // gRPC (Cloud Storage) and Azure Resource Manager.
+    "RESOURCE_EXHAUSTED",
+    "TooManyRequests",
+    "SubscriptionRequestsThrottled",
+];
+
+/// Other error codes that mean "try again".
+const TRANSIENT_CODES: &[&str] = &[
     "PriorRequestNotComplete",
     "InternalError",
     "InternalFailure",
@@ -28,12 +41,9 @@ const TRANSIENT_CODES: &[&str] = &[
     "Unavailable",
     "RequestTimeout",
     "RequestTimeoutException",
-    // gRPC (Cloud Storage) and Azure Resource Manager.
+    // gRPC (Cloud Storage).
     "UNAVAILABLE",
-    "RESOURCE_EXHAUSTED",
     "DEADLINE_EXCEEDED",
-    "TooManyRequests",
-    "SubscriptionRequestsThrottled",
 ];
 
 /// Error codes that mean the resource is not there.
@@ -87,6 +97,11 @@ impl CallError {
         NOT_FOUND_CODES.contains(&self.code.as_str()) || self.code.ends_with(".NotFound")
     }
 
+    /// The service said we send too fast.
+    pub fn is_throttling(&self) -> bool {
+        THROTTLING_CODES.contains(&self.code.as_str())
+    }
+
     /// The credentials lack permission.
     pub fn is_denied(&self) -> bool {
         DENIED_CODES.contains(&self.code.as_str())
@@ -126,9 +141,16 @@ pub fn classify<E: ProvideErrorMetadata + std::fmt::Debug>(
         }
         SdkError::ServiceError(service) => {
             let inner = service.err();
-            let code = inner.code().unwrap_or("Unknown").to_owned();
+            // S3 answers HEAD requests without a body: a bare 403 is a denial all the same.
+            let code = match (inner.code(), status) {
+                (Some(code), _) => code.to_owned(),
+                (None, Some(403)) => "AccessDenied".to_owned(),
+                (None, _) => "Unknown".to_owned(),
+            };
             let message = inner.message().unwrap_or_default().to_owned();
-            let transient = TRANSIENT_CODES.contains(&code.as_str()) || status.is_some_and(|s| s >= 500 || s == 429);
+            let transient = TRANSIENT_CODES.contains(&code.as_str())
+                || THROTTLING_CODES.contains(&code.as_str())
+                || status.is_some_and(|s| s >= 500 || s == 429);
             (code, message, transient)
         }
         _ => ("Unknown".to_owned(), format!("{error:?}"), false),
@@ -136,26 +158,112 @@ pub fn classify<E: ProvideErrorMetadata + std::fmt::Debug>(
     CallError { operation: operation.to_owned(), code, message, transient, retry_after }
 }
 
-/// Runs one idempotent call with retries of transient failures.
-pub async fn call<T, F, Fut>(retry: &Retry, operation: &str, attempt: F) -> Result<T, CallError>
+/// Sees every attempt of every cloud call: the daemon's metrics. `operation` is
+/// `service:Operation`; `error` is `None` for a success.
+pub trait CallObserver: Send + Sync {
+    /// One attempt ended.
+    fn attempt(&self, provider: &str, operation: &str, error: Option<&CallError>);
+    /// A transient failure will be retried.
+    fn retry(&self, provider: &str, operation: &str, error: &CallError);
+}
+
+/// How one adapter makes its calls: the policy's retries, the pace shared by every call
+/// to the same account (see [`crate::pace`]), and who watches.
+#[derive(Clone)]
+pub struct Calls {
+    /// Retry settings.
+    pub retry: Retry,
+    provider: &'static str,
+    pace: Option<Arc<Pace>>,
+    observer: Option<Arc<dyn CallObserver>>,
+}
+
+impl fmt::Debug for Calls {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Calls")
+            .field("retry", &self.retry)
+            .field("provider", &self.provider)
+            .field("pace", &self.pace)
+            .field("observed", &self.observer.is_some())
+            .finish()
+    }
+}
+
+impl Calls {
+    /// Calls with these retries, unpaced and unobserved.
+    pub fn new(retry: Retry, provider: &'static str) -> Self {
+        Self { retry, provider, pace: None, observer: None }
+    }
+
+    /// Every call first waits for this pace.
+    #[must_use]
+    pub fn paced(mut self, pace: Arc<Pace>) -> Self {
+        self.pace = Some(pace);
+        self
+    }
+
+    /// Every attempt is reported here.
+    #[must_use]
+    pub fn observed(mut self, observer: Option<Arc<dyn CallObserver>>) -> Self {
+        self.observer = observer;
+        self
+    }
+
+    /// The provider name calls are reported under.
+    pub fn provider(&self) -> &'static str {
+        self.provider
+    }
+}
+
+/// The policy's backoff: exponential from `base_delay` to `max_delay`, `max_attempts` in
+/// all, with jitter when the policy says so. Cloud calls and webhooks share it.
+pub fn backoff(retry: &Retry) -> ExponentialBuilder {
+    let backoff = ExponentialBuilder::default()
+        .with_min_delay(retry.base_delay)
+        .with_max_delay(retry.max_delay)
+        .with_max_times(usize::try_from(retry.max_attempts.saturating_sub(1)).unwrap_or(0));
+    if retry.jitter { backoff.with_jitter() } else { backoff }
+}
+
+/// Runs one idempotent call with retries of transient failures. Each attempt waits for the
+/// account's pace first; a throttling answer slows that pace down for every caller.
+pub async fn call<T, F, Fut>(calls: &Calls, operation: &str, mut attempt: F) -> Result<T, CallError>
 where
     F: FnMut() -> Fut,
     Fut: Future<Output = Result<T, CallError>>,
 {
-    let mut backoff = ExponentialBuilder::default()
-        .with_min_delay(retry.base_delay)
-        .with_max_delay(retry.max_delay)
-        .with_max_times(usize::try_from(retry.max_attempts.saturating_sub(1)).unwrap_or(0));
-    if retry.jitter {
-        backoff = backoff.with_jitter();
-    }
-    attempt
+    let retry = &calls.retry;
+    let backoff = backoff(retry);
+    let paced = || {
+        // Boxed: SDK request futures are large, and every caller's future would carry one.
+        let sent = Box::pin(attempt());
+        async move {
+            if let Some(pace) = &calls.pace {
+                pace.ready().await;
+            }
+            let result = sent.await;
+            if let Some(observer) = &calls.observer {
+                observer.attempt(calls.provider, operation, result.as_ref().err());
+            }
+            result
+        }
+    };
+    paced
         .retry(backoff)
         .when(|error: &CallError| error.transient)
         .adjust(|error: &CallError, delay| error.retry_after.map(|after| after.min(retry.max_delay)).or(delay))
         .notify(|error: &CallError, delay: Duration| {
+            if error.is_throttling()
+                && let Some(pace) = &calls.pace
+            {
+                pace.slow_down(delay);
+            }
+            if let Some(observer) = &calls.observer {
+                observer.retry(calls.provider, operation, error);
+            }
             tracing::warn!(
                 event = "cloud.call.retry",
+                provider = calls.provider,
                 operation,
                 error_code = error.code.as_str(),
                 delay_ms = u64::try_from(delay.as_millis()).unwrap_or(u64::MAX),

@@ -18,9 +18,11 @@ use driftguard_engine::policy::{Policy, StateSource};
 use driftguard_engine::report::{DriftReport, ReportFinding};
 use driftguard_engine::tfstate::{self, StateFile};
 use driftguard_providers::aws::Aws;
+use driftguard_providers::retry::Calls;
 use driftguard_store::FindingRecord;
+use tokio::runtime::Handle;
 
-use super::{load_for_action, open_store, run_record};
+use super::{JobEnv, load_for_action, open_store, run_record};
 use crate::audit;
 use crate::cli::Cli;
 use crate::exit::Exit;
@@ -36,10 +38,15 @@ struct Target {
     bucket_regions: Vec<String>,
 }
 
-fn targets(policy: &Policy) -> Vec<Target> {
+/// Every account and region of the policy, or those of a split job's account or region.
+/// S3 and IAM (account-wide) go with the account's first region, split or not.
+fn targets(policy: &Policy, account_only: Option<&str>, region_only: Option<&str>) -> Vec<Target> {
     let mut out = Vec::new();
-    for account in &policy.providers.aws {
+    for account in policy.providers.aws.iter().filter(|a| account_only.is_none_or(|only| a.account == only)) {
         for (index, region) in account.regions.iter().enumerate() {
+            if region_only.is_some_and(|only| only != region) {
+                continue;
+            }
             out.push(Target {
                 scope: Scope { provider: Provider::Aws, account: account.account.clone(), region: region.clone() },
                 endpoint: account.endpoint.clone(),
@@ -70,7 +77,8 @@ fn read_local(path: &Path) -> Result<StateFile, String> {
 
 /// Reads every state: `--state` paths when given, else the policy's sources.
 pub(super) fn load_states(
-    runtime: &tokio::runtime::Runtime,
+    runtime: &Handle,
+    env: &JobEnv,
     policy: &Policy,
     overrides: &[PathBuf],
 ) -> Result<Vec<StateFile>, Vec<String>> {
@@ -97,10 +105,12 @@ pub(super) fn load_states(
                 }
                 StateSource::S3 { bucket, key, region, .. } => {
                     let endpoint = policy.providers.aws.iter().find_map(|a| a.endpoint.clone());
-                    let retry = policy.retry;
+                    // The state bucket may live in an account the policy does not scan: its
+                    // calls are observed but not paced as one of the policy's accounts.
+                    let calls = Calls::new(policy.retry, "aws").observed(env.observer.clone());
                     let name = format!("s3://{bucket}/{key}");
                     let result = runtime.block_on(async {
-                        let aws = Aws::connect(region, endpoint.as_deref(), retry).await;
+                        let aws = Aws::connect(region, endpoint.as_deref(), calls).await;
                         aws.read_object(bucket, key).await
                     });
                     match result {
@@ -135,7 +145,7 @@ fn placement(resource: &Normalized, arn: Option<&str>) -> (Option<String>, Optio
 
 /// Executes remediation through the AWS adapter of the finding's account and region.
 struct AwsExecutor<'r> {
-    runtime: &'r tokio::runtime::Runtime,
+    runtime: &'r Handle,
     clients: HashMap<(String, String), Arc<Aws>>,
 }
 
@@ -202,34 +212,81 @@ pub fn run(cli: &Cli, state_paths: &[PathBuf], report_path: Option<&Path>) -> Ex
             return Exit::Runtime;
         }
     };
+    let outcome = match execute(&policy, runtime.handle(), &JobEnv::default(), state_paths) {
+        Ok(outcome) => outcome,
+        Err(error) => {
+            eprintln!("{error}");
+            return Exit::Runtime;
+        }
+    };
+    if let Some(path) = report_path
+        && let Err(error) = write_report(path, &outcome.report)
+    {
+        eprintln!("driftguard detect: {error}");
+        return Exit::Runtime;
+    }
+    summarize(&outcome.report, outcome.states, outcome.unsupported);
+    let drifted = outcome.report.findings.iter().any(|f| !matches!(f.state, State::Ignored));
+    if drifted { Exit::Drift } else { Exit::Success }
+}
+
+/// Writes a report whole or not at all (a temporary file renamed over the old one), so a
+/// reader never sees half a report.
+pub fn write_report(path: &Path, report: &DriftReport) -> Result<(), String> {
+    let text = serde_json::to_string_pretty(report).unwrap_or_default() + "\n";
+    let temporary = path.with_extension("json.tmp");
+    std::fs::write(&temporary, text)
+        .and_then(|()| std::fs::rename(&temporary, path))
+        .map_err(|error| format!("cannot write {}: {error}", path.display()))
+}
+
+/// What one detect cycle did.
+#[derive(Debug)]
+pub struct DetectOutcome {
+    /// The drift report.
+    pub report: DriftReport,
+    /// State files read.
+    pub states: usize,
+    /// Declared resources of types not compared.
+    pub unsupported: usize,
+    /// A stop request ended it between two findings.
+    pub interrupted: bool,
+}
+
+/// One detect cycle under a compiled policy (the caller holds the store lock): read the
+/// states, collect, diff, and take each finding through its flow. `Err` carries every
+/// line of what went wrong; nothing was decided then.
+pub fn execute(
+    policy: &Policy,
+    runtime: &Handle,
+    env: &JobEnv,
+    state_paths: &[PathBuf],
+) -> Result<DetectOutcome, String> {
     let run_id = uuid::Uuid::new_v4().to_string();
     let started = Utc::now();
 
     // 1. Declared state.
-    let states = match load_states(&runtime, &policy, state_paths) {
+    let states = match load_states(runtime, env, policy, state_paths) {
         Ok(states) => states,
-        Err(errors) => {
-            for error in &errors {
-                eprintln!("{error}");
-            }
-            eprintln!(
+        Err(mut errors) => {
+            errors.push(format!(
                 "driftguard detect: {} state source(s) unreadable; nothing was compared or changed",
                 errors.len()
-            );
-            return Exit::Runtime;
+            ));
+            return Err(errors.join("\n"));
         }
     };
 
     // 2. Live state, every target, before anything is decided.
-    let targets = targets(&policy);
+    let targets = targets(policy, env.account.as_deref(), env.region.as_deref());
     if targets.is_empty() {
-        eprintln!("driftguard detect: the policy lists no AWS account (providers.aws)");
-        return Exit::Runtime;
+        return Err("driftguard detect: the policy lists no AWS account (providers.aws) in this job's scope".to_owned());
     }
     let clients: HashMap<(String, String), Arc<Aws>> = runtime.block_on(async {
         let mut clients = HashMap::new();
         for target in &targets {
-            let aws = Aws::connect(&target.scope.region, target.endpoint.as_deref(), policy.retry).await;
+            let calls = env.calls(policy, Provider::Aws, &target.scope.account);
+            let aws = Aws::connect(&target.scope.region, target.endpoint.as_deref(), calls).await;
             clients.insert((target.scope.account.clone(), target.scope.region.clone()), Arc::new(aws));
         }
         clients
@@ -245,11 +302,9 @@ pub fn run(cli: &Cli, state_paths: &[PathBuf], report_path: Option<&Path>) -> Ex
         }
     }
     if !failures.is_empty() {
-        for failure in &failures {
-            eprintln!("driftguard detect: {failure}");
-        }
-        eprintln!("driftguard detect: collection failed; nothing was compared or changed");
-        return Exit::Runtime;
+        let mut lines: Vec<String> = failures.iter().map(|failure| format!("driftguard detect: {failure}")).collect();
+        lines.push("driftguard detect: collection failed; nothing was compared or changed".to_owned());
+        return Err(lines.join("\n"));
     }
 
     // 3. Place declared resources in targets.
@@ -288,31 +343,32 @@ pub fn run(cli: &Cli, state_paths: &[PathBuf], report_path: Option<&Path>) -> Ex
         let counts = |resource: &Normalized| policy.detection.counts_unmanaged(resource);
         findings_by_target.push(diff(&target.scope, &declared_by_target[index], &live[index], &counts));
     }
-    let mut store = match open_store(&policy) {
-        Ok(store) => store,
-        Err(exit) => return exit,
-    };
-    if let Err(error) = store.begin_run(&run_id, "detect", started) {
-        eprintln!("driftguard detect: {error}");
-        return Exit::Runtime;
-    }
-    let mut loaded = run_record(&policy, &run_id, policy.dry_run, AuditEventName::PolicyLoaded, Outcome::Succeeded);
+    let mut store = open_store(policy).map_err(|_| "driftguard detect: the store could not be opened".to_owned())?;
+    store.begin_run(&run_id, "detect", started).map_err(|error| format!("driftguard detect: {error}"))?;
+    let mut loaded = run_record(policy, &run_id, policy.dry_run, AuditEventName::PolicyLoaded, Outcome::Succeeded);
     loaded.reason = Some(policy.source.clone());
     audit::emit(&loaded, "policy compiled and in force");
     audit::emit(
-        &run_record(&policy, &run_id, policy.dry_run, AuditEventName::RunStarted, Outcome::Noted),
+        &run_record(policy, &run_id, policy.dry_run, AuditEventName::RunStarted, Outcome::Noted),
         "detect run started",
     );
 
-    let mut executor = AwsExecutor { runtime: &runtime, clients: clients.clone() };
+    let mut executor = AwsExecutor { runtime, clients: clients.clone() };
     let info = RunInfo { run_id: run_id.clone(), host: audit::host(), dry_run: policy.dry_run };
-    let mut runner = Runner::new(&policy, &mut store, info, Utc::now()).with_executor(&mut executor);
+    let mut runner = Runner::new(policy, &mut store, info, Utc::now()).with_executor(&mut executor);
+    let mut interrupted = false;
     let outcome = (|| -> Result<Vec<ReportFinding>, crate::runner::RunError> {
         runner.resume()?;
         let mut entries: Vec<ReportFinding> = Vec::new();
         let mut seen = HashSet::new();
         for findings in &findings_by_target {
             for finding in findings {
+                // Stop requested: the finding in hand finished its transition; start no other.
+                // Findings not reached are not resolved either (`resolve_absent` is skipped).
+                if env.stopping() {
+                    interrupted = true;
+                    return Ok(entries);
+                }
                 seen.insert(finding.fingerprint());
                 entries.push(runner.process(finding)?);
             }
@@ -343,17 +399,11 @@ pub fn run(cli: &Cli, state_paths: &[PathBuf], report_path: Option<&Path>) -> Ex
         runner.resolve_absent(&seen, &|record| covered.contains(&(record.account.clone(), record.region.clone())))?;
         Ok(entries)
     })();
-    let mut entries = match outcome {
-        Ok(entries) => entries,
-        Err(error) => {
-            eprintln!("driftguard detect: {error}");
-            return Exit::Runtime;
-        }
-    };
+    let mut entries = outcome.map_err(|error| format!("driftguard detect: {error}"))?;
 
     // 5. Verify remediations against a fresh collection, retrying while attempts last.
     for _round in 0..10 {
-        if runner.awaiting_verification().is_empty() {
+        if runner.awaiting_verification().is_empty() || env.stopping() {
             break;
         }
         std::thread::sleep(policy.remediation.verify_after.min(std::time::Duration::from_mins(1)));
@@ -375,28 +425,22 @@ pub fn run(cli: &Cli, state_paths: &[PathBuf], report_path: Option<&Path>) -> Ex
                     }
                 }
             }
-            Err(error) => {
-                eprintln!("driftguard detect: {error}");
-                return Exit::Runtime;
-            }
+            Err(error) => return Err(format!("driftguard detect: {error}")),
         }
     }
     drop(runner);
 
     let report = DriftReport::new(&run_id, &policy.hash, policy.dry_run, Utc::now(), entries);
-    let _ = store.finish_run(&run_id, "succeeded", Utc::now());
-    let mut finished = run_record(&policy, &run_id, policy.dry_run, AuditEventName::RunFinished, Outcome::Succeeded);
-    finished.reason = Some(format!("{} findings", report.summary.total));
+    let run_status = if interrupted { "interrupted" } else { "succeeded" };
+    let _ = store.finish_run(&run_id, run_status, Utc::now());
+    let mut finished = run_record(policy, &run_id, policy.dry_run, AuditEventName::RunFinished, Outcome::Succeeded);
+    finished.reason = Some(if interrupted {
+        format!("{} findings; interrupted by a stop request", report.summary.total)
+    } else {
+        format!("{} findings", report.summary.total)
+    });
     audit::emit(&finished, "detect run finished");
-    if let Some(path) = report_path
-        && let Err(error) = std::fs::write(path, serde_json::to_string_pretty(&report).unwrap_or_default() + "\n")
-    {
-        eprintln!("driftguard detect: cannot write {}: {error}", path.display());
-        return Exit::Runtime;
-    }
-    summarize(&report, states.len(), unsupported);
-    let drifted = report.findings.iter().any(|f| !matches!(f.state, State::Ignored));
-    if drifted { Exit::Drift } else { Exit::Success }
+    Ok(DetectOutcome { report, states: states.len(), unsupported, interrupted })
 }
 
 fn summarize(report: &DriftReport, states: usize, unsupported: usize) {

@@ -8,6 +8,7 @@
 
 use std::collections::{BTreeMap, BTreeSet, HashSet};
 use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
 use chrono::{DateTime, Utc};
@@ -26,8 +27,9 @@ use driftguard_providers::gcp_janitor::GcsProject;
 use driftguard_providers::janitor::{DeleteOptions, JanitorCloud};
 use driftguard_store::{JanitorItem, JanitorTransition, Store};
 use serde::{Deserialize, Serialize};
+use tokio::runtime::Handle;
 
-use super::{load_for_action, open_store, run_record};
+use super::{JobEnv, load_for_action, open_store, run_record};
 use crate::audit;
 use crate::cli::Cli;
 use crate::exit::Exit;
@@ -111,16 +113,17 @@ fn managed_ids(states: &[StateFile]) -> BTreeSet<(String, String)> {
 
 /// Every account, project and subscription of the policy whose provider has a janitor
 /// target: the scan scope (deletion is further limited by `janitor.delete_allowlist`).
-fn clouds(runtime: &tokio::runtime::Runtime, policy: &Policy) -> Result<Vec<Box<dyn JanitorCloud>>, String> {
+fn clouds(runtime: &Handle, env: &JobEnv, policy: &Policy) -> Result<Vec<Box<dyn JanitorCloud>>, String> {
     let targets = &policy.janitor.targets;
     let wants = |provider: Provider| targets.iter().any(|t| t.provider() == provider);
     let mut out: Vec<Box<dyn JanitorCloud>> = Vec::new();
     if wants(Provider::Aws) {
-        for account in policy.providers.aws.iter().filter(|a| !a.regions.is_empty()) {
+        for account in policy.providers.aws.iter().filter(|a| !a.regions.is_empty() && env.covers(&a.account)) {
             let clients = runtime.block_on(async {
                 let mut clients = Vec::new();
                 for region in &account.regions {
-                    clients.push(Aws::connect(region, account.endpoint.as_deref(), policy.retry).await);
+                    let calls = env.calls(policy, Provider::Aws, &account.account);
+                    clients.push(Aws::connect(region, account.endpoint.as_deref(), calls).await);
                 }
                 clients
             });
@@ -128,18 +131,19 @@ fn clouds(runtime: &tokio::runtime::Runtime, policy: &Policy) -> Result<Vec<Box<
         }
     }
     if wants(Provider::Gcp) {
-        for project in &policy.providers.gcp {
+        for project in policy.providers.gcp.iter().filter(|p| env.covers(&p.project)) {
+            let calls = env.calls(policy, Provider::Gcp, &project.project);
             let cloud = runtime
-                .block_on(GcsProject::connect(&project.project, project.endpoint.as_deref(), policy.retry))
+                .block_on(GcsProject::connect(&project.project, project.endpoint.as_deref(), calls))
                 .map_err(|error| format!("GCP project {}: {error}", project.project))?;
             out.push(Box::new(cloud));
         }
     }
     if wants(Provider::Azure) {
-        for subscription in &policy.providers.azure {
-            let cloud =
-                AzureSubscription::new(&subscription.subscription, subscription.endpoint.as_deref(), policy.retry)
-                    .map_err(|error| format!("Azure subscription {}: {error}", subscription.subscription))?;
+        for subscription in policy.providers.azure.iter().filter(|s| env.covers(&s.subscription)) {
+            let calls = env.calls(policy, Provider::Azure, &subscription.subscription);
+            let cloud = AzureSubscription::new(&subscription.subscription, subscription.endpoint.as_deref(), calls)
+                .map_err(|error| format!("Azure subscription {}: {error}", subscription.subscription))?;
             out.push(Box::new(cloud));
         }
     }
@@ -160,10 +164,21 @@ fn order(target: JanitorTarget) -> u8 {
 
 /// What one run did, for the summary and the exit code.
 #[derive(Debug, Default)]
-struct Tally {
-    lines: Vec<String>,
-    counts: BTreeMap<&'static str, usize>,
-    failed: usize,
+pub struct Tally {
+    /// One line per resource acted on.
+    pub lines: Vec<String>,
+    /// How many of each (`marked`, `deleted`, `blocked`, ...).
+    pub counts: BTreeMap<&'static str, usize>,
+    /// Failures (a deletion, a mark, a refused plan item).
+    pub failed: usize,
+    /// Resources marked this run (announced by webhooks).
+    pub marked: Vec<Resource>,
+    /// Deletions by phase (`iac`, `api`) and outcome (`succeeded`, `failed`).
+    pub deletions: BTreeMap<(&'static str, &'static str), usize>,
+    /// A stop request ended the run early.
+    pub interrupted: bool,
+    /// The run's id (audit events carry it).
+    pub run_id: String,
 }
 
 impl Tally {
@@ -177,7 +192,8 @@ impl Tally {
 struct Janitor<'a> {
     policy: &'a Policy,
     store: &'a mut Store,
-    runtime: &'a tokio::runtime::Runtime,
+    runtime: &'a Handle,
+    stop: &'a AtomicBool,
     run_id: String,
     dry_run: bool,
     now: DateTime<Utc>,
@@ -196,6 +212,12 @@ impl Janitor<'_> {
         record.resource_type = Some(resource.resource_type.as_str().to_owned());
         record.resource_id = Some(resource.id.clone());
         record
+    }
+
+    fn stopping(&mut self) -> bool {
+        let stop = self.stop.load(Ordering::SeqCst);
+        self.tally.interrupted |= stop;
+        stop
     }
 
     fn state_of(&self, resource: &Resource) -> Option<ItemState> {
@@ -252,6 +274,18 @@ impl Janitor<'_> {
         // Under dry-run the machine runs in memory only: the store keeps saying what really happened.
         if !self.dry_run {
             self.store.record_janitor_transition(&item, &transition).map_err(|error| error.to_string())?;
+            // Deletions by phase and outcome (the daemon's metrics): who removed it is read
+            // off the state it left from.
+            let counted = match (from, event) {
+                (Some(ItemState::Verifying | ItemState::Phase1), ItemEvent::Gone) => Some(("iac", "succeeded")),
+                (_, ItemEvent::IacFailed { reason }) if reason != "interrupted" => Some(("iac", "failed")),
+                (Some(ItemState::Phase2), ItemEvent::Gone | ItemEvent::ApiDeleted) => Some(("api", "succeeded")),
+                (_, ItemEvent::ApiFailed { .. }) => Some(("api", "failed")),
+                _ => None,
+            };
+            if let Some(key) = counted {
+                *self.tally.deletions.entry(key).or_default() += 1;
+            }
         }
         self.items.insert(item.key.clone(), item);
         Ok(effect)
@@ -294,7 +328,10 @@ impl Janitor<'_> {
             runtime.block_on(cloud.set_tag(resource, &tag, &value)).map_err(|error| error.to_string())
         });
         match result.and_then(|()| self.transition(resource, &ItemEvent::Marked).map(|_| ())) {
-            Ok(()) => self.tally.note("marked", format!("marked    {}", resource.key())),
+            Ok(()) => {
+                self.tally.marked.push(resource.clone());
+                self.tally.note("marked", format!("marked    {}", resource.key()));
+            }
             Err(error) => {
                 self.tally.failed += 1;
                 self.tally.note("failed", format!("failed    {} (marking: {error})", resource.key()));
@@ -338,6 +375,10 @@ impl Janitor<'_> {
                 .args(&iac.args)
                 .current_dir(workdir)
                 .envs(&iac.env)
+                // systemd's notify socket belongs to the daemon alone (NotifyAccess=main).
+                .env_remove("NOTIFY_SOCKET")
+                .env_remove("WATCHDOG_USEC")
+                .env_remove("WATCHDOG_PID")
                 .stdin(std::process::Stdio::null())
                 .stdout(std::process::Stdio::null())
                 .stderr(std::process::Stdio::piped())
@@ -388,6 +429,9 @@ impl Janitor<'_> {
     /// The deletion of the due resources: phase 1 per working directory, verification,
     /// then phase 2 for whatever is left, in dependency order.
     fn delete_all(&mut self, due: &[(&dyn JanitorCloud, Resource, Option<String>)]) {
+        if self.stopping() {
+            return;
+        }
         let options = DeleteOptions {
             ec2_disable_termination_protection: self.policy.janitor.ec2_disable_termination_protection,
             rds_skip_final_snapshot: self.policy.janitor.rds_skip_final_snapshot,
@@ -532,6 +576,11 @@ impl Janitor<'_> {
             }
         }
         for index in direct {
+            // A stop request: this deletion is not started; the item stays in flight in
+            // the store and the next run resumes it after checking the hard blocks again.
+            if self.stopping() {
+                break;
+            }
             let (cloud, resource, _) = &due[index];
             let (cloud, resource) = (*cloud, resource.clone());
             {
@@ -663,7 +712,6 @@ fn read_plan(path: &Path) -> Result<Plan, String> {
     Ok(plan)
 }
 
-#[allow(clippy::too_many_lines)]
 pub fn run(cli: &Cli, plan_out: Option<&Path>, apply_plan: Option<&Path>) -> Exit {
     let policy = match load_for_action(cli) {
         Ok(policy) => policy,
@@ -705,70 +753,14 @@ pub fn run(cli: &Cli, plan_out: Option<&Path>, apply_plan: Option<&Path>) -> Exi
             return Exit::Runtime;
         }
     };
-    let run_id = uuid::Uuid::new_v4().to_string();
-    let started = Utc::now();
-
-    // 1. What Terraform manages: the janitor never touches it, so no state, no run.
-    let states = match super::detect::load_states(&runtime, &policy, &[]) {
-        Ok(states) => states,
-        Err(errors) => {
-            for error in &errors {
-                eprintln!("{error}");
-            }
-            eprintln!(
-                "driftguard janitor: a Terraform state is unreadable, so what it manages is unknown; nothing was marked or deleted"
-            );
-            return Exit::Runtime;
-        }
-    };
-    let known = Known::of(&states);
-
-    // 2. Every account's inventory, before anything is decided.
-    let clouds = match clouds(&runtime, &policy) {
-        Ok(clouds) => clouds,
-        Err(error) => {
-            eprintln!("driftguard janitor: {error}; nothing was marked or deleted");
-            return Exit::Runtime;
-        }
-    };
-    let mut store = match open_store(&policy) {
-        Ok(store) => store,
-        Err(exit) => return exit,
-    };
-    // A simulation writes nothing to the store, not even its run.
-    if !policy.dry_run
-        && let Err(error) = store.begin_run(&run_id, "janitor", started)
-    {
-        eprintln!("driftguard janitor: {error}");
-        return Exit::Runtime;
-    }
-    audit::emit(
-        &run_record(&policy, &run_id, policy.dry_run, AuditEventName::RunStarted, Outcome::Noted),
-        "janitor run started",
-    );
-    let (tally, listed) = match cycle(&policy, &runtime, &clouds, &known, &mut store, &run_id, plan.as_ref(), plan_out)
-    {
+    let (tally, listed) = match execute(&policy, runtime.handle(), &JobEnv::default(), plan.as_ref(), plan_out) {
         Ok(done) => done,
         Err(error) => {
-            eprintln!("driftguard janitor: {error}");
-            let _ = store.finish_run(&run_id, "failed", Utc::now());
+            eprintln!("{error}");
             return Exit::Runtime;
         }
     };
-    let run_status = if tally.failed > 0 { "failed" } else { "succeeded" };
-    if !policy.dry_run {
-        let _ = store.finish_run(&run_id, run_status, Utc::now());
-    }
-    let mut finished = run_record(
-        &policy,
-        &run_id,
-        policy.dry_run,
-        AuditEventName::RunFinished,
-        if tally.failed > 0 { Outcome::Failed } else { Outcome::Succeeded },
-    );
     let counts: Vec<String> = tally.counts.iter().map(|(k, v)| format!("{v} {k}")).collect();
-    finished.reason = Some(counts.join(", "));
-    audit::emit(&finished, "janitor run finished");
     for line in &tally.lines {
         eprintln!("{line}");
     }
@@ -779,6 +771,82 @@ pub fn run(cli: &Cli, plan_out: Option<&Path>, apply_plan: Option<&Path>) -> Exi
         if policy.dry_run { "on" } else { "off" }
     );
     if tally.failed > 0 { Exit::Runtime } else { Exit::Success }
+}
+
+/// One janitor run under a compiled policy (the caller holds the store lock): read the
+/// states, list every account in the job's scope, decide and act. Returns what happened
+/// and how many resources were listed; `Err` (every line of it) when nothing was done.
+pub fn execute(
+    policy: &Policy,
+    runtime: &Handle,
+    env: &JobEnv,
+    plan: Option<&Plan>,
+    plan_out: Option<&Path>,
+) -> Result<(Tally, usize), String> {
+    let run_id = uuid::Uuid::new_v4().to_string();
+    let started = Utc::now();
+
+    // 1. What Terraform manages: the janitor never touches it, so no state, no run.
+    let states = match super::detect::load_states(runtime, env, policy, &[]) {
+        Ok(states) => states,
+        Err(mut errors) => {
+            errors.push(
+                "driftguard janitor: a Terraform state is unreadable, so what it manages is unknown; nothing was marked or deleted"
+                    .to_owned(),
+            );
+            return Err(errors.join("\n"));
+        }
+    };
+    let known = Known::of(&states);
+
+    // 2. Every account's inventory, before anything is decided.
+    let clouds = clouds(runtime, env, policy)
+        .map_err(|error| format!("driftguard janitor: {error}; nothing was marked or deleted"))?;
+    let mut store = open_store(policy).map_err(|_| "driftguard janitor: the store could not be opened".to_owned())?;
+    // A simulation writes nothing to the store, not even its run.
+    if !policy.dry_run {
+        store.begin_run(&run_id, "janitor", started).map_err(|error| format!("driftguard janitor: {error}"))?;
+    }
+    audit::emit(
+        &run_record(policy, &run_id, policy.dry_run, AuditEventName::RunStarted, Outcome::Noted),
+        "janitor run started",
+    );
+    let (tally, listed) = match cycle(policy, runtime, &env.stop, &clouds, &known, &mut store, &run_id, plan, plan_out)
+    {
+        Ok(done) => done,
+        Err(error) => {
+            if !policy.dry_run {
+                let _ = store.finish_run(&run_id, "failed", Utc::now());
+            }
+            let mut finished =
+                run_record(policy, &run_id, policy.dry_run, AuditEventName::RunFinished, Outcome::Failed);
+            finished.reason = Some(error.clone());
+            audit::emit(&finished, "janitor run failed");
+            return Err(format!("driftguard janitor: {error}"));
+        }
+    };
+    let run_status = match (tally.failed > 0, tally.interrupted) {
+        (true, _) => "failed",
+        (false, true) => "interrupted",
+        (false, false) => "succeeded",
+    };
+    if !policy.dry_run {
+        let _ = store.finish_run(&run_id, run_status, Utc::now());
+    }
+    let mut finished = run_record(
+        policy,
+        &run_id,
+        policy.dry_run,
+        AuditEventName::RunFinished,
+        if tally.failed > 0 { Outcome::Failed } else { Outcome::Succeeded },
+    );
+    let mut counts: Vec<String> = tally.counts.iter().map(|(k, v)| format!("{v} {k}")).collect();
+    if tally.interrupted {
+        counts.push("interrupted by a stop request".to_owned());
+    }
+    finished.reason = Some(counts.join(", "));
+    audit::emit(&finished, "janitor run finished");
+    Ok((tally, listed))
 }
 
 /// A resource rebuilt from its store row (for items no longer listed).
@@ -805,7 +873,8 @@ fn resource_of_item(item: &JanitorItem) -> Option<Resource> {
 #[allow(clippy::too_many_arguments, clippy::too_many_lines)]
 fn cycle(
     policy: &Policy,
-    runtime: &tokio::runtime::Runtime,
+    runtime: &Handle,
+    stop: &AtomicBool,
     clouds: &[Box<dyn JanitorCloud>],
     known: &Known,
     store: &mut Store,
@@ -843,6 +912,7 @@ fn cycle(
         policy,
         store,
         runtime,
+        stop,
         run_id: run_id.to_owned(),
         dry_run: policy.dry_run,
         now,
@@ -955,6 +1025,10 @@ fn cycle(
 
     // 6. Carry the decisions out.
     for ((cloud_index, resource), decision) in inventory.iter().zip(&decisions) {
+        // A stop request: the decision in hand was carried out; no further one starts.
+        if janitor.stopping() {
+            break;
+        }
         let cloud = clouds[*cloud_index].as_ref();
         let state = janitor.state_of(resource);
         if state.is_some_and(ItemState::in_flight) && plan.is_none() && plan_out.is_none() {
@@ -1079,7 +1153,8 @@ fn cycle(
         }
     }
 
-    let tally = std::mem::take(&mut janitor.tally);
+    let mut tally = std::mem::take(&mut janitor.tally);
+    run_id.clone_into(&mut tally.run_id);
     Ok((tally, resources.len()))
 }
 
@@ -1222,7 +1297,7 @@ mod tests {
             let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
             let mut store = Store::open_in_memory().unwrap();
             let clouds: Vec<Box<dyn JanitorCloud>> = vec![Box::new(Shared(std::sync::Arc::clone(&cloud)))];
-            cycle(&policy, &runtime, &clouds, &Known::default(), &mut store, "r", None, None).unwrap();
+            cycle(&policy, runtime.handle(), &AtomicBool::new(false), &clouds, &Known::default(), &mut store, "r", None, None).unwrap();
             prop_assert_eq!(cloud.mutations.load(Ordering::SeqCst), 0);
             prop_assert_eq!(&*cloud.resources.lock().unwrap(), &inventory);
             prop_assert!(store.janitor_items().unwrap().is_empty());
@@ -1246,7 +1321,7 @@ mod tests {
             let clouds: Vec<Box<dyn JanitorCloud>> = vec![Box::new(Shared(std::sync::Arc::clone(&cloud)))];
             let mut deleted_so_far = 0;
             for index in 0..3 {
-                cycle(&policy, &runtime, &clouds, &known, &mut store, &format!("r{index}"), None, None).unwrap();
+                cycle(&policy, runtime.handle(), &AtomicBool::new(false), &clouds, &known, &mut store, &format!("r{index}"), None, None).unwrap();
                 let deleted = cloud.deleted.lock().unwrap().len();
                 prop_assert!(deleted - deleted_so_far <= per_run as usize, "cap broken in cycle {}", index);
                 if index == 0 {

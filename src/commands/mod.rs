@@ -1,18 +1,24 @@
 //! One function per subcommand; `dispatch` maps each outcome to an exit code.
 
 mod ack;
-mod detect;
+pub mod detect;
 mod history;
-mod janitor;
+pub mod janitor;
 mod schema;
 mod simulate;
 mod validate;
 
+use std::fmt;
 use std::path::Path;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
 
 use driftguard_engine::audit::{AuditEventName, AuditRecord, Outcome};
+use driftguard_engine::model::Provider;
 use driftguard_engine::policy::raw::{LogFormat, LogLevel};
 use driftguard_engine::policy::{self, CliOverrides, Diagnostics, Policy};
+use driftguard_providers::pace::Pacer;
+use driftguard_providers::retry::{CallObserver, Calls};
 use driftguard_store::Store;
 
 use crate::audit;
@@ -33,7 +39,55 @@ pub fn dispatch(cli: &Cli) -> Exit {
         Command::Janitor { once: _, plan_out, apply_plan } => {
             janitor::run(cli, plan_out.as_deref(), apply_plan.as_deref())
         }
-        Command::Run => not_yet(cli, "run", "the scheduling daemon"),
+        Command::Run { report } => crate::daemon::run(cli, report.as_deref()),
+    }
+}
+
+/// What a job needs from the process around it: the pace every job shares (one token
+/// bucket per account), the call observer (the daemon's metrics), the stop flag (set on
+/// SIGTERM: finish the transition in hand, start nothing new) and, for a split job,
+/// its account. One-shot commands use the default: their own pacer, no observer.
+#[derive(Clone, Default)]
+pub struct JobEnv {
+    /// Shared token buckets.
+    pub pacer: Arc<Pacer>,
+    /// Metrics, if any.
+    pub observer: Option<Arc<dyn CallObserver>>,
+    /// Set when the job must stop at the next item boundary.
+    pub stop: Arc<AtomicBool>,
+    /// Only this account (AWS account, GCP project, Azure subscription).
+    pub account: Option<String>,
+    /// Only this region (detect split by region).
+    pub region: Option<String>,
+}
+
+impl fmt::Debug for JobEnv {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("JobEnv")
+            .field("pacer", &self.pacer)
+            .field("observed", &self.observer.is_some())
+            .field("stop", &self.stop)
+            .field("account", &self.account)
+            .field("region", &self.region)
+            .finish()
+    }
+}
+
+impl JobEnv {
+    /// How calls to one account are made: the policy's retries and that account's pace.
+    pub fn calls(&self, policy: &Policy, provider: Provider, account: &str) -> Calls {
+        let pace = self.pacer.pace(provider, account, policy.requests_per_second(provider, account));
+        Calls::new(policy.retry, provider.as_str()).paced(pace).observed(self.observer.clone())
+    }
+
+    /// Whether a stop was requested.
+    pub fn stopping(&self) -> bool {
+        self.stop.load(Ordering::SeqCst)
+    }
+
+    /// Whether this job covers the account.
+    pub fn covers(&self, account: &str) -> bool {
+        self.account.as_deref().is_none_or(|only| only == account)
     }
 }
 
@@ -138,15 +192,6 @@ pub fn lock_store(policy: &Policy, command: &str) -> Result<std::fs::File, Exit>
             Err(Exit::Runtime)
         }
     }
-}
-
-fn not_yet(cli: &Cli, command: &str, what: &str) -> Exit {
-    // The policy is still compiled first: a bad policy must exit 78 here as everywhere.
-    if let Err(exit) = load_for_action(cli) {
-        return exit;
-    }
-    eprintln!("driftguard {command}: not available yet in this build: {what} is not implemented; nothing was done");
-    Exit::Runtime
 }
 
 /// An audit record for a run-level event.

@@ -46,6 +46,31 @@ pub fn test_policy(dir: &Path) -> PathBuf {
     path
 }
 
+/// The default policy's classification rules and flows that remediate every sandbox
+/// finding (then verify, else escalate): the drift tests' governance, as policy YAML.
+pub fn sandbox_autofix() -> String {
+    let default = std::fs::read_to_string(root().join("policy.yaml")).unwrap();
+    let classification =
+        &default[default.find("\nclassification:").unwrap()..default.find("\n# The path each finding").unwrap()];
+    format!(
+        r"{classification}
+flows:
+  - name: sandbox-autofix
+    match:
+      environment: [sandbox]
+    steps: [classify, plan, remediate, verify, escalate]
+  - name: report
+    steps: [classify, plan, report]
+remediation:
+  verify_after: 0s
+  allow:
+    - environment: [sandbox]
+      severity: [info, low, medium, high, critical]
+"
+    )
+}
+
+pub mod daemon;
 pub mod fakes;
 pub mod moto;
 

@@ -72,6 +72,11 @@ impl Moto {
         serde_json::from_str(&self.control("stats")).unwrap()
     }
 
+    /// Arrival times (monotonic seconds), service and operation of every AWS call so far.
+    pub fn times(&self) -> Vec<(f64, String, String)> {
+        serde_json::from_str(&self.control("times")).unwrap()
+    }
+
     /// Arms a race: the next `operation` call finds its target deleted just before.
     pub fn vanish_on(&self, operation: &str) {
         self.control(&format!("vanish-on/{operation}"));

@@ -1,9 +1,10 @@
 """moto's AWS emulator behind a small WSGI layer for DriftGuard's tests.
 
-The layer (not product code) does three things, each visible in its own function:
+The layer (not product code) does the following, each visible in its own function:
 - binds 127.0.0.1 on a free port and prints {"port": N} once ready (no port races);
 - counts requests per service and operation, and mutations apart, served at
-  GET /_driftguard/stats (so tests can prove dry-run sends no write);
+  GET /_driftguard/stats (so tests can prove dry-run sends no write), and the arrival time
+  of every call at GET /_driftguard/times (so tests can prove a client-side rate limit);
 - works around moto 5.2.5 answering GetBucketVersioning with the root element
   <GetBucketVersioningResponse> instead of <VersioningConfiguration>, which aws-sdk-s3
   cannot parse (see shared/TEST-BACKENDS.md);
@@ -12,7 +13,10 @@ The layer (not product code) does three things, each visible in its own function
 - on request, stages a race (GET /_driftguard/vanish-on/ModifyDBInstance arms it): the next
   such call finds its DB instance deleted just before it arrives (really deleted in moto,
   through moto's own API), as when someone deletes a resource between DriftGuard's
-  collection and its fix.
+  collection and its fix;
+- makes moto's IAM enforcement (INITIAL_NO_AUTH_ACTION_COUNT, POST /moto-api/reset-auth)
+  check the S3 actions AWS documents where moto 5.2.5 checks wrong ones (see
+  real_s3_action_names), so docs/iam/*.json are tested as written.
 """
 
 import io
@@ -22,6 +26,7 @@ import random
 import re
 import sys
 import threading
+import time
 from collections import Counter
 from urllib.parse import parse_qs
 
@@ -34,6 +39,7 @@ COUNTS = Counter()
 FAULT_RATE = float(os.environ.get("DG_FAULT_RATE", "0"))
 RANDOM = random.Random(int(os.environ.get("DG_FAULT_SEED", "1")))
 VANISH_ON = set()
+TIMES = []  # (monotonic seconds, service, operation) of every AWS call, for pace tests
 
 
 def service_of(environ):
@@ -82,6 +88,11 @@ def make_app(inner):
                 data = json.dumps(dict(COUNTS), sort_keys=True).encode()
             start_response("200 OK", [("Content-Type", "application/json"), ("Content-Length", str(len(data)))])
             return [data]
+        if environ.get("PATH_INFO") == "/_driftguard/times":
+            with LOCK:
+                data = json.dumps(TIMES).encode()
+            start_response("200 OK", [("Content-Type", "application/json"), ("Content-Length", str(len(data)))])
+            return [data]
         if environ.get("PATH_INFO", "").startswith("/_driftguard/vanish-on/"):
             with LOCK:
                 VANISH_ON.add(environ["PATH_INFO"].rsplit("/", 1)[1])
@@ -92,6 +103,9 @@ def make_app(inner):
         environ["wsgi.input"] = io.BytesIO(body)
         service = service_of(environ)
         operation = operation_of(environ, service, body)
+        if service != "unknown":
+            with LOCK:
+                TIMES.append((time.monotonic(), service, operation))
         if service != "unknown" and FAULT_RATE > 0 and RANDOM.random() < FAULT_RATE:
             return fault(service, start_response)
         with LOCK:
@@ -143,7 +157,28 @@ def fix_versioning(inner, environ, start_response):
     return [data]
 
 
+def real_s3_action_names():
+    """moto 5.2.5 authorizes S3 calls by its ACTION_MAP, whose keys "public_access_block"
+    never match the "publicAccessBlock" query and which lacks "encryption": those calls fall
+    to the method's default, so GetPublicAccessBlock and GetBucketEncryption are checked as
+    s3:ListBucket, PutPublicAccessBlock and PutBucketEncryption as s3:CreateBucket; and
+    HeadBucket as s3:HeadBucket, which is no IAM action. These are the actions AWS checks
+    (docs/iam/README.md). The names only feed the IAM check: handlers set their own.
+    """
+    from moto.s3.responses import ACTION_MAP
+
+    bucket = ACTION_MAP["BUCKET"]
+    bucket["HEAD"]["DEFAULT"] = "ListBucket"
+    bucket["GET"]["publicAccessBlock"] = "GetBucketPublicAccessBlock"
+    bucket["GET"]["encryption"] = "GetEncryptionConfiguration"
+    bucket["PUT"]["publicAccessBlock"] = "PutBucketPublicAccessBlock"
+    bucket["PUT"]["encryption"] = "PutEncryptionConfiguration"
+    bucket["DELETE"]["publicAccessBlock"] = "PutBucketPublicAccessBlock"
+    bucket["DELETE"]["encryption"] = "PutEncryptionConfiguration"
+
+
 def main():
+    real_s3_action_names()
     inner = DomainDispatcherApplication(create_backend_app)
     server = make_server("127.0.0.1", 0, make_app(inner), threaded=True, request_handler=MotoRequestHandler)
     os.environ["MOTO_PORT"] = str(server.server_port)

@@ -44,7 +44,9 @@ pub fn parse_cron(text: &str) -> Result<(String, Cron), String> {
     } else {
         text.to_owned()
     };
-    let parser = CronParser::builder().seconds(Seconds::Required).build();
+    // The scheduler (tokio-cron-scheduler) parses with day-of-month AND day-of-week; so
+    // does this check, so `validate` and the daemon agree on what an expression means.
+    let parser = CronParser::builder().seconds(Seconds::Required).dom_and_dow(true).build();
     match parser.parse(&normalised) {
         Ok(cron) => Ok((normalised, cron)),
         Err(error) => Err(format!("invalid cron expression {text:?}: {error}")),

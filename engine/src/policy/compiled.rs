@@ -49,8 +49,32 @@ pub struct Policy {
     pub janitor: Janitor,
     /// Retry settings.
     pub retry: Retry,
+    /// The daemon.
+    pub daemon: Daemon,
+    /// Webhooks.
+    pub webhooks: Vec<raw::Webhook>,
     /// The deserialised file, for `schema`-level introspection and display.
     pub file: PolicyFile,
+}
+
+impl Policy {
+    /// Most requests per second to one account, project or subscription.
+    pub fn requests_per_second(&self, provider: Provider, account: &str) -> u32 {
+        let set = match provider {
+            Provider::Aws => {
+                self.providers.aws.iter().find(|a| a.account == account).and_then(|a| a.max_requests_per_second)
+            }
+            Provider::Gcp => {
+                self.providers.gcp.iter().find(|p| p.project == account).and_then(|p| p.max_requests_per_second)
+            }
+            Provider::Azure => {
+                self.providers.azure.iter().find(|s| s.subscription == account).and_then(|s| s.max_requests_per_second)
+            }
+        };
+        set.unwrap_or_else(|| {
+            DEFAULT_REQUESTS_PER_SECOND.iter().find(|(p, _)| *p == provider).map_or(20, |(_, rate)| *rate)
+        })
+    }
 }
 
 /// A Terraform state source.
@@ -83,7 +107,24 @@ pub struct Schedule {
     pub cron: String,
     /// Start jitter.
     pub jitter: Duration,
+    /// How the job is split (per account, per region).
+    pub split: raw::JobSplit,
 }
+
+/// Compiled daemon settings.
+#[derive(Debug, Clone)]
+pub struct Daemon {
+    /// Drain time on SIGTERM/SIGINT.
+    pub shutdown_timeout: Duration,
+    /// Metrics and health listener, if on.
+    pub metrics_listen: Option<std::net::SocketAddr>,
+    /// Where each detect cycle's report goes, if anywhere.
+    pub report_path: Option<std::path::PathBuf>,
+}
+
+/// Default request rates per second, per account, when the policy sets none.
+pub const DEFAULT_REQUESTS_PER_SECOND: [(Provider, u32); 3] =
+    [(Provider::Aws, 20), (Provider::Gcp, 50), (Provider::Azure, 10)];
 
 /// What a matcher looks at.
 #[derive(Debug, Clone, Copy)]
@@ -432,7 +473,14 @@ impl Builder {
                 String::new()
             }
         };
-        Schedule { cron, jitter: self.duration(&["schedules", name, "jitter"], &raw.jitter) }
+        if name == "janitor" && raw.split == raw::JobSplit::Region {
+            self.problems.push((
+                vec![Seg::Key("schedules".into()), Seg::Key(name.into()), Seg::Key("split".into())],
+                "the janitor splits by account at most (its caps and phases work per account): use all or account"
+                    .to_owned(),
+            ));
+        }
+        Schedule { cron, jitter: self.duration(&["schedules", name, "jitter"], &raw.jitter), split: raw.split }
     }
 }
 
@@ -560,6 +608,38 @@ pub(crate) fn build(source: &str, text: &str, file: PolicyFile) -> Result<Policy
         allow: file.remediation.allow.iter().map(|a| (a.environment.clone(), a.severity.clone())).collect(),
         verify_after: builder.duration(&["remediation", "verify_after"], &file.remediation.verify_after),
     };
+    let metrics_listen = match file.daemon.metrics_listen.trim() {
+        "" => None,
+        text => {
+            let parsed = text.parse::<std::net::SocketAddr>().ok();
+            if parsed.is_none() {
+                builder.problems.push((
+                    vec![Seg::Key("daemon".into()), Seg::Key("metrics_listen".into())],
+                    format!("{text:?} is not an address with a port, e.g. 127.0.0.1:9464 or [::1]:9464"),
+                ));
+            }
+            parsed
+        }
+    };
+    let daemon = Daemon {
+        shutdown_timeout: builder.duration(&["daemon", "shutdown_timeout"], &file.daemon.shutdown_timeout),
+        metrics_listen,
+        report_path: Some(file.daemon.report_path.trim()).filter(|p| !p.is_empty()).map(std::path::PathBuf::from),
+    };
+    let mut webhook_names = std::collections::BTreeSet::new();
+    for (index, webhook) in file.notifications.webhooks.iter().enumerate() {
+        if !webhook.name.is_empty() && !webhook_names.insert(webhook.name.as_str()) {
+            builder.problems.push((
+                vec![
+                    Seg::Key("notifications".into()),
+                    Seg::Key("webhooks".into()),
+                    Seg::Index(index),
+                    Seg::Key("name".into()),
+                ],
+                format!("duplicate webhook name {:?}: names identify webhooks in logs and metrics", webhook.name),
+            ));
+        }
+    }
     if !builder.problems.is_empty() {
         return Err(builder.problems);
     }
@@ -581,6 +661,8 @@ pub(crate) fn build(source: &str, text: &str, file: PolicyFile) -> Result<Policy
         protection,
         janitor,
         retry,
+        daemon,
+        webhooks: file.notifications.webhooks.clone(),
         file,
     })
 }

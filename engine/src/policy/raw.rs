@@ -66,6 +66,12 @@ pub struct PolicyFile {
     /// Retry of transient cloud API failures.
     #[garde(dive)]
     pub retry: RetrySection,
+    /// The long-running daemon (`driftguard run`): shutdown, metrics, reports.
+    #[garde(dive)]
+    pub daemon: DaemonSection,
+    /// Where escalated findings and janitor marks are announced.
+    #[garde(dive)]
+    pub notifications: NotificationsSection,
 }
 
 impl Default for PolicyFile {
@@ -85,6 +91,8 @@ impl Default for PolicyFile {
             protection: ProtectionSection::default(),
             janitor: JanitorSection::default(),
             retry: RetrySection::default(),
+            daemon: DaemonSection::default(),
+            notifications: NotificationsSection::default(),
         }
     }
 }
@@ -226,6 +234,11 @@ pub struct AwsAccount {
     /// Optional endpoint override (e.g. a local emulator). Defaults to AWS.
     #[garde(skip)]
     pub endpoint: Option<String>,
+    /// Most API requests per second DriftGuard sends to this account, across every job
+    /// of the process (a token bucket); throttling answers slow it down further.
+    /// Default 20.
+    #[garde(inner(range(min = 1, max = 100_000)))]
+    pub max_requests_per_second: Option<u32>,
 }
 
 /// One GCP project.
@@ -241,6 +254,9 @@ pub struct GcpProject {
     /// Optional endpoint override.
     #[garde(skip)]
     pub endpoint: Option<String>,
+    /// Most API requests per second to this project, across every job. Default 50.
+    #[garde(inner(range(min = 1, max = 100_000)))]
+    pub max_requests_per_second: Option<u32>,
 }
 
 /// One Azure subscription.
@@ -256,6 +272,10 @@ pub struct AzureSubscription {
     /// Optional Resource Manager endpoint override.
     #[garde(skip)]
     pub endpoint: Option<String>,
+    /// Most API requests per second to this subscription, across every job. Default 10
+    /// (Resource Manager budgets requests per subscription per hour).
+    #[garde(inner(range(min = 1, max = 100_000)))]
+    pub max_requests_per_second: Option<u32>,
 }
 
 /// Job schedules. Cron expressions have five fields (minute first) or six (second first).
@@ -273,8 +293,8 @@ pub struct SchedulesSection {
 impl Default for SchedulesSection {
     fn default() -> Self {
         Self {
-            detect: Schedule { cron: "*/15 * * * *".to_owned(), jitter: "0s".to_owned() },
-            janitor: Schedule { cron: "0 * * * *".to_owned(), jitter: "0s".to_owned() },
+            detect: Schedule { cron: "*/15 * * * *".to_owned(), jitter: "0s".to_owned(), split: JobSplit::All },
+            janitor: Schedule { cron: "0 * * * *".to_owned(), jitter: "0s".to_owned(), split: JobSplit::All },
         }
     }
 }
@@ -289,11 +309,30 @@ pub struct Schedule {
     /// Random delay added to each start, so many daemons do not hit an API at once.
     #[garde(custom(duration))]
     pub jitter: String,
+    /// `all` (one job for every account), `account` (one job per AWS account, GCP project
+    /// or Azure subscription) or `region` (detect only: one job per AWS account and
+    /// region). Split jobs never delay each other; each never overlaps itself, and caps
+    /// apply per job run.
+    #[garde(skip)]
+    pub split: JobSplit,
+}
+
+/// How a schedule splits its job.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "lowercase")]
+pub enum JobSplit {
+    /// One job for every account.
+    #[default]
+    All,
+    /// One job per account, project or subscription.
+    Account,
+    /// One job per AWS account and region (detect only).
+    Region,
 }
 
 impl Default for Schedule {
     fn default() -> Self {
-        Self { cron: "0 * * * *".to_owned(), jitter: "0s".to_owned() }
+        Self { cron: "0 * * * *".to_owned(), jitter: "0s".to_owned(), split: JobSplit::All }
     }
 }
 
@@ -790,4 +829,95 @@ impl Default for FlowSpec {
             max_attempts: Self::DEFAULT_MAX_ATTEMPTS,
         }
     }
+}
+
+/// The daemon (`driftguard run`).
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema, Validate)]
+#[serde(deny_unknown_fields, default)]
+pub struct DaemonSection {
+    /// How long SIGTERM/SIGINT waits for running jobs to finish the transition they are in
+    /// (nothing new starts meanwhile). Keep systemd's TimeoutStopSec above it.
+    #[garde(custom(duration))]
+    pub shutdown_timeout: String,
+    /// Address of the HTTP listener for /metrics, /healthz and /readyz (loopback by
+    /// default); empty turns it off.
+    #[garde(skip)]
+    pub metrics_listen: String,
+    /// Where each detect cycle's drift report is written (replaced atomically); empty
+    /// writes none.
+    #[garde(skip)]
+    pub report_path: String,
+}
+
+impl Default for DaemonSection {
+    fn default() -> Self {
+        Self {
+            shutdown_timeout: "60s".to_owned(),
+            metrics_listen: "127.0.0.1:9464".to_owned(),
+            report_path: "/var/lib/driftguard/report.json".to_owned(),
+        }
+    }
+}
+
+/// Announcements.
+#[derive(Debug, Clone, Default, Serialize, Deserialize, JsonSchema, Validate)]
+#[serde(deny_unknown_fields, default)]
+pub struct NotificationsSection {
+    /// Webhooks: each gets one aggregated message per cycle that has something to say.
+    #[garde(dive)]
+    pub webhooks: Vec<Webhook>,
+}
+
+/// One webhook. Its URL is a secret, so it is never written here: `url_env` names the
+/// environment variable that holds it (e.g. set in /etc/default/driftguard).
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema, Validate)]
+#[serde(deny_unknown_fields, default)]
+pub struct Webhook {
+    /// Name, used in logs and metrics instead of the URL.
+    #[garde(length(min = 1))]
+    pub name: String,
+    /// Body format: `slack` (Slack-compatible `text` + `blocks`) or `generic` (JSON).
+    #[garde(skip)]
+    pub format: WebhookFormat,
+    /// The environment variable holding the URL.
+    #[garde(pattern(r"^[A-Za-z_][A-Za-z0-9_]*$"))]
+    pub url_env: String,
+    /// What to announce.
+    #[garde(length(min = 1))]
+    pub events: Vec<NotifyEvent>,
+    /// Most messages per minute to this webhook; more wait their turn.
+    #[garde(range(min = 1, max = 600))]
+    pub max_per_minute: u32,
+}
+
+impl Default for Webhook {
+    fn default() -> Self {
+        Self {
+            name: String::new(),
+            format: WebhookFormat::Generic,
+            url_env: String::new(),
+            events: vec![NotifyEvent::Escalated, NotifyEvent::JanitorMarked],
+            max_per_minute: 6,
+        }
+    }
+}
+
+/// Webhook body formats.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "lowercase")]
+pub enum WebhookFormat {
+    /// Slack incoming-webhook JSON (`text` and `blocks`); Mattermost and others accept it.
+    Slack,
+    /// `{"source":"driftguard", "cycle": ..., "items": [...]}`.
+    Generic,
+}
+
+/// What a webhook announces.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum NotifyEvent {
+    /// Findings a flow escalated.
+    Escalated,
+    /// Resources the janitor marked for deletion (the grace period starts).
+    JanitorMarked,
 }

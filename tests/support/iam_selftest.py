@@ -1,0 +1,523 @@
+"""Proves docs/iam/detect-only.json and docs/iam/full.json against moto's IAM enforcement,
+through tests/support/moto_server.py and tests/support/iam_fixture.py, with boto3.
+
+1. Every AWS operation DriftGuard's code sends (every send!(_, "service:Operation", _) in
+   providers/src/aws.rs, aws_execute.rs, aws_janitor.rs) is in OPERATIONS below, and the
+   IAM actions OPERATIONS says they need are exactly the actions of each file.
+2. INITIAL_NO_AUTH_ACTION_COUNT=3 is enough for iam_fixture.py, 2 is not; --enforce works
+   on a server started without it; the "testing" key is refused once enforcement is on.
+3. detect: every detect operation is allowed; every other operation (the writes, and the
+   janitor's extra reads) is denied. full: every operation is allowed, in order, on the
+   seeded resources (aws_fixture.py and janitor_fixture.py), and the deletions happen.
+4. Necessity: for each action of each file, a user with that file minus that one action is
+   denied the operations that need it (harmless probes on missing targets). Actions moto
+   cannot check are listed, not claimed.
+5. moto's semantics the README relies on: which Resource and Condition elements it honours.
+
+Usage: iam_selftest.py (run it with scripts/emulator-venv's python). Exit 0 when all hold.
+"""
+
+import json
+import os
+import re
+import subprocess
+import sys
+import time
+from collections import defaultdict
+from pathlib import Path
+
+import boto3
+from botocore.config import Config
+from botocore.exceptions import ClientError
+from botocore.parsers import ResponseParserError
+
+SUPPORT = Path(__file__).resolve().parent
+ROOT = SUPPORT.parents[1]
+DOCS = ROOT / "docs" / "iam"
+SOURCES = [ROOT / "providers" / "src" / name for name in ("aws.rs", "aws_execute.rs", "aws_janitor.rs")]
+REGION = "us-east-1"
+ACCOUNT = "123456789012"
+DENIED = {"AccessDenied", "AccessDeniedException", "UnauthorizedOperation", "403", "Forbidden"}
+FAILURES = []
+
+
+def check(condition, message):
+    if not condition:
+        FAILURES.append(message)
+        print(f"  FAIL {message}")
+    return condition
+
+
+# --- the server and its users ---------------------------------------------------------
+
+class Server:
+    def __init__(self, no_auth=None):
+        env = dict(os.environ)
+        env.pop("INITIAL_NO_AUTH_ACTION_COUNT", None)
+        if no_auth is not None:
+            env["INITIAL_NO_AUTH_ACTION_COUNT"] = str(no_auth)
+        self.process = subprocess.Popen([sys.executable, str(SUPPORT / "moto_server.py")], stdout=subprocess.PIPE,
+                                        stderr=subprocess.DEVNULL, env=env)
+        self.endpoint = f"http://127.0.0.1:{json.loads(self.process.stdout.readline())['port']}"
+
+    def script(self, name, *args, positional=True, check_rc=True):
+        argv = [sys.executable, str(SUPPORT / name)] + ([self.endpoint] if positional else ["--endpoint", self.endpoint])
+        result = subprocess.run(argv + list(args), capture_output=True, text=True)
+        if check_rc and result.returncode != 0:
+            raise RuntimeError(f"{name} {args}: {result.stderr}")
+        return result
+
+    def fixture(self, *args, check_rc=True):
+        return self.script("iam_fixture.py", *args, positional=False, check_rc=check_rc)
+
+    def stop(self):
+        self.process.kill()
+        self.process.wait()
+
+
+class Clients:
+    def __init__(self, endpoint, key):
+        config = Config(retries={"max_attempts": 1}, s3={"addressing_style": "path"})
+        self.make = lambda service: boto3.client(service, endpoint_url=endpoint, region_name=REGION, config=config,
+                                                 aws_access_key_id=key["access_key_id"],
+                                                 aws_secret_access_key=key["secret_access_key"])
+        self.ec2, self.s3, self.rds, self.iam = (self.make(s) for s in ("ec2", "s3", "rds", "iam"))
+
+
+TESTING = {"access_key_id": "testing", "secret_access_key": "testing"}
+
+
+def outcome(call):
+    """(allowed, detail): allowed unless the answer is a denial."""
+    try:
+        response = call()
+    except ResponseParserError:
+        return True, "authorized; moto's answer is not parseable (moto lacks this operation)"
+    except ClientError as error:
+        code = error.response["Error"]["Code"]
+        status = error.response["ResponseMetadata"]["HTTPStatusCode"]
+        return code not in DENIED, f"{code} HTTP {status}"
+    errors = [e["Code"] for e in response.get("Errors", [])] if isinstance(response, dict) else []  # DeleteObjects: per key
+    if errors:
+        return not set(errors) & DENIED, f"per-key errors {sorted(set(errors))} HTTP {response['ResponseMetadata']['HTTPStatusCode']}"
+    return True, "ok"
+
+
+# --- every operation DriftGuard sends --------------------------------------------------
+#
+# (job, "service:SdkOperation", IAM actions AWS requires, of which moto 5.2.5 checks (with
+# moto_server.py's S3 fix), run(clients, ids): one call on the seeded resources,
+# probe(clients): the same call on a missing target (harmless) or None when run is a read).
+
+def json_doc(statement_action, principal=None):
+    statement = {"Effect": "Allow", "Action": statement_action}
+    statement["Principal"] = principal or {"Service": "ec2.amazonaws.com"}
+    return json.dumps({"Version": "2012-10-17", "Statement": [statement]})
+
+
+def perm(port, cidr):
+    return [{"IpProtocol": "tcp", "FromPort": port, "ToPort": port, "IpRanges": [{"CidrIp": cidr}]}]
+
+
+OFF = {"Value": False}
+MISSING_SG, MISSING_I = "sg-0000000000000000f", "i-0000000000000000f"
+MISSING_DB_ARN = f"arn:aws:rds:{REGION}:{ACCOUNT}:db:dg-missing-db"
+READ_DOC = json.dumps({"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "s3:GetObject", "Resource": "*"}]})
+
+
+def op(job, name, actions, run, probe=None, moto=None):
+    return {"job": job, "op": name, "actions": actions, "moto": actions if moto is None else moto, "run": run, "probe": probe}
+
+
+OPERATIONS = [
+    # detect: Terraform state from the S3 backend, then live collection (aws.rs).
+    op("detect", "s3:GetObject", ["s3:GetObject"],
+       lambda c, i: c.s3.get_object(Bucket="dg-state", Key="prod/terraform.tfstate")["Body"].read()),
+    op("detect", "ec2:DescribeInstances", ["ec2:DescribeInstances"], lambda c, i: c.ec2.describe_instances(MaxResults=100)),
+    op("detect", "ec2:DescribeInstanceAttribute", ["ec2:DescribeInstanceAttribute"],
+       lambda c, i: c.ec2.describe_instance_attribute(InstanceId=i["instance"], Attribute="disableApiTermination")),
+    op("detect", "ec2:DescribeSecurityGroups", ["ec2:DescribeSecurityGroups"], lambda c, i: c.ec2.describe_security_groups(MaxResults=100)),
+    op("detect", "ec2:DescribeSecurityGroupRules", ["ec2:DescribeSecurityGroupRules"],
+       lambda c, i: c.ec2.describe_security_group_rules(MaxResults=1000)),
+    op("detect", "rds:DescribeDBInstances", ["rds:DescribeDBInstances"], lambda c, i: c.rds.describe_db_instances(MaxRecords=100)),
+    op("detect", "s3:ListBuckets", ["s3:ListAllMyBuckets"], lambda c, i: c.s3.list_buckets()),
+    op("detect", "s3:GetBucketLocation", ["s3:GetBucketLocation"], lambda c, i: c.s3.get_bucket_location(Bucket="dg-data-bucket")),
+    op("detect", "s3:GetBucketTagging", ["s3:GetBucketTagging"], lambda c, i: c.s3.get_bucket_tagging(Bucket="dg-data-bucket")),
+    op("detect", "s3:GetBucketVersioning", ["s3:GetBucketVersioning"], lambda c, i: c.s3.get_bucket_versioning(Bucket="dg-data-bucket")),
+    op("detect", "s3:GetBucketEncryption", ["s3:GetEncryptionConfiguration"],
+       lambda c, i: c.s3.get_bucket_encryption(Bucket="dg-data-bucket")),
+    op("detect", "s3:GetPublicAccessBlock", ["s3:GetBucketPublicAccessBlock"],
+       lambda c, i: c.s3.get_public_access_block(Bucket="dg-data-bucket")),
+    op("detect", "iam:ListRoles", ["iam:ListRoles"], lambda c, i: c.iam.list_roles(MaxItems=100)),
+    op("detect", "iam:GetRole", ["iam:GetRole"], lambda c, i: c.iam.get_role(RoleName="dg-app")),
+    op("detect", "iam:ListPolicies", ["iam:ListPolicies"], lambda c, i: c.iam.list_policies(Scope="Local")),
+    op("detect", "iam:GetPolicyVersion", ["iam:GetPolicyVersion"],
+       lambda c, i: c.iam.get_policy_version(PolicyArn=i["policy"], VersionId="v1")),
+    # remediate (aws_execute.rs): reads above, plus these writes.
+    op("remediate", "ec2:RevokeSecurityGroupIngress", ["ec2:RevokeSecurityGroupIngress"],
+       lambda c, i: c.ec2.revoke_security_group_ingress(GroupId=i["group"], IpPermissions=perm(443, "10.0.0.0/8")),
+       lambda c: c.ec2.revoke_security_group_ingress(GroupId=MISSING_SG, IpPermissions=perm(443, "10.0.0.0/8"))),
+    op("remediate", "ec2:AuthorizeSecurityGroupIngress", ["ec2:AuthorizeSecurityGroupIngress"],
+       lambda c, i: c.ec2.authorize_security_group_ingress(GroupId=i["group"], IpPermissions=perm(443, "10.0.0.0/8")),
+       lambda c: c.ec2.authorize_security_group_ingress(GroupId=MISSING_SG, IpPermissions=perm(443, "10.0.0.0/8"))),
+    op("remediate", "ec2:AuthorizeSecurityGroupEgress", ["ec2:AuthorizeSecurityGroupEgress"],
+       lambda c, i: c.ec2.authorize_security_group_egress(GroupId=i["group"], IpPermissions=perm(8443, "10.9.0.0/16")),
+       lambda c: c.ec2.authorize_security_group_egress(GroupId=MISSING_SG, IpPermissions=perm(8443, "10.9.0.0/16"))),
+    op("remediate", "ec2:RevokeSecurityGroupEgress", ["ec2:RevokeSecurityGroupEgress"],
+       lambda c, i: c.ec2.revoke_security_group_egress(GroupId=i["group"], IpPermissions=perm(8443, "10.9.0.0/16")),
+       lambda c: c.ec2.revoke_security_group_egress(GroupId=MISSING_SG, IpPermissions=perm(8443, "10.9.0.0/16"))),
+    op("remediate", "ec2:CreateTags", ["ec2:CreateTags"],
+       lambda c, i: c.ec2.create_tags(Resources=[i["instance"]], Tags=[{"Key": "Team", "Value": "web"}]),
+       lambda c: c.ec2.create_tags(Resources=[MISSING_I], Tags=[{"Key": "Team", "Value": "web"}])),
+    op("remediate", "ec2:DeleteTags", ["ec2:DeleteTags"],
+       lambda c, i: c.ec2.delete_tags(Resources=[i["instance"]], Tags=[{"Key": "Team"}]),
+       lambda c: c.ec2.delete_tags(Resources=[MISSING_I], Tags=[{"Key": "Team"}])),
+    op("remediate", "ec2:ModifyInstanceAttribute", ["ec2:ModifyInstanceAttribute"],
+       lambda c, i: c.ec2.modify_instance_attribute(InstanceId=i["instance"], DisableApiTermination=OFF),
+       lambda c: c.ec2.modify_instance_attribute(InstanceId=MISSING_I, DisableApiTermination=OFF)),
+    op("remediate", "ec2:ModifyInstanceMetadataOptions", ["ec2:ModifyInstanceMetadataOptions"],
+       lambda c, i: c.ec2.modify_instance_metadata_options(InstanceId=i["instance"], HttpTokens="required"),
+       lambda c: c.ec2.modify_instance_metadata_options(InstanceId=MISSING_I, HttpTokens="required")),
+    op("remediate", "ec2:MonitorInstances", ["ec2:MonitorInstances"],
+       lambda c, i: c.ec2.monitor_instances(InstanceIds=[i["instance"]]),
+       lambda c: c.ec2.monitor_instances(InstanceIds=[MISSING_I])),
+    op("remediate", "ec2:UnmonitorInstances", ["ec2:UnmonitorInstances"],
+       lambda c, i: c.ec2.unmonitor_instances(InstanceIds=[i["instance"]]),
+       lambda c: c.ec2.unmonitor_instances(InstanceIds=[MISSING_I])),
+    op("remediate", "s3:PutBucketVersioning", ["s3:PutBucketVersioning"],
+       lambda c, i: c.s3.put_bucket_versioning(Bucket="dg-data-bucket", VersioningConfiguration={"Status": "Enabled"}),
+       lambda c: c.s3.put_bucket_versioning(Bucket="dg-missing-bucket", VersioningConfiguration={"Status": "Enabled"})),
+    op("remediate", "s3:PutPublicAccessBlock", ["s3:PutBucketPublicAccessBlock"],
+       lambda c, i: c.s3.put_public_access_block(Bucket="dg-data-bucket", PublicAccessBlockConfiguration={
+           "BlockPublicAcls": True, "BlockPublicPolicy": True, "IgnorePublicAcls": True, "RestrictPublicBuckets": True}),
+       lambda c: c.s3.put_public_access_block(Bucket="dg-missing-bucket", PublicAccessBlockConfiguration={"BlockPublicAcls": True})),
+    op("remediate", "s3:PutBucketEncryption", ["s3:PutEncryptionConfiguration"],
+       lambda c, i: c.s3.put_bucket_encryption(Bucket="dg-data-bucket", ServerSideEncryptionConfiguration={
+           "Rules": [{"ApplyServerSideEncryptionByDefault": {"SSEAlgorithm": "AES256"}}]}),
+       lambda c: c.s3.put_bucket_encryption(Bucket="dg-missing-bucket", ServerSideEncryptionConfiguration={
+           "Rules": [{"ApplyServerSideEncryptionByDefault": {"SSEAlgorithm": "AES256"}}]})),
+    op("remediate", "s3:PutBucketTagging", ["s3:PutBucketTagging"],
+       lambda c, i: c.s3.put_bucket_tagging(Bucket="dg-data-bucket", Tagging={"TagSet": [{"Key": "Team", "Value": "data"}]}),
+       lambda c: c.s3.put_bucket_tagging(Bucket="dg-missing-bucket", Tagging={"TagSet": [{"Key": "Team", "Value": "data"}]})),
+    op("remediate", "s3:DeleteBucketTagging", ["s3:PutBucketTagging"],
+       lambda c, i: c.s3.delete_bucket_tagging(Bucket="dg-new-bucket"),
+       lambda c: c.s3.delete_bucket_tagging(Bucket="dg-missing-bucket")),
+    op("remediate", "rds:ModifyDBInstance", ["rds:ModifyDBInstance"],
+       lambda c, i: c.rds.modify_db_instance(DBInstanceIdentifier="dg-db", BackupRetentionPeriod=7, ApplyImmediately=True),
+       lambda c: c.rds.modify_db_instance(DBInstanceIdentifier="dg-missing-db", BackupRetentionPeriod=7, ApplyImmediately=True)),
+    op("remediate", "rds:AddTagsToResource", ["rds:AddTagsToResource"],
+       lambda c, i: c.rds.add_tags_to_resource(ResourceName=f"arn:aws:rds:{REGION}:{ACCOUNT}:db:dg-db", Tags=[{"Key": "Owner", "Value": "dba"}]),
+       lambda c: c.rds.add_tags_to_resource(ResourceName=MISSING_DB_ARN, Tags=[{"Key": "Owner", "Value": "dba"}])),
+    op("remediate", "rds:RemoveTagsFromResource", ["rds:RemoveTagsFromResource"],
+       lambda c, i: c.rds.remove_tags_from_resource(ResourceName=f"arn:aws:rds:{REGION}:{ACCOUNT}:db:dg-db", TagKeys=["Owner"]),
+       lambda c: c.rds.remove_tags_from_resource(ResourceName=MISSING_DB_ARN, TagKeys=["Owner"])),
+    op("remediate", "iam:UpdateAssumeRolePolicy", ["iam:UpdateAssumeRolePolicy"],
+       lambda c, i: c.iam.update_assume_role_policy(RoleName="dg-app", PolicyDocument=json_doc("sts:AssumeRole")),
+       lambda c: c.iam.update_assume_role_policy(RoleName="dg-missing-role", PolicyDocument=json_doc("sts:AssumeRole"))),
+    op("remediate", "iam:UpdateRole", ["iam:UpdateRole"],
+       lambda c, i: c.iam.update_role(RoleName="dg-app", MaxSessionDuration=3600),
+       lambda c: c.iam.update_role(RoleName="dg-missing-role", MaxSessionDuration=3600)),
+    op("remediate", "iam:TagRole", ["iam:TagRole"],
+       lambda c, i: c.iam.tag_role(RoleName="dg-app", Tags=[{"Key": "Team", "Value": "platform"}]),
+       lambda c: c.iam.tag_role(RoleName="dg-missing-role", Tags=[{"Key": "Team", "Value": "platform"}])),
+    op("remediate", "iam:UntagRole", ["iam:UntagRole"],
+       lambda c, i: c.iam.untag_role(RoleName="dg-app", TagKeys=["Owner"]),
+       lambda c: c.iam.untag_role(RoleName="dg-missing-role", TagKeys=["Owner"])),
+    op("remediate", "iam:CreatePolicyVersion", ["iam:CreatePolicyVersion"],
+       lambda c, i: c.iam.create_policy_version(PolicyArn=i["policy"], PolicyDocument=READ_DOC, SetAsDefault=True),
+       lambda c: c.iam.create_policy_version(PolicyArn=f"arn:aws:iam::{ACCOUNT}:policy/dg-missing", PolicyDocument=READ_DOC, SetAsDefault=True)),
+    # janitor (aws_janitor.rs): inventory reads above; marks are the tag calls above; then:
+    op("janitor", "s3:ListObjectVersions", ["s3:ListBucketVersions"],
+       lambda c, i: c.s3.list_object_versions(Bucket="dg-old-bucket", MaxKeys=1000),
+       lambda c: c.s3.list_object_versions(Bucket="dg-missing-bucket", MaxKeys=1000)),
+    # AWS checks s3:DeleteObjectVersion for each key given with a VersionId (DriftGuard
+    # always gives one); moto checks s3:DeleteObject on the bucket only.
+    op("janitor", "s3:DeleteObjects", ["s3:DeleteObject", "s3:DeleteObjectVersion"],
+       lambda c, i: c.s3.delete_objects(Bucket="dg-old-bucket", Delete={"Quiet": True, "Objects": i["old_versions"]}),
+       lambda c: c.s3.delete_objects(Bucket="dg-new-bucket", Delete={"Quiet": True, "Objects": [{"Key": "dg-missing-key"}]}),
+       moto=["s3:DeleteObject"]),
+    op("janitor", "s3:DeleteBucket", ["s3:DeleteBucket"],
+       lambda c, i: c.s3.delete_bucket(Bucket="dg-old-bucket"),
+       lambda c: c.s3.delete_bucket(Bucket="dg-missing-bucket")),
+    op("janitor", "s3:HeadBucket", ["s3:ListBucket"],
+       lambda c, i: c.s3.head_bucket(Bucket="dg-data-bucket"),
+       lambda c: c.s3.head_bucket(Bucket="dg-missing-bucket")),
+    op("janitor", "ec2:TerminateInstances", ["ec2:TerminateInstances"],
+       lambda c, i: c.ec2.terminate_instances(InstanceIds=[i["vm"]]),
+       lambda c: c.ec2.terminate_instances(InstanceIds=[MISSING_I])),
+    # With a final snapshot (the policy's default, rds_skip_final_snapshot: false) AWS also
+    # checks rds:CreateDBSnapshot (since 2024) and, with CopyTagsToSnapshot,
+    # rds:AddTagsToResource on the snapshot; moto checks rds:DeleteDBInstance only.
+    op("janitor", "rds:DeleteDBInstance", ["rds:DeleteDBInstance", "rds:CreateDBSnapshot"],
+       lambda c, i: c.rds.delete_db_instance(DBInstanceIdentifier="dg-old-db", SkipFinalSnapshot=False,
+                                             FinalDBSnapshotIdentifier="dg-old-db-driftguard-final-20260101000000"),
+       lambda c: c.rds.delete_db_instance(DBInstanceIdentifier="dg-missing-db", SkipFinalSnapshot=True),
+       moto=["rds:DeleteDBInstance"]),
+    op("janitor", "iam:ListAttachedRolePolicies", ["iam:ListAttachedRolePolicies"],
+       lambda c, i: c.iam.list_attached_role_policies(RoleName="dg-old-role"),
+       lambda c: c.iam.list_attached_role_policies(RoleName="dg-missing-role")),
+    op("janitor", "iam:DetachRolePolicy", ["iam:DetachRolePolicy"],
+       lambda c, i: c.iam.detach_role_policy(RoleName="dg-old-role", PolicyArn=i["old_policy"]),
+       lambda c: c.iam.detach_role_policy(RoleName="dg-missing-role", PolicyArn=f"arn:aws:iam::{ACCOUNT}:policy/dg-missing")),
+    op("janitor", "iam:ListRolePolicies", ["iam:ListRolePolicies"],
+       lambda c, i: c.iam.list_role_policies(RoleName="dg-old-role"),
+       lambda c: c.iam.list_role_policies(RoleName="dg-missing-role")),
+    op("janitor", "iam:DeleteRolePolicy", ["iam:DeleteRolePolicy"],
+       lambda c, i: c.iam.delete_role_policy(RoleName="dg-old-role", PolicyName="inline"),
+       lambda c: c.iam.delete_role_policy(RoleName="dg-missing-role", PolicyName="inline")),
+    op("janitor", "iam:ListInstanceProfilesForRole", ["iam:ListInstanceProfilesForRole"],
+       lambda c, i: c.iam.list_instance_profiles_for_role(RoleName="dg-old-role"),
+       lambda c: c.iam.list_instance_profiles_for_role(RoleName="dg-missing-role")),
+    op("janitor", "iam:RemoveRoleFromInstanceProfile", ["iam:RemoveRoleFromInstanceProfile"],
+       lambda c, i: c.iam.remove_role_from_instance_profile(InstanceProfileName="dg-old-profile", RoleName="dg-old-role"),
+       lambda c: c.iam.remove_role_from_instance_profile(InstanceProfileName="dg-missing-profile", RoleName="dg-missing-role")),
+    op("janitor", "iam:DeleteRole", ["iam:DeleteRole"],
+       lambda c, i: c.iam.delete_role(RoleName="dg-old-role"),
+       lambda c: c.iam.delete_role(RoleName="dg-missing-role")),
+]
+# Calls the janitor makes that are already above, run again in its order on its targets.
+JANITOR_PREP = [
+    ("ec2:DescribeInstanceAttribute", lambda c, i: c.ec2.describe_instance_attribute(InstanceId=i["vm"], Attribute="disableApiTermination")),
+    ("ec2:ModifyInstanceAttribute", lambda c, i: c.ec2.modify_instance_attribute(InstanceId=i["vm"], DisableApiTermination=OFF)),
+    ("rds:DescribeDBInstances", lambda c, i: c.rds.describe_db_instances(DBInstanceIdentifier="dg-old-db")),
+    ("rds:ModifyDBInstance", lambda c, i: c.rds.modify_db_instance(DBInstanceIdentifier="dg-old-db", DeletionProtection=False, ApplyImmediately=True)),
+]
+
+
+def code_operations():
+    """Every "service:Operation" DriftGuard's AWS adapter sends."""
+    found = set()
+    for path in SOURCES:
+        found |= set(re.findall(r'send!\(\s*\w+\s*,\s*"([a-z0-9]+:[A-Za-z0-9]+)"', path.read_text()))
+    return found
+
+
+def doc_actions(name):
+    document = json.loads((DOCS / name).read_text())
+    actions = []
+    for statement in document["Statement"]:
+        assert statement["Effect"] == "Allow" and statement["Resource"] == "*", statement
+        actions += statement["Action"]
+    return document, actions
+
+
+# --- the checks ------------------------------------------------------------------------
+
+def check_inventory():
+    print("1. operations in the code vs OPERATIONS vs docs/iam")
+    in_code, in_table = code_operations(), {o["op"] for o in OPERATIONS}
+    check(in_code == in_table, f"code sends {sorted(in_code - in_table)} not in OPERATIONS; OPERATIONS has {sorted(in_table - in_code)} the code does not send")
+    _, detect = doc_actions("detect-only.json")
+    _, full = doc_actions("full.json")
+    check(len(detect) == len(set(detect)) and len(full) == len(set(full)), "an action is listed twice")
+    need_detect = {a for o in OPERATIONS if o["job"] == "detect" for a in o["actions"]}
+    need_full = {a for o in OPERATIONS for a in o["actions"]}
+    check(set(detect) == need_detect, f"detect-only.json: extra {sorted(set(detect) - need_detect)}, missing {sorted(need_detect - set(detect))}")
+    check(set(full) == need_full, f"full.json: extra {sorted(set(full) - need_full)}, missing {sorted(need_full - set(full))}")
+    print(f"  {len(in_code)} operations in the code; detect-only.json {len(detect)} actions, full.json {len(full)} actions")
+
+
+def check_recipes():
+    print("2. enabling enforcement")
+    report = {}
+    server = Server(no_auth=2)
+    try:
+        result = server.fixture(check_rc=False)
+        check(result.returncode != 0, "INITIAL_NO_AUTH_ACTION_COUNT=2 should not be enough")
+        report["INITIAL_NO_AUTH_ACTION_COUNT=2"] = f"fixture exit {result.returncode}: {result.stderr.strip()[:160]}"
+    finally:
+        server.stop()
+    server = Server()
+    try:
+        keys = json.loads(server.fixture("--enforce").stdout)
+        allowed, detail = outcome(lambda: Clients(server.endpoint, TESTING).ec2.describe_instances())
+        check(not allowed or detail.startswith("AuthFailure"), "after --enforce the testing key still works")
+        allowed, detail = outcome(lambda: Clients(server.endpoint, keys["detect"]).ec2.describe_instances())
+        check(allowed, f"after --enforce the detect key is refused: {detail}")
+        report["no env, fixture --enforce"] = "testing key refused, detect key accepted"
+    finally:
+        server.stop()
+    for line in report.items():
+        print("  %s: %s" % line)
+
+
+def seed(server, admin):
+    """Enforcement is on: off for the usual fixtures (testing key), on again."""
+    ids = json.loads(server.script("aws_fixture.py", "seed", "/dev/null").stdout)
+    ids.update(json.loads(server.script("janitor_fixture.py", "seed", "/dev/null").stdout))
+    state = SUPPORT / "iam_selftest.tfstate.tmp"
+    state.write_text(json.dumps({"version": 4, "terraform_version": "1.9.8", "serial": 1, "lineage": "iam", "outputs": {}, "resources": []}))
+    try:
+        server.script("aws_fixture.py", "upload", "dg-state", "prod/terraform.tfstate", str(state))
+    finally:
+        state.unlink()
+    c = Clients(server.endpoint, admin)
+    listing = c.s3.list_object_versions(Bucket="dg-old-bucket")
+    ids["old_versions"] = [{"Key": v["Key"], "VersionId": v["VersionId"]} for v in listing.get("Versions", []) + listing.get("DeleteMarkers", [])]
+    ids["old_policy"] = c.iam.list_attached_role_policies(RoleName="dg-old-role")["AttachedPolicies"][0]["PolicyArn"]
+    return ids
+
+
+def check_users(server, keys, ids):
+    print("3. the detect user and the full user on the seeded account")
+    codes = defaultdict(lambda: defaultdict(list))
+    detect, full = Clients(server.endpoint, keys["detect"]), Clients(server.endpoint, keys["full"])
+    refused = Clients(server.endpoint, TESTING)
+    unknown = {}
+    for service, call in [("ec2", lambda: refused.ec2.describe_instances()), ("s3", lambda: refused.s3.list_buckets()),
+                          ("rds", lambda: refused.rds.describe_db_instances()), ("iam", lambda: refused.iam.list_roles())]:
+        allowed, detail = outcome(call)
+        check(not allowed or "InvalidClientTokenId" in detail or "AuthFailure" in detail or "InvalidAccessKeyId" in detail,
+              f"{service}: the testing key is accepted under enforcement")
+        unknown[service] = detail
+    for o in OPERATIONS:
+        allowed, detail = outcome(lambda: o["run"](detect, ids))
+        if o["job"] == "detect":
+            check(allowed, f"detect user denied {o['op']}: {detail}")
+        else:
+            check(not allowed, f"detect user allowed {o['op']} ({detail})")
+            codes[o["op"].split(":")[0]][detail].append(o["op"].split(":")[1])
+    print(f"  detect user: {sum(o['job'] == 'detect' for o in OPERATIONS)} detect operations allowed, "
+          f"{sum(o['job'] != 'detect' for o in OPERATIONS)} others denied")
+    for service in sorted(codes):
+        for detail, names in sorted(codes[service].items()):
+            shown = ", ".join(names) if len(codes[service]) > 1 else f"all {len(names)}"
+            print(f"    {service} denial: {detail} ({shown})")
+    for service, detail in unknown.items():
+        print(f"    unknown key (testing) on {service}: {detail}")
+    notes = {}
+    by_name = {o["op"]: o for o in OPERATIONS}
+    for o in OPERATIONS:
+        if o["job"] == "janitor" and o["op"] == "s3:ListObjectVersions":
+            for name, call in JANITOR_PREP:  # protection off before the deletions, as the janitor does
+                allowed, detail = outcome(lambda: call(full, ids))
+                check(allowed and name in by_name, f"full user denied {name} (janitor): {detail}")
+        allowed, detail = outcome(lambda: o["run"](full, ids))
+        check(allowed, f"full user denied {o['op']}: {detail}")
+        if detail != "ok":
+            notes[o["op"]] = detail
+    admin = Clients(server.endpoint, keys["admin"])
+    gone = {
+        "bucket dg-old-bucket": "dg-old-bucket" not in [b["Name"] for b in admin.s3.list_buckets()["Buckets"]],
+        "role dg-old-role": "dg-old-role" not in [r["RoleName"] for r in admin.iam.list_roles()["Roles"]],
+        "instance dg-old-vm": all(i["State"]["Name"] in ("shutting-down", "terminated") for r in
+                                  admin.ec2.describe_instances(InstanceIds=[ids["vm"]])["Reservations"] for i in r["Instances"]),
+        "database dg-old-db": all(d["DBInstanceIdentifier"] != "dg-old-db" or d["DBInstanceStatus"] == "deleting"
+                                  for d in admin.rds.describe_db_instances()["DBInstances"]),
+        "final snapshot": any(s["DBSnapshotIdentifier"].startswith("dg-old-db-driftguard-final-")
+                              for s in admin.rds.describe_db_snapshots()["DBSnapshots"]),
+    }
+    for what, done in gone.items():
+        check(done, f"full user: {what} not deleted/created")
+    print(f"  full user: all {len(OPERATIONS)} operations allowed; janitor deletions done: {sorted(gone)}")
+    for name, detail in notes.items():
+        print(f"    {name}: {detail}")
+
+
+def check_necessity(server, keys, ids):
+    print("4. necessity: each file minus one action")
+    client = Clients(server.endpoint, keys["admin"]).iam
+    unprovable = defaultdict(list)
+    for name in ("detect-only.json", "full.json"):
+        document, actions = doc_actions(name)
+        scope = [o for o in OPERATIONS if name == "full.json" or o["job"] == "detect"]
+        proven = []
+        for index, action in enumerate(actions):
+            needing = [o for o in scope if action in o["moto"]]
+            if not needing:
+                unprovable[action].append(name)
+                continue
+            reduced = json.loads(json.dumps(document))
+            for statement in reduced["Statement"]:
+                statement["Action"] = [a for a in statement["Action"] if a != action]
+            reduced["Statement"] = [s for s in reduced["Statement"] if s["Action"]]
+            user = f"minus-{name.split('.')[0]}-{index}"
+            arn = client.create_policy(PolicyName=user, PolicyDocument=json.dumps(reduced))["Policy"]["Arn"]
+            client.create_user(UserName=user)
+            client.attach_user_policy(UserName=user, PolicyArn=arn)
+            key = client.create_access_key(UserName=user)["AccessKey"]
+            reduced_clients = Clients(server.endpoint, {"access_key_id": key["AccessKeyId"], "secret_access_key": key["SecretAccessKey"]})
+            full_clients = Clients(server.endpoint, keys["full"])
+            for o in needing:
+                probe = o["probe"] or (lambda c, o=o: o["run"](c, ids))
+                without, detail = outcome(lambda: probe(reduced_clients))
+                check(not without, f"{name} without {action}: {o['op']} still allowed ({detail})")
+                with_it, detail_with = outcome(lambda: probe(full_clients))
+                check(with_it, f"{name}: probe {o['op']} denied even with the action ({detail_with})")
+            proven.append(action)
+        print(f"  {name}: {len(proven)} of {len(actions)} actions each shown necessary")
+    for action, files in sorted(unprovable.items()):
+        print(f"  not checkable in moto 5.2.5 (no operation makes moto check it): {action} ({', '.join(files)})")
+
+
+def check_semantics(server, keys, ids):
+    print("5. moto's semantics (what a test can and cannot prove)")
+    client = Clients(server.endpoint, keys["admin"]).iam
+    client.create_role(RoleName="other-role", AssumeRolePolicyDocument=json_doc("sts:AssumeRole"))
+    cases = {
+        "s3-bucket-prefix": {"Action": ["s3:GetBucketTagging"], "Resource": ["arn:aws:s3:::dg-*"]},
+        "iam-role-prefix": {"Action": ["iam:GetRole"], "Resource": ["arn:aws:iam::*:role/dg-*"]},
+        "ec2-instance-arn": {"Action": ["ec2:DescribeInstances", "ec2:CreateTags"], "Resource": ["arn:aws:ec2:*:*:instance/*"]},
+        "rds-db-arn": {"Action": ["rds:DescribeDBInstances"], "Resource": ["arn:aws:rds:*:*:db:dg-*"]},
+        "condition-never-true": {"Action": ["ec2:DescribeInstances"], "Resource": "*",
+                                 "Condition": {"StringEquals": {"aws:ResourceTag/Environment": "no-such-value"}}},
+        "deny-with-condition": [{"Action": ["ec2:DescribeInstances"], "Resource": "*"},
+                                {"Effect": "Deny", "Action": ["ec2:DescribeInstances"], "Resource": "*",
+                                 "Condition": {"StringEquals": {"aws:ResourceTag/Protected": "true"}}}],
+    }
+    results = {}
+    for name, statements in cases.items():
+        statements = statements if isinstance(statements, list) else [statements]
+        document = {"Version": "2012-10-17", "Statement": [{"Effect": "Allow", **s} for s in statements]}
+        client.create_user(UserName=f"sem-{name}")
+        client.put_user_policy(UserName=f"sem-{name}", PolicyName="p", PolicyDocument=json.dumps(document))
+        key = client.create_access_key(UserName=f"sem-{name}")["AccessKey"]
+        results[name] = Clients(server.endpoint, {"access_key_id": key["AccessKeyId"], "secret_access_key": key["SecretAccessKey"]})
+
+    def show(label, call, expect):
+        allowed, detail = outcome(call)
+        print(f"  {label}: {'allowed' if allowed else 'denied'} ({detail})")
+        check(allowed == expect, f"moto semantics changed: {label}")
+
+    c = results["s3-bucket-prefix"]
+    show("s3 Resource arn:aws:s3:::dg-*, GetBucketTagging dg-data-bucket", lambda: c.s3.get_bucket_tagging(Bucket="dg-data-bucket"), True)
+    show("s3 Resource arn:aws:s3:::dg-*, GetBucketTagging scratch-bucket", lambda: c.s3.get_bucket_tagging(Bucket="scratch-bucket"), False)
+    c = results["iam-role-prefix"]
+    show("iam Resource role/dg-*, GetRole dg-app", lambda: c.iam.get_role(RoleName="dg-app"), True)
+    show("iam Resource role/dg-*, GetRole other-role", lambda: c.iam.get_role(RoleName="other-role"), False)
+    show("iam Resource role/dg-*, GetRole dg-missing (AWS: NoSuchEntity)", lambda: c.iam.get_role(RoleName="dg-missing"), False)
+    c = results["ec2-instance-arn"]
+    show("ec2 Resource instance/*, DescribeInstances (moto checks Resource '*')", lambda: c.ec2.describe_instances(), False)
+    show("ec2 Resource instance/*, CreateTags on an instance", lambda: c.ec2.create_tags(Resources=[ids["instance"]], Tags=[{"Key": "k", "Value": "v"}]), False)
+    c = results["rds-db-arn"]
+    show("rds Resource db:dg-*, DescribeDBInstances dg-db", lambda: c.rds.describe_db_instances(DBInstanceIdentifier="dg-db"), False)
+    c = results["condition-never-true"]
+    show("Allow with a Condition that cannot hold (ignored by moto)", lambda: c.ec2.describe_instances(), True)
+    c = results["deny-with-condition"]
+    show("Deny with a Condition that does not hold (moto denies)", lambda: c.ec2.describe_instances(), False)
+
+
+def main():
+    started = time.time()
+    check_inventory()
+    check_recipes()
+    server = Server(no_auth=3)
+    try:
+        keys = json.loads(server.fixture().stdout)
+        admin = Clients(server.endpoint, keys["admin"])
+        check(outcome(lambda: admin.s3.create_bucket(Bucket="dg-admin-seeded"))[0], "admin key cannot seed under enforcement")
+        server.fixture("--auth", "off")
+        ids = seed(server, keys["admin"])
+        server.fixture("--auth", "on")
+        print("   (INITIAL_NO_AUTH_ACTION_COUNT=3: fixture ok, admin key seeds; --auth off/on around the usual fixtures)")
+        check_users(server, keys, ids)
+        check_necessity(server, keys, ids)
+        check_semantics(server, keys, ids)
+    finally:
+        server.stop()
+    print(f"{'FAILED: ' + str(len(FAILURES)) if FAILURES else 'ok'} ({time.time() - started:.0f}s)")
+    return 1 if FAILURES else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
