@@ -163,9 +163,12 @@ impl<'a> Runner<'a> {
         let open: Vec<&str> = State::ALL.iter().filter(|s| !s.is_terminal()).map(|s| s.as_str()).collect();
         let mut resolved = 0;
         for record in self.store.findings_in_states(&open)? {
-            if seen.contains(&record.fingerprint) || !in_scope(&record) || record.state == State::Remediating.as_str() {
+            if seen.contains(&record.fingerprint) || !in_scope(&record) {
                 continue;
             }
+            // Remediating and not seen: a crash interrupted its calls in an earlier run and
+            // the drift is gone since (the fix took): close the attempt, then resolve.
+            let interrupted = record.state == State::Remediating.as_str();
             let machine = machine_of(&record)?;
             let drift = DetectedDrift {
                 provider: match record.provider.as_str() {
@@ -186,6 +189,9 @@ impl<'a> Runner<'a> {
                 actions: Vec::new(),
             };
             let mut tracked = Tracked { record, machine, drift, controls: Vec::new() };
+            if interrupted {
+                self.apply_event(&mut tracked, &Event::Interrupted)?;
+            }
             self.apply_event(&mut tracked, &Event::DriftGone)?;
             resolved += 1;
         }
@@ -394,8 +400,9 @@ impl<'a> Runner<'a> {
                 State::Remediating => match self.applied.remove(&tracked.record.id) {
                     Some(Ok(())) => Event::Applied,
                     Some(Err(reason)) => Event::ApplyFailed { reason },
-                    // Interrupted earlier: the next detection decides from live state.
-                    None => return Ok(()),
+                    // Interrupted in an earlier run (`resume` closed its calls as unknown), and
+                    // detected again now: the live state says the fix did not take. Decide again.
+                    None => Event::Interrupted,
                 },
                 State::Verifying => {
                     self.verifying.push((tracked.record.clone(), tracked.drift.clone()));

@@ -11,58 +11,10 @@ use std::process::Command;
 use common::moto::{Moto, emulator_python};
 use common::{driftguard, root, run};
 
-const ACCOUNT: &str = "123456789012";
-
 /// The policy, with a store of its own per user: the full-permission run starts as a
 /// fresh deployment would, not from the detect-only run's escalations.
 fn policy(dir: &Path, endpoint: &str, state: &Path, user: &str) -> std::path::PathBuf {
-    let governance = common::sandbox_autofix();
-    let text = format!(
-        r#"version: 1
-dry_run: false
-store:
-  path: {store}
-logging:
-  format: json
-terraform:
-  states:
-    - name: app
-      backend: local
-      paths: ["{state}"]
-providers:
-  aws:
-    - account: "{ACCOUNT}"
-      environment: sandbox
-      regions: [us-east-1]
-      endpoint: {endpoint}
-{governance}protection:
-  tags:
-    - key: Environment
-      values: [production]
-  name_prefix: dg-
-  caps:
-    max_remediations_per_run: 100
-    max_deletions_per_run: 20
-    max_delete_percent: 100
-janitor:
-  enabled: true
-  targets: [aws_s3_bucket]
-  grace_period: 0s
-  phases: [api]
-  revenant_check_after: 10m
-  delete_allowlist:
-    aws: ["{ACCOUNT}"]
-retry:
-  max_attempts: 3
-  base_delay: 5ms
-  max_delay: 20ms
-"#,
-        store = dir.join(format!("{user}.db")).display(),
-        state = state.display(),
-    );
-    let path = dir.join(format!("{user}.yaml"));
-    std::fs::write(&path, text).unwrap();
-    path
+    common::acting_policy(dir, user, endpoint, state, 3)
 }
 
 /// Runs `driftguard ARGS` signed with `key`: (code, JSON events, stderr).

@@ -172,6 +172,9 @@ pub enum Event {
         /// Why.
         reason: String,
     },
+    /// A crash interrupted the calls before their outcome was recorded: the finding is
+    /// planned again and decided from live state (still drifted, or gone).
+    Interrupted,
     /// Re-collection shows the drift gone.
     Verified,
     /// Re-collection shows the drift still there.
@@ -211,6 +214,7 @@ impl Event {
             Event::Decide { .. } => "decide",
             Event::Applied => "applied",
             Event::ApplyFailed { .. } => "apply_failed",
+            Event::Interrupted => "interrupted",
             Event::Verified => "verified",
             Event::StillDrifted { .. } => "still_drifted",
             Event::Retry { .. } => "retry",
@@ -341,6 +345,9 @@ pub fn step(machine: &Machine, event: &Event, context: &Context<'_>) -> Result<(
         (S::Remediating, Event::ApplyFailed { .. }) | (S::Verifying, Event::StillDrifted { .. }) => {
             next.state = S::Failed;
         }
+        // Back to planned: the next `decide` passes every guard again (protection,
+        // remediation.allow, caps). The unconfirmed attempt stays counted.
+        (S::Remediating, Event::Interrupted) => next.state = S::Planned,
         (S::Verifying, Event::Verified) => next.state = S::Remediated,
         (S::Failed, Event::Retry { actions }) => {
             if machine.attempts < context.max_attempts {

@@ -258,6 +258,19 @@ pub fn parse(source: &str, bytes: &[u8]) -> Result<StateFile, StateError> {
                 message: format!("unknown mode {:?}; expected managed or data", resource.mode),
             });
         }
+        // Terraform never writes a managed resource without a type and a name; an address
+        // built from empty parts would match nothing, or worse, something else.
+        for (field, value) in [("type", &resource.resource_type), ("name", &resource.name)] {
+            if value.trim().is_empty() {
+                return Err(StateError::Shape {
+                    file: source.to_owned(),
+                    line: 1,
+                    column: 1,
+                    path: format!("resources[{resource_index}].{field}"),
+                    message: format!("a managed resource needs a non-empty {field}"),
+                });
+            }
+        }
         let module = resource.module.unwrap_or_default();
         for (instance_index, instance) in resource.instances.into_iter().enumerate() {
             let index = match instance.index_key {

@@ -70,6 +70,151 @@ remediation:
     )
 }
 
+/// Replaces the emulator's random resource ids (`i-0a1b…`, `sg-…`, `sgr-…`, ...) by their
+/// prefix, so that two emulators seeded alike compare equal.
+pub fn mask_ids(text: &str) -> String {
+    const PREFIXES: [&str; 9] = ["i-", "sg-", "sgr-", "vpc-", "subnet-", "eni-", "ami-", "r-", "vol-"];
+    let bytes = text.as_bytes();
+    let mut out = String::with_capacity(text.len());
+    let mut i = 0;
+    'scan: while i < bytes.len() {
+        let boundary = i == 0 || !bytes[i - 1].is_ascii_alphanumeric();
+        if boundary {
+            for prefix in PREFIXES {
+                if text[i..].starts_with(prefix) {
+                    let rest = &bytes[i + prefix.len()..];
+                    let hex = rest.iter().take_while(|b| b.is_ascii_hexdigit()).count();
+                    if hex >= 8 {
+                        out.push_str(prefix);
+                        out.push('*');
+                        i += prefix.len() + hex;
+                        continue 'scan;
+                    }
+                }
+            }
+        }
+        let ch = text[i..].chars().next().unwrap();
+        out.push(ch);
+        i += ch.len_utf8();
+    }
+    out
+}
+
+/// Fields an emulator draws at random or from the clock (ids, times, addresses, tokens,
+/// the janitor's mark time): not part of what a run must reproduce.
+const VOLATILE: [&str; 14] = [
+    "Time",
+    "Date",
+    "Token",
+    "Ip",
+    "DnsName",
+    "AttachmentId",
+    "MacAddress",
+    "RoleId",
+    "PolicyId",
+    "marked-at",
+    "VersionId",
+    "Dbi",
+    "ResourceId",
+    "Address",
+];
+
+/// A JSON document as sorted `path = value` lines with ids masked and volatile fields
+/// left out: equal for two emulators that hold the same resources in the same state.
+pub fn cloud_lines(json: &serde_json::Value) -> Vec<String> {
+    fn walk(path: &str, value: &serde_json::Value, out: &mut Vec<String>) {
+        let last = path.rsplit('/').next().unwrap_or_default();
+        if VOLATILE.iter().any(|v| last.contains(v)) {
+            return;
+        }
+        match value {
+            serde_json::Value::Object(map) => {
+                for (key, value) in map {
+                    walk(&format!("{path}/{}", mask_ids(key)), value, out);
+                }
+            }
+            serde_json::Value::Array(items) => {
+                for value in items {
+                    walk(&format!("{path}[]"), value, out);
+                }
+            }
+            leaf => out.push(format!("{path} = {}", mask_ids(&leaf.to_string()))),
+        }
+    }
+    let mut out = Vec::new();
+    walk("", json, &mut out);
+    out.sort();
+    out
+}
+
+/// Asserts two sorted line lists are equal, printing only the lines that differ.
+pub fn assert_same_lines(got: &[String], want: &[String], what: &str) {
+    let only_got: Vec<&String> = got.iter().filter(|l| !want.contains(l)).collect();
+    let only_want: Vec<&String> = want.iter().filter(|l| !got.contains(l)).collect();
+    assert!(
+        got == want,
+        "{what}: {} vs {} lines\nonly here: {only_got:#?}\nonly in the reference: {only_want:#?}",
+        got.len(),
+        want.len()
+    );
+}
+
+/// A policy that remediates every sandbox finding and janitors every AWS type, against
+/// one emulated account, with its own store `NAME.db` and file `NAME.yaml` in `dir`; the
+/// state at `state` is what Terraform manages. `attempts`: retry.max_attempts.
+pub fn acting_policy(dir: &Path, name: &str, endpoint: &str, state: &Path, attempts: u32) -> PathBuf {
+    let governance = sandbox_autofix();
+    let text = format!(
+        r#"version: 1
+dry_run: false
+store:
+  path: {store}
+logging:
+  format: json
+terraform:
+  states:
+    - name: app
+      backend: local
+      paths: ["{state}"]
+providers:
+  aws:
+    - account: "123456789012"
+      environment: sandbox
+      regions: [us-east-1]
+      endpoint: {endpoint}
+{governance}protection:
+  tags:
+    - key: Environment
+      values: [production]
+  name_prefix: dg-
+  caps:
+    max_remediations_per_run: 100
+    max_deletions_per_run: 20
+    max_delete_percent: 100
+janitor:
+  enabled: true
+  targets: [aws_s3_bucket, aws_instance, aws_db_instance, aws_iam_role]
+  grace_period: 0s
+  phases: [api]
+  revenant_check_after: 10m
+  ec2_disable_termination_protection: true
+  rds_skip_final_snapshot: true
+  rds_disable_deletion_protection: true
+  delete_allowlist:
+    aws: ["123456789012"]
+retry:
+  max_attempts: {attempts}
+  base_delay: 5ms
+  max_delay: 100ms
+"#,
+        store = dir.join(format!("{name}.db")).display(),
+        state = state.display(),
+    );
+    let path = dir.join(format!("{name}.yaml"));
+    std::fs::write(&path, text).unwrap();
+    path
+}
+
 pub mod daemon;
 pub mod fakes;
 pub mod moto;

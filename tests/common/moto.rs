@@ -72,6 +72,17 @@ impl Moto {
         serde_json::from_str(&self.control("stats")).unwrap()
     }
 
+    /// Arms faults from now on: `rate` of calls fail (throttling, 5xx and, with `lost`,
+    /// answers lost after the call was carried out), every call delayed up to `latency_ms`.
+    pub fn arm_faults(&self, rate: f64, latency_ms: u64, lost: bool) {
+        self.control(&format!("faults?rate={rate}&latency_ms={latency_ms}&lost={}", u8::from(lost)));
+    }
+
+    /// Every mutation the emulator carried out: (service, operation, target).
+    pub fn mutations(&self) -> Vec<(String, String, String)> {
+        serde_json::from_str(&self.control("mutations")).unwrap()
+    }
+
     /// Arrival times (monotonic seconds), service and operation of every AWS call so far.
     pub fn times(&self) -> Vec<(f64, String, String)> {
         serde_json::from_str(&self.control("times")).unwrap()

@@ -9,7 +9,14 @@ The layer (not product code) does the following, each visible in its own functio
   <GetBucketVersioningResponse> instead of <VersioningConfiguration>, which aws-sdk-s3
   cannot parse (see shared/TEST-BACKENDS.md);
 - optionally injects faults (DG_FAULT_RATE, DG_FAULT_SEED): throttling and 5xx in each
-  protocol's own error envelope, so the SDK sees real error codes;
+  protocol's own error envelope, so the SDK sees real error codes; with DG_FAULT_LOST=1 a
+  third kind, a lost answer (the call is carried out, then answered 500, as when a
+  connection drops after the service acted); DG_FAULT_LATENCY_MS adds a random delay of up
+  to that many milliseconds to every call;
+- lets a test arm faults after seeding: GET /_driftguard/faults?rate=0.3&latency_ms=20&lost=1
+  (seeding itself must not meet lost answers: a lost RunInstances would create twice);
+- records every completed mutation with its target at GET /_driftguard/mutations
+  ([service, operation, target]), so tests can prove nothing was changed or deleted twice;
 - on request, stages a race (GET /_driftguard/vanish-on/ModifyDBInstance arms it): the next
   such call finds its DB instance deleted just before it arrives (really deleted in moto,
   through moto's own API), as when someone deletes a resource between DriftGuard's
@@ -40,6 +47,11 @@ FAULT_RATE = float(os.environ.get("DG_FAULT_RATE", "0"))
 RANDOM = random.Random(int(os.environ.get("DG_FAULT_SEED", "1")))
 VANISH_ON = set()
 TIMES = []  # (monotonic seconds, service, operation) of every AWS call, for pace tests
+LATENCY_MS = float(os.environ.get("DG_FAULT_LATENCY_MS", "0"))
+LOST = os.environ.get("DG_FAULT_LOST") == "1"
+MUTATIONS = []  # [service, operation, target] of every mutation the emulator carried out
+TARGET_KEYS = ("InstanceId", "InstanceId.1", "GroupId", "DBInstanceIdentifier", "RoleName", "PolicyArn",
+               "ResourceId.1", "ResourceName", "UserName")
 
 
 def service_of(environ):
@@ -63,8 +75,22 @@ def is_mutation(service, operation):
     return not operation.startswith(READ_PREFIXES)
 
 
-def fault(service, start_response):
-    kind = RANDOM.choice(["throttle", "server"])
+def target_of(environ, service, body):
+    """The resource a mutation is about: the bucket for S3, else the first id parameter."""
+    if service == "s3":
+        return environ.get("PATH_INFO", "/").lstrip("/").split("/")[0]
+    params = parse_qs(environ.get("QUERY_STRING", ""))
+    params.update(parse_qs(body.decode("utf-8", "replace")))
+    for key in TARGET_KEYS:
+        if key in params:
+            return params[key][0]
+    return ""
+
+
+def fault(service, start_response, kind=None):
+    if kind is None:
+        with LOCK:
+            kind = RANDOM.choice(["throttle", "server"])
     if service == "s3":
         code, status = ("SlowDown", "503 Slow Down") if kind == "throttle" else ("InternalError", "500 Internal Server Error")
         body = f"<Error><Code>{code}</Code><Message>injected</Message></Error>"
@@ -88,6 +114,20 @@ def make_app(inner):
                 data = json.dumps(dict(COUNTS), sort_keys=True).encode()
             start_response("200 OK", [("Content-Type", "application/json"), ("Content-Length", str(len(data)))])
             return [data]
+        if environ.get("PATH_INFO") == "/_driftguard/faults":
+            global FAULT_RATE, LATENCY_MS, LOST
+            params = parse_qs(environ.get("QUERY_STRING", ""))
+            with LOCK:
+                FAULT_RATE = float(params.get("rate", ["0"])[0])
+                LATENCY_MS = float(params.get("latency_ms", ["0"])[0])
+                LOST = params.get("lost", ["0"])[0] == "1"
+            start_response("204 No Content", [])
+            return [b""]
+        if environ.get("PATH_INFO") == "/_driftguard/mutations":
+            with LOCK:
+                data = json.dumps(MUTATIONS).encode()
+            start_response("200 OK", [("Content-Type", "application/json"), ("Content-Length", str(len(data)))])
+            return [data]
         if environ.get("PATH_INFO") == "/_driftguard/times":
             with LOCK:
                 data = json.dumps(TIMES).encode()
@@ -106,8 +146,17 @@ def make_app(inner):
         if service != "unknown":
             with LOCK:
                 TIMES.append((time.monotonic(), service, operation))
-        if service != "unknown" and FAULT_RATE > 0 and RANDOM.random() < FAULT_RATE:
-            return fault(service, start_response)
+        if service != "unknown" and LATENCY_MS > 0:
+            with LOCK:
+                delay = RANDOM.uniform(0, LATENCY_MS) / 1000
+            time.sleep(delay)
+        lost = False
+        if service != "unknown" and FAULT_RATE > 0:
+            with LOCK:
+                faulty = RANDOM.random() < FAULT_RATE
+                lost = faulty and LOST and RANDOM.random() < 1 / 3
+            if faulty and not lost:
+                return fault(service, start_response)
         with LOCK:
             COUNTS[f"call {service} {operation}"] += 1
             if service != "unknown" and is_mutation(service, operation):
@@ -120,7 +169,25 @@ def make_app(inner):
             vanish(environ, operation, body)
         if service == "s3" and operation == "GET versioning":
             return fix_versioning(inner, environ, start_response)
-        return inner(environ, start_response)
+        mutation = service != "unknown" and is_mutation(service, operation)
+        if not mutation and not lost:
+            return inner(environ, start_response)
+        captured = {}
+
+        def capture(status, headers, exc_info=None):
+            captured["status"], captured["headers"] = status, headers
+            return lambda _: None
+
+        data = b"".join(inner(environ, capture))
+        if mutation and int(captured["status"].split()[0]) < 400:
+            with LOCK:
+                MUTATIONS.append([service, operation, target_of(environ, service, body)])
+        if lost:
+            with LOCK:
+                COUNTS[f"lost {service} {operation}"] += 1
+            return fault(service, start_response, kind="server")
+        start_response(captured["status"], captured["headers"])
+        return [data]
 
     return app
 

@@ -35,6 +35,7 @@ fn events() -> Vec<Event> {
         Event::Decide { actions: vec![action()] },
         Event::Applied,
         Event::ApplyFailed { reason: "boom".into() },
+        Event::Interrupted,
         Event::Verified,
         Event::StillDrifted { reason: "still".into() },
         Event::Retry { actions: vec![action()] },
@@ -63,6 +64,7 @@ fn expected(state: State, event: &str) -> Option<State> {
         (S::Reported | S::DryRun, "reevaluate") => Some(S::Planned),
         (S::Remediating, "applied") => Some(S::Verifying),
         (S::Remediating, "apply_failed") => Some(S::Failed),
+        (S::Remediating, "interrupted") => Some(S::Planned),
         (S::Verifying, "verified") => Some(S::Remediated),
         (S::Verifying, "still_drifted") => Some(S::Failed),
         (S::Verifying, "drift_gone") => Some(S::Resolved),
@@ -85,7 +87,24 @@ fn every_state_event_pair_matches_the_table() {
             legal += usize::from(got.is_some());
         }
     }
-    assert_eq!(legal, 28, "the number of legal transitions changed: update the table and ARCHITECTURE.md");
+    assert_eq!(legal, 29, "the number of legal transitions changed: update the table and ARCHITECTURE.md");
+}
+
+#[test]
+fn an_interrupted_attempt_is_decided_again_through_every_guard() {
+    let remediating = Machine { state: State::Remediating, attempts: 1, ..Machine::detected() };
+    let (planned, effects) = step(&remediating, &Event::Interrupted, &context()).unwrap();
+    assert_eq!((planned.state, planned.attempts, effects), (State::Planned, 1, vec![]));
+    // Decided again: remediated again where every key still agrees (one attempt allowed:
+    // an interruption is not a failure of the fix)...
+    let decide = Event::Decide { actions: vec![action()] };
+    let (next, effects) = step(&planned, &decide, &Context { max_attempts: 1, ..context() }).unwrap();
+    assert_eq!((next.state, next.attempts), (State::Remediating, 2));
+    assert_eq!(effects, vec![Effect::Remediate { actions: vec![action()] }]);
+    // ...and held where a guard now says no.
+    let protected = Some(("Environment".to_owned(), "Production".to_owned()));
+    let (next, _) = step(&planned, &decide, &Context { protected, ..context() }).unwrap();
+    assert_eq!(next.state, State::Reported);
 }
 
 #[test]
