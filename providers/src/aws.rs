@@ -10,6 +10,7 @@ use driftguard_engine::drift::normalize::{
 };
 use driftguard_engine::drift::{Attributes, Normalized};
 use driftguard_engine::finding::Action;
+use futures_util::{StreamExt, stream};
 use serde_json::Value;
 
 use crate::retry::{CallError, Calls};
@@ -28,6 +29,10 @@ pub struct Aws {
     /// The region.
     pub region: String,
 }
+
+/// Per-resource reads (an instance's attribute, a bucket's documents) in flight at once in
+/// one collection; the account's pace bounds the request rate whatever this is.
+const READS_IN_FLIGHT: usize = 8;
 
 /// Turns the "not configured" error of an optional bucket setting into `None`.
 fn absent_as_none<T>(code: &'static str) -> impl Fn(CallError) -> Result<Option<T>, CallError> {
@@ -155,18 +160,36 @@ impl Aws {
         }
     }
 
+    /// Whether termination protection is on (not part of `DescribeInstances`).
+    async fn termination(
+        &self,
+        id: &str,
+    ) -> Result<aws_sdk_ec2::operation::describe_instance_attribute::DescribeInstanceAttributeOutput, CallError> {
+        send!(
+            self,
+            "ec2:DescribeInstanceAttribute",
+            self.ec2
+                .describe_instance_attribute()
+                .instance_id(id)
+                .attribute(aws_sdk_ec2::types::InstanceAttributeName::DisableApiTermination)
+        )
+    }
+
     async fn instances(&self) -> Result<Vec<Normalized>, CallError> {
+        let instances = self.live_instances().await?;
+        let instances: Vec<&aws_sdk_ec2::types::Instance> =
+            instances.iter().filter(|instance| instance.instance_id().is_some()).collect();
+        // One attribute read per instance: several in flight (the account's pace still
+        // bounds the rate), answers kept in the listing's order.
+        // The futures are made first, then streamed: a closure inside the stream would make
+        // the collector's future fail `Send` (a higher-ranked lifetime the compiler cannot prove).
+        let reads: Vec<_> =
+            instances.iter().map(|instance| self.termination(instance.instance_id().unwrap_or_default())).collect();
+        let terminations: Vec<Result<_, CallError>> = stream::iter(reads).buffered(READS_IN_FLIGHT).collect().await;
         let mut out = Vec::new();
-        for instance in &self.live_instances().await? {
+        for (instance, termination) in instances.into_iter().zip(terminations) {
+            let termination = termination?;
             let Some(id) = instance.instance_id() else { continue };
-            let termination = send!(
-                self,
-                "ec2:DescribeInstanceAttribute",
-                self.ec2
-                    .describe_instance_attribute()
-                    .instance_id(id)
-                    .attribute(aws_sdk_ec2::types::InstanceAttributeName::DisableApiTermination)
-            )?;
             let mut a = Attributes::new();
             a.insert(
                 "instance_type".into(),
@@ -289,6 +312,7 @@ impl Aws {
         let mut clients: BTreeMap<String, aws_sdk_s3::Client> = BTreeMap::new();
         loop {
             let page = send!(self, "s3:ListBuckets", self.s3.list_buckets().set_continuation_token(token.clone()))?;
+            let mut wanted: Vec<(String, aws_sdk_s3::Client)> = Vec::new();
             for bucket in page.buckets() {
                 let Some(name) = bucket.name() else { continue };
                 let region = match bucket.bucket_region() {
@@ -299,7 +323,14 @@ impl Aws {
                     continue;
                 }
                 let client = clients.entry(region.clone()).or_insert_with(|| self.s3_in(&region)).clone();
-                out.extend(self.bucket(&client, name).await?);
+                wanted.push((name.to_owned(), client));
+            }
+            // Each bucket's documents: several buckets in flight, results in listing order.
+            let reads: Vec<_> = wanted.iter().map(|(name, client)| self.bucket(client, name)).collect();
+            let read: Vec<Result<Vec<Normalized>, CallError>> =
+                stream::iter(reads).buffered(READS_IN_FLIGHT).collect().await;
+            for resources in read {
+                out.extend(resources?);
             }
             token = page.continuation_token().filter(|t| !t.is_empty()).map(str::to_owned);
             if token.is_none() {

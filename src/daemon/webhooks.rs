@@ -335,6 +335,16 @@ mod tests {
     }
 
     #[test]
+    fn each_webhook_has_its_own_per_minute_budget() {
+        let text = "version: 1\nflows:\n  - name: all\n    steps: [classify, plan, report]\nnotifications:\n  webhooks:\n    - name: slow\n      url_env: A\n      max_per_minute: 2\n    - name: fast\n      url_env: B\n      max_per_minute: 5\n";
+        let policy = compile("p.yaml", text, None, &CliOverrides::default()).unwrap_or_else(|e| panic!("{e}"));
+        let hooks = Webhooks::from_policy(&policy, |_| Some("http://127.0.0.1:9/hook".to_owned())).unwrap();
+        let allowed = |hook: &Hook| (0..10).filter(|_| hook.limiter.check().is_ok()).count();
+        assert_eq!(allowed(&hooks.hooks[0]), 2, "a third message within the minute waits its turn");
+        assert_eq!(allowed(&hooks.hooks[1]), 5);
+    }
+
+    #[test]
     fn bodies_aggregate_every_item_of_a_run() {
         let item = |n: usize| Item {
             event: if n.is_multiple_of(2) { NotifyEvent::Escalated } else { NotifyEvent::JanitorMarked },
