@@ -24,7 +24,6 @@ use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
 use std::process::Stdio;
 
-use common::driftguard;
 use common::moto::Moto;
 
 fn policy(dir: &Path, endpoint: &str, state: &Path) -> PathBuf {
@@ -73,14 +72,8 @@ impl World {
     /// Runs once; kills it (SIGKILL) after `kill_after` log lines when given. Returns the
     /// JSON lines it wrote and whether it was killed.
     fn run(&self, kill_after: Option<usize>) -> (Vec<serde_json::Value>, bool) {
-        let mut child = driftguard(self.dir.path())
+        let mut child = common::emulated(self.dir.path())
             .args(self.args())
-            .env("AWS_ACCESS_KEY_ID", "testing")
-            .env("AWS_SECRET_ACCESS_KEY", "testing")
-            .env("AWS_REGION", "us-east-1")
-            .env("AWS_EC2_METADATA_DISABLED", "true")
-            .env_remove("AWS_PROFILE")
-            .env_remove("AWS_ENDPOINT_URL")
             .stdout(Stdio::piped())
             .stderr(Stdio::null())
             .spawn()

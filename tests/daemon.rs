@@ -9,7 +9,7 @@ use std::path::{Path, PathBuf};
 
 use common::daemon::{Daemon, Sink, http_get, promtool_check};
 use common::moto::Moto;
-use common::{driftguard, run};
+use common::run;
 
 const ACCOUNT: &str = "123456789012";
 
@@ -231,13 +231,8 @@ fn the_pace_holds_at_the_emulator() {
         .replace("      endpoint:", "      max_requests_per_second: 5\n      endpoint:");
     std::fs::write(dir.path().join("policy.yaml"), text).unwrap();
     let before = moto.times().len();
-    let (code, _, stderr) = run(driftguard(dir.path())
-        .args(["detect", "--once", "--policy", "policy.yaml", "--state"])
-        .arg(&state)
-        .env("AWS_ACCESS_KEY_ID", "testing")
-        .env("AWS_SECRET_ACCESS_KEY", "testing")
-        .env("AWS_EC2_METADATA_DISABLED", "true")
-        .env_remove("AWS_PROFILE"));
+    let (code, _, stderr) =
+        run(common::emulated(dir.path()).args(["detect", "--once", "--policy", "policy.yaml", "--state"]).arg(&state));
     assert_eq!(code, 0, "{stderr}");
     let times: Vec<f64> = moto.times()[before..].iter().map(|(t, _, _)| *t).collect();
     assert!(times.len() > 15, "enough calls to see the pace: {}", times.len());

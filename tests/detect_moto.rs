@@ -7,7 +7,7 @@ mod common;
 use std::path::Path;
 
 use common::moto::Moto;
-use common::{driftguard, run};
+use common::run;
 
 const ACCOUNT: &str = "123456789012";
 
@@ -54,18 +54,12 @@ fn detect(dir: &Path, policy: &Path, state: &Path) -> (i32, serde_json::Value, S
 fn detect_with(dir: &Path, policy: &Path, extra: &[&str]) -> (i32, serde_json::Value, String, String) {
     let report = dir.join("report.json");
     let _ = std::fs::remove_file(&report);
-    let (code, stdout, stderr) = run(driftguard(dir)
+    let (code, stdout, stderr) = run(common::emulated(dir)
         .args(["detect", "--once", "--policy"])
         .arg(policy)
         .args(extra)
         .arg("--report")
-        .arg(&report)
-        .env("AWS_ACCESS_KEY_ID", "testing")
-        .env("AWS_SECRET_ACCESS_KEY", "testing")
-        .env("AWS_REGION", "us-east-1")
-        .env("AWS_EC2_METADATA_DISABLED", "true")
-        .env_remove("AWS_PROFILE")
-        .env_remove("AWS_ENDPOINT_URL"));
+        .arg(&report));
     let report =
         std::fs::read_to_string(&report).map_or(serde_json::Value::Null, |t| serde_json::from_str(&t).unwrap());
     (code, report, stdout, stderr)
@@ -278,14 +272,7 @@ fn throttling_and_server_errors_are_retried_to_the_same_result() {
     let (code, got, stdout, stderr) = detect(faulty_dir.path(), &policy_faulty, &state2);
     assert_eq!(code, 2, "{stderr}");
     assert_eq!(summary(&got), summary(&expected));
-    let injected: u64 = faulty
-        .stats()
-        .as_object()
-        .unwrap()
-        .iter()
-        .filter(|(k, _)| k.starts_with("fault "))
-        .map(|(_, v)| v.as_u64().unwrap())
-        .sum();
+    let injected = faulty.injected_faults();
     assert!(injected > 5, "faults were injected: {injected}");
     assert!(stdout.contains("\"cloud.call.retry\""), "retries are logged");
 }

@@ -12,7 +12,6 @@ use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
 use common::moto::Moto;
-use common::{driftguard, run};
 
 fn rate() -> f64 {
     std::env::var("DG_FAULT_SUITE_RATE").ok().and_then(|r| r.parse().ok()).unwrap_or(0.3)
@@ -24,15 +23,7 @@ fn drift_policy(dir: &Path, endpoint: &str, state: &Path) -> PathBuf {
 
 /// `driftguard ARGS` with test credentials: (code, JSON events, stderr).
 fn driftguard_json(dir: &Path, args: &[&str]) -> (i32, Vec<serde_json::Value>, String) {
-    let (code, stdout, stderr) = run(driftguard(dir)
-        .args(args)
-        .env("AWS_ACCESS_KEY_ID", "testing")
-        .env("AWS_SECRET_ACCESS_KEY", "testing")
-        .env("AWS_REGION", "us-east-1")
-        .env("AWS_EC2_METADATA_DISABLED", "true")
-        .env_remove("AWS_PROFILE")
-        .env_remove("AWS_ENDPOINT_URL"));
-    (code, stdout.lines().filter_map(|l| serde_json::from_str(l).ok()).collect(), stderr)
+    common::run_json(common::emulated(dir).args(args))
 }
 
 /// Mutations per (operation, target).
@@ -91,14 +82,7 @@ fn remediate(faults: Option<f64>) -> (Vec<String>, Vec<String>, Mutations, Vec<s
     }
     counts.retain(|_, n| *n > 0);
     if faults.is_some() {
-        let injected: u64 = moto
-            .stats()
-            .as_object()
-            .unwrap()
-            .iter()
-            .filter(|(k, _)| k.starts_with("fault "))
-            .map(|(_, v)| v.as_u64().unwrap())
-            .sum();
+        let injected = moto.injected_faults();
         assert!(injected > 10, "faults were injected: {injected}");
     }
     let cloud = common::cloud_lines(&serde_json::from_str(&moto.fixture(&["snapshot"])).unwrap());

@@ -9,7 +9,7 @@ use std::path::Path;
 use std::process::Command;
 
 use common::moto::{Moto, emulator_python};
-use common::{driftguard, root, run};
+use common::root;
 
 /// The policy, with a store of its own per user: the full-permission run starts as a
 /// fresh deployment would, not from the detect-only run's escalations.
@@ -19,15 +19,12 @@ fn policy(dir: &Path, endpoint: &str, state: &Path, user: &str) -> std::path::Pa
 
 /// Runs `driftguard ARGS` signed with `key`: (code, JSON events, stderr).
 fn as_user(dir: &Path, key: &serde_json::Value, args: &[&str]) -> (i32, Vec<serde_json::Value>, String) {
-    let (code, stdout, stderr) = run(driftguard(dir)
-        .args(args)
-        .env("AWS_ACCESS_KEY_ID", key["access_key_id"].as_str().unwrap())
-        .env("AWS_SECRET_ACCESS_KEY", key["secret_access_key"].as_str().unwrap())
-        .env("AWS_REGION", "us-east-1")
-        .env("AWS_EC2_METADATA_DISABLED", "true")
-        .env_remove("AWS_PROFILE")
-        .env_remove("AWS_ENDPOINT_URL"));
-    (code, stdout.lines().filter_map(|l| serde_json::from_str(l).ok()).collect(), stderr)
+    common::run_json(
+        common::emulated(dir)
+            .args(args)
+            .env("AWS_ACCESS_KEY_ID", key["access_key_id"].as_str().unwrap())
+            .env("AWS_SECRET_ACCESS_KEY", key["secret_access_key"].as_str().unwrap()),
+    )
 }
 
 fn mutations<'a>(events: &'a [serde_json::Value], outcome: &str) -> Vec<&'a serde_json::Value> {

@@ -26,6 +26,27 @@ pub fn driftguard(dir: &Path) -> Command {
     command
 }
 
+/// A command for the binary with test credentials for the local emulators, never real
+/// ones: no AWS profile, no instance metadata, no endpoint from the caller's environment.
+pub fn emulated(dir: &Path) -> Command {
+    let mut command = driftguard(dir);
+    command
+        .env("AWS_ACCESS_KEY_ID", "testing")
+        .env("AWS_SECRET_ACCESS_KEY", "testing")
+        .env("AWS_REGION", "us-east-1")
+        .env("AWS_EC2_METADATA_DISABLED", "true")
+        .env("AZURE_ACCESS_TOKEN", "fake-arm-token-not-a-secret")
+        .env_remove("AWS_PROFILE")
+        .env_remove("AWS_ENDPOINT_URL");
+    command
+}
+
+/// Runs and returns (exit code, the JSON lines on stdout, stderr).
+pub fn run_json(command: &mut Command) -> (i32, Vec<serde_json::Value>, String) {
+    let (code, stdout, stderr) = run(command);
+    (code, stdout.lines().filter_map(|line| serde_json::from_str(line).ok()).collect(), stderr)
+}
+
 /// Runs and returns (exit code, stdout, stderr).
 pub fn run(command: &mut Command) -> (i32, String, String) {
     let Output { status, stdout, stderr } = command.output().expect("run driftguard");
@@ -222,18 +243,7 @@ pub mod moto;
 /// `driftguard janitor --once --policy POLICY EXTRA...` with test credentials for every
 /// cloud (never real ones): exit code, the JSON events on stdout, stderr.
 pub fn janitor(dir: &Path, policy: &Path, extra: &[&str]) -> (i32, Vec<serde_json::Value>, String) {
-    let (code, stdout, stderr) = run(driftguard(dir)
-        .args(["janitor", "--once", "--policy"])
-        .arg(policy)
-        .args(extra)
-        .env("AWS_ACCESS_KEY_ID", "testing")
-        .env("AWS_SECRET_ACCESS_KEY", "testing")
-        .env("AWS_REGION", "us-east-1")
-        .env("AWS_EC2_METADATA_DISABLED", "true")
-        .env("AZURE_ACCESS_TOKEN", "fake-arm-token-not-a-secret")
-        .env_remove("AWS_PROFILE")
-        .env_remove("AWS_ENDPOINT_URL"));
-    (code, stdout.lines().filter_map(|line| serde_json::from_str(line).ok()).collect(), stderr)
+    run_json(emulated(dir).args(["janitor", "--once", "--policy"]).arg(policy).args(extra))
 }
 
 /// The sample drift shipped in examples/.

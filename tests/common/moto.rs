@@ -72,6 +72,12 @@ impl Moto {
         serde_json::from_str(&self.control("stats")).unwrap()
     }
 
+    /// How many faults the layer injected so far.
+    pub fn injected_faults(&self) -> u64 {
+        let stats = self.stats();
+        stats.as_object().unwrap().iter().filter(|(k, _)| k.starts_with("fault ")).filter_map(|(_, v)| v.as_u64()).sum()
+    }
+
     /// Arms faults from now on: `rate` of calls fail (throttling, 5xx and, with `lost`,
     /// answers lost after the call was carried out), every call delayed up to `latency_ms`.
     pub fn arm_faults(&self, rate: f64, latency_ms: u64, lost: bool) {
