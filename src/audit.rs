@@ -5,8 +5,12 @@
 use std::io::IsTerminal;
 use std::sync::OnceLock;
 
+use std::collections::BTreeSet;
+use std::sync::Mutex;
+
 use driftguard_engine::audit::{AUDIT_TARGET, AuditRecord, Outcome};
 use driftguard_engine::policy::raw::{LogFormat, LogLevel};
+use driftguard_store::{OutboxEntry, OutboxState, Store, StoreError};
 use tracing_subscriber::EnvFilter;
 
 use crate::cli::LogFormatArg;
@@ -51,6 +55,7 @@ fn outcome(outcome: Outcome) -> &'static str {
         Outcome::Simulated => "simulated",
         Outcome::Blocked => "blocked",
         Outcome::Noted => "noted",
+        Outcome::Unknown => "unknown",
     }
 }
 
@@ -64,18 +69,26 @@ pub fn listen(listener: Listener) {
     let _ = LISTENER.set(listener);
 }
 
-/// Emits one audit event.
+/// Emits one audit event straight to the log (a fresh `event_id` unless it has one).
+/// Records of what the store keeps (transitions, cloud calls) go through the outbox
+/// instead: [`entry`], then [`deliver`].
 pub fn emit(record: &AuditRecord, message: &str) {
-    emit_line(record, message);
+    let event_id = record.event_id.clone().unwrap_or_else(new_event_id);
+    emit_line(record, &event_id, message);
     if let Some(listener) = LISTENER.get() {
         listener(record);
     }
 }
 
-fn emit_line(record: &AuditRecord, message: &str) {
+fn new_event_id() -> String {
+    uuid::Uuid::new_v4().to_string()
+}
+
+fn emit_line(record: &AuditRecord, event_id: &str, message: &str) {
     tracing::info!(
         target: AUDIT_TARGET,
         event = record.event.as_str(),
+        event_id,
         action = record.action.as_str(),
         outcome = outcome(record.outcome),
         dry_run = record.dry_run,
@@ -100,4 +113,153 @@ fn emit_line(record: &AuditRecord, message: &str) {
 /// The host name, for audit events.
 pub fn host() -> String {
     gethostname::gethostname().to_string_lossy().into_owned()
+}
+
+// The outbox. A record of something the store keeps (a transition, a cloud call) is put
+// in the store's outbox in the same transaction as what it tells of (a call's record
+// before the call, "in doubt"), written to the log, then removed. A crash between the
+// commit and the removal leaves it in the outbox, and the next process start writes it
+// (`replay`): no record is lost, and one written twice (a crash between the write and
+// the removal) is the same record with the same `event_id`. An in-doubt record (the
+// process died during the call) is settled once from live state by whoever owns its
+// subject (the finding runner, the janitor): exactly one record per call, saying what
+// the cloud shows.
+
+/// Runs in progress in this process: their in-doubt records are calls in flight, not
+/// interrupted ones, and are never settled by another job.
+static LIVE_RUNS: Mutex<BTreeSet<String>> = Mutex::new(BTreeSet::new());
+
+/// Marks a run as in progress until dropped.
+#[derive(Debug)]
+pub struct LiveRun(String);
+
+impl LiveRun {
+    /// Marks `run_id` live.
+    pub fn enter(run_id: &str) -> Self {
+        LIVE_RUNS.lock().unwrap_or_else(std::sync::PoisonError::into_inner).insert(run_id.to_owned());
+        Self(run_id.to_owned())
+    }
+}
+
+impl Drop for LiveRun {
+    fn drop(&mut self) {
+        LIVE_RUNS.lock().unwrap_or_else(std::sync::PoisonError::into_inner).remove(&self.0);
+    }
+}
+
+/// An outbox entry for `record` (given an `event_id` if it has none). `subject` names
+/// what settles it if it is left in doubt: `finding:ID`, `janitor:KEY`, `workdir:DIR`.
+pub fn entry(record: &AuditRecord, message: &str, subject: &str, state: OutboxState) -> OutboxEntry {
+    let mut record = record.clone();
+    let event_id = record.event_id.get_or_insert_with(new_event_id).clone();
+    OutboxEntry {
+        event_id,
+        run_id: record.run_id.clone(),
+        subject: subject.to_owned(),
+        state,
+        // Serialising a record of strings and enums cannot fail.
+        record: serde_json::to_value(&record).unwrap_or_default(),
+        message: message.to_owned(),
+    }
+}
+
+/// Writes stored entries to the log and removes them from the outbox.
+pub fn deliver(store: &Store, entries: &[OutboxEntry]) -> Result<(), StoreError> {
+    let mut written = Vec::with_capacity(entries.len());
+    for entry in entries {
+        match serde_json::from_value::<AuditRecord>(entry.record.clone()) {
+            Ok(record) => {
+                emit(&record, &entry.message);
+                written.push(entry.event_id.as_str());
+            }
+            // Kept, never dropped: a newer driftguard's record, or a damaged row.
+            Err(error) => tracing::error!(
+                event = "audit.outbox",
+                event_id = entry.event_id.as_str(),
+                "a stored audit record does not parse ({error}); it stays in the store's outbox"
+            ),
+        }
+    }
+    store.outbox_delivered(&written)
+}
+
+/// At process start, with the store lock held: writes every settled record a stopped
+/// process left in the outbox. Returns how many; in-doubt records wait for their owner.
+pub fn replay(store: &Store) -> Result<usize, StoreError> {
+    let ready: Vec<OutboxEntry> =
+        store.outbox()?.into_iter().filter(|entry| entry.state == OutboxState::Ready).collect();
+    deliver(store, &ready)?;
+    Ok(ready.len())
+}
+
+/// In-doubt records of runs not in progress here, whose subject starts with `prefix`.
+pub fn in_doubt(store: &Store, prefix: &str) -> Result<Vec<OutboxEntry>, StoreError> {
+    let live = LIVE_RUNS.lock().unwrap_or_else(std::sync::PoisonError::into_inner).clone();
+    Ok(store
+        .outbox()?
+        .into_iter()
+        .filter(|entry| {
+            entry.state == OutboxState::InDoubt && entry.subject.starts_with(prefix) && !live.contains(&entry.run_id)
+        })
+        .collect())
+}
+
+/// Puts a call's record in the outbox before the call is made: "in doubt" (outcome
+/// `unknown`) until [`finish`] gives its answer, or a later run settles it from live
+/// state ([`settle`]). A call whose record cannot be stored must not be made.
+pub fn begin(store: &mut Store, record: &AuditRecord, message: &str, subject: &str) -> Result<OutboxEntry, StoreError> {
+    let mut intent = record.clone();
+    intent.outcome = Outcome::Unknown;
+    let pending = entry(&intent, message, subject, OutboxState::InDoubt);
+    store.outbox_put(std::slice::from_ref(&pending))?;
+    Ok(pending)
+}
+
+/// Gives an in-doubt record its outcome, reason and message, and writes it. Settled by
+/// someone else meanwhile: nothing happens.
+pub fn finish(
+    store: &Store,
+    pending: &OutboxEntry,
+    outcome: Outcome,
+    reason: Option<String>,
+    message: &str,
+) -> Result<(), StoreError> {
+    let mut record: AuditRecord = serde_json::from_value(pending.record.clone())
+        .map_err(|error| StoreError::Corrupt(format!("audit_outbox row {:?}: {error}", pending.event_id)))?;
+    record.outcome = outcome;
+    record.reason = reason;
+    let value = serde_json::to_value(&record).unwrap_or_default();
+    if store.outbox_settle(&pending.event_id, &value, message)? {
+        let done =
+            OutboxEntry { state: OutboxState::Ready, record: value, message: message.to_owned(), ..pending.clone() };
+        deliver(store, &[done])?;
+    }
+    Ok(())
+}
+
+/// Settles a record a stopped process left in doubt with what live state shows.
+pub fn settle(store: &Store, entry: &OutboxEntry, outcome: Outcome, reason: &str) -> Result<(), StoreError> {
+    let message = format!("{} ({}: {reason})", entry.message, self::outcome(outcome));
+    finish(store, entry, outcome, Some(reason.to_owned()), &message)
+}
+
+/// One recorded call: [`begin`], the call, [`finish`] with its answer. A failed call
+/// says why in its `reason` (an auditor searches for denials there); a succeeded one
+/// keeps the record's own reason.
+pub fn call<T>(
+    store: &mut Store,
+    record: &AuditRecord,
+    message: &str,
+    subject: &str,
+    call: impl FnOnce() -> Result<T, String>,
+) -> Result<Result<T, String>, StoreError> {
+    let pending = begin(store, record, message, subject)?;
+    let result = call();
+    match &result {
+        Ok(_) => finish(store, &pending, Outcome::Succeeded, record.reason.clone(), message)?,
+        Err(reason) => {
+            finish(store, &pending, Outcome::Failed, Some(reason.clone()), &format!("{message}: failed ({reason})"))?;
+        }
+    }
+    Ok(result)
 }

@@ -9,7 +9,7 @@ use driftguard_engine::finding::{self, Action, Context, Effect, Event, Hold, Mac
 use driftguard_engine::model::{FindingKind, Provider, Step};
 use driftguard_engine::policy::{Policy, Subject};
 use driftguard_engine::report::{DetectedDrift, ReportFinding};
-use driftguard_store::{EffectsStatus, FindingRecord, Store, StoreError, TransitionRecord};
+use driftguard_store::{EffectsStatus, FindingRecord, OutboxState, Store, StoreError, TransitionRecord};
 
 use crate::audit;
 
@@ -190,6 +190,7 @@ impl<'a> Runner<'a> {
             };
             let mut tracked = Tracked { record, machine, drift, controls: Vec::new() };
             if interrupted {
+                self.settle(&tracked.record, true)?;
                 self.apply_event(&mut tracked, &Event::Interrupted)?;
             }
             self.apply_event(&mut tracked, &Event::DriftGone)?;
@@ -242,35 +243,18 @@ impl<'a> Runner<'a> {
         }
     }
 
-    /// Finishes the effects of transitions a crashed run persisted but did not complete.
-    /// Audit-only effects are executed again (an auditor may see one twice, never zero
-    /// times); a remediation whose outcome is unknown is not repeated blindly: it is
-    /// marked failed, and the next detection of the drift decides again from live state.
+    /// Closes the effects of transitions a crashed run persisted but did not complete.
+    /// Their audit records are in the store's outbox, written at process start
+    /// ([`audit::replay`]). A remediation whose outcome is unknown is not repeated
+    /// blindly: it is marked failed, and the next detection of the drift decides again
+    /// from live state (and settles the record of the call in doubt, [`Runner::settle`]).
     pub fn resume(&mut self) -> Result<usize, RunError> {
         let pending = self.store.pending_effects()?;
         for transition in &pending {
             let Some(seq) = transition.seq else { continue };
-            let Some(finding) = self.store.finding(&transition.finding_id)? else { continue };
             let effects: Vec<Effect> = serde_json::from_value(transition.effects.clone())
                 .map_err(|_| RunError::UnknownState(transition.finding_id.clone()))?;
-            let mut interrupted_remediation = false;
-            for effect in &effects {
-                match effect {
-                    Effect::Remediate { actions } => {
-                        interrupted_remediation = true;
-                        for action in actions {
-                            self.audit_action(
-                                &finding,
-                                action,
-                                Outcome::Failed,
-                                "interrupted before confirmation:",
-                                Some("interrupted before confirmation"),
-                            );
-                        }
-                    }
-                    other => self.execute(&finding, other),
-                }
-            }
+            let interrupted_remediation = effects.iter().any(|effect| matches!(effect, Effect::Remediate { .. }));
             let (status, outcome) = if interrupted_remediation {
                 (EffectsStatus::Failed, Some("interrupted: outcome unknown, decided again from live state"))
             } else {
@@ -279,6 +263,23 @@ impl<'a> Runner<'a> {
             self.store.complete_effects(seq, status, outcome)?;
         }
         Ok(pending.len())
+    }
+
+    /// Settles the records of this finding's calls a stopped process left in doubt:
+    /// `took` is what live state shows (the drift is gone: the fix took).
+    fn settle(&mut self, finding: &FindingRecord, took: bool) -> Result<(), RunError> {
+        for entry in audit::in_doubt(self.store, &subject(finding))? {
+            if entry.subject != subject(finding) {
+                continue;
+            }
+            let (outcome, reason) = if took {
+                (Outcome::Succeeded, "confirmed after an interruption: the drift is gone")
+            } else {
+                (Outcome::Failed, "interrupted; the drift is still there, so the call did not take effect")
+            };
+            audit::settle(self.store, &entry, outcome, reason)?;
+        }
+        Ok(())
     }
 
     /// Processes one detected drift to a resting state and returns its report entry.
@@ -402,7 +403,10 @@ impl<'a> Runner<'a> {
                     Some(Err(reason)) => Event::ApplyFailed { reason },
                     // Interrupted in an earlier run (`resume` closed its calls as unknown), and
                     // detected again now: the live state says the fix did not take. Decide again.
-                    None => Event::Interrupted,
+                    None => {
+                        self.settle(&tracked.record, false)?;
+                        Event::Interrupted
+                    }
                 },
                 State::Verifying => {
                     self.verifying.push((tracked.record.clone(), tracked.drift.clone()));
@@ -431,12 +435,14 @@ impl<'a> Runner<'a> {
 
     fn persist_detection(&mut self, tracked: &mut Tracked) -> Result<(), RunError> {
         let transition = self.transition_record(&tracked.record.id, "none", State::Detected.as_str(), "detect", &[]);
-        self.store.record_transition(&tracked.record, &transition)?;
         let mut record =
             self.audit_base(&tracked.record, AuditEventName::FindingTransition, "transition", Outcome::Noted);
         record.to_state = Some(State::Detected.as_str().to_owned());
         record.from_state = Some("none".to_owned());
-        audit::emit(&record, &format!("finding {} detected on {}", tracked.record.id, tracked.record.resource_id));
+        let message = format!("finding {} detected on {}", tracked.record.id, tracked.record.resource_id);
+        let entries = [audit::entry(&record, &message, &subject(&tracked.record), OutboxState::Ready)];
+        self.store.record_transition_audited(&tracked.record, &transition, &entries)?;
+        audit::deliver(self.store, &entries)?;
         Ok(())
     }
 
@@ -472,6 +478,7 @@ impl<'a> Runner<'a> {
         outcome: Outcome,
     ) -> AuditRecord {
         AuditRecord {
+            event_id: None,
             event,
             action: action.to_owned(),
             outcome,
@@ -509,14 +516,10 @@ impl<'a> Runner<'a> {
         tracked.record.updated_at = self.now;
         let transition =
             self.transition_record(&tracked.record.id, from.as_str(), next.state.as_str(), event.name(), effects);
-        // Write-ahead: the transition and its pending effects are durable before any effect runs.
-        let seq = self.store.record_transition(&tracked.record, &transition)?;
-        tracked.machine = next;
-
         let mut record =
             self.audit_base(&tracked.record, AuditEventName::FindingTransition, "transition", Outcome::Noted);
         record.from_state = Some(from.as_str().to_owned());
-        record.to_state = Some(tracked.machine.state.as_str().to_owned());
+        record.to_state = Some(next.state.as_str().to_owned());
         if let Some(rule) = rule {
             record.rule = Some(rule);
         }
@@ -525,13 +528,29 @@ impl<'a> Runner<'a> {
             Effect::Escalate { reason } => Some(reason.clone()),
             _ => None,
         });
-        audit::emit(
-            &record,
-            &format!("finding {} {} -> {} ({})", tracked.record.id, from, tracked.machine.state, event.name()),
-        );
+        let message = format!("finding {} {} -> {} ({})", tracked.record.id, from, next.state, event.name());
+        let subject = subject(&tracked.record);
+        let mut entries = vec![audit::entry(&record, &message, &subject, OutboxState::Ready)];
+        // Would-be calls are records only: stored with the transition that decided them.
+        for effect in effects {
+            if let Effect::WouldRemediate { actions } = effect {
+                for action in actions {
+                    let record = self.action_record(&tracked.record, action, Outcome::Simulated);
+                    let message = format!("dry-run: would call {} on {}", action.api, action.target);
+                    entries.push(audit::entry(&record, &message, &subject, OutboxState::Ready));
+                }
+            }
+        }
+        // Write-ahead: the transition, its pending effects and its records are durable
+        // before any effect runs.
+        let seq = self.store.record_transition_audited(&tracked.record, &transition, &entries)?;
+        tracked.machine = next;
+        audit::deliver(self.store, &entries)?;
 
         for effect in effects {
-            self.execute(&tracked.record, effect);
+            if let Effect::Remediate { actions } = effect {
+                self.remediate(&tracked.record, actions)?;
+            }
         }
         if !effects.is_empty() {
             self.store.complete_effects(seq, EffectsStatus::Done, None)?;
@@ -539,52 +558,52 @@ impl<'a> Runner<'a> {
         Ok(())
     }
 
-    fn execute(&mut self, finding: &FindingRecord, effect: &Effect) {
-        match effect {
-            Effect::WouldRemediate { actions } => {
-                for action in actions {
-                    self.audit_action(finding, action, Outcome::Simulated, "dry-run: would call", None);
+    /// Makes a finding's calls, each recorded in doubt before it is made and settled
+    /// with its answer after ([`audit::call`]); the first failure ends the attempt.
+    fn remediate(&mut self, finding: &FindingRecord, actions: &[Action]) -> Result<(), RunError> {
+        self.remediations_left = self.remediations_left.saturating_sub(1);
+        let mut outcome = Ok(());
+        for action in actions {
+            let record = self.action_record(finding, action, Outcome::Succeeded);
+            let message = format!("called {} on {}", action.api, action.target);
+            let executor = &mut self.executor;
+            let mut failure = None;
+            let result = audit::call(self.store, &record, &message, &subject(finding), || {
+                // Never pretend: without an adapter the call is refused and audited so.
+                let result = match executor.as_deref_mut() {
+                    Some(executor) => executor.execute(finding, action),
+                    None => Err(Failure::other("no provider adapter available")),
+                };
+                result.map_err(|error| {
+                    let reason = error.reason.clone();
+                    failure = Some(error);
+                    reason
+                })
+            })?;
+            if result.is_err()
+                && let Some(failure) = failure
+            {
+                if failure.target_gone {
+                    self.gone.push(finding.clone());
                 }
+                outcome = Err(format!("{}: {}", action.api, failure.reason));
+                break;
             }
-            Effect::Remediate { actions } => {
-                self.remediations_left = self.remediations_left.saturating_sub(1);
-                let mut outcome = Ok(());
-                for action in actions {
-                    let result = match self.executor.as_deref_mut() {
-                        Some(executor) => executor.execute(finding, action),
-                        // Never pretend: without an adapter the call is refused and audited so.
-                        None => Err(Failure::other("no provider adapter available")),
-                    };
-                    match &result {
-                        Ok(()) => self.audit_action(finding, action, Outcome::Succeeded, "called", None),
-                        Err(failure) => {
-                            let verb = format!("failed ({}):", failure.reason);
-                            self.audit_action(finding, action, Outcome::Failed, &verb, Some(&failure.reason));
-                        }
-                    }
-                    if let Err(failure) = result {
-                        if failure.target_gone {
-                            self.gone.push(finding.clone());
-                        }
-                        outcome = Err(format!("{}: {}", action.api, failure.reason));
-                        break;
-                    }
-                }
-                self.applied.insert(finding.id.clone(), outcome);
-            }
-            Effect::Report { .. } | Effect::Escalate { .. } | Effect::Verify => {}
         }
+        self.applied.insert(finding.id.clone(), outcome);
+        Ok(())
     }
 
-    fn audit_action(&self, finding: &FindingRecord, action: &Action, outcome: Outcome, verb: &str, why: Option<&str>) {
+    fn action_record(&self, finding: &FindingRecord, action: &Action, outcome: Outcome) -> AuditRecord {
         let mut record = self.audit_base(finding, AuditEventName::CloudMutation, &action.api, outcome);
         record.resource_id = Some(action.target.clone());
-        // A failed call says why in its own field, so an auditor can search for denials.
-        if let Some(why) = why {
-            record.reason = Some(why.to_owned());
-        }
-        audit::emit(&record, &format!("{verb} {} on {}", action.api, action.target));
+        record
     }
+}
+
+/// The outbox subject of a finding's records.
+fn subject(finding: &FindingRecord) -> String {
+    format!("finding:{}", finding.id)
 }
 
 fn hold_reason(hold: &Hold) -> String {

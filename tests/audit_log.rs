@@ -19,13 +19,7 @@ fn schema_validator() -> jsonschema::Validator {
 fn every_log_line_of_a_run_matches_the_schema_and_every_transition_is_audited_once() {
     let dir = tempfile::tempdir().unwrap();
     let policy = test_policy(dir.path());
-    let (code, stdout, stderr) = run(driftguard(dir.path())
-        .arg("simulate")
-        .arg("--policy")
-        .arg(&policy)
-        .arg("--findings")
-        .arg(sample_findings()));
-    assert_eq!(code, 0, "{stderr}");
+    let (stdout, _) = common::simulate_log(dir.path(), &policy);
     let validator = schema_validator();
     let mut transitions_logged: HashMap<(String, String, String), usize> = HashMap::new();
     let mut lines = 0;
@@ -65,13 +59,7 @@ fn every_log_line_of_a_run_matches_the_schema_and_every_transition_is_audited_on
 fn dry_run_mutations_are_audited_as_simulated() {
     let dir = tempfile::tempdir().unwrap();
     let policy = test_policy(dir.path());
-    let (code, stdout, _) = run(driftguard(dir.path())
-        .arg("simulate")
-        .arg("--policy")
-        .arg(&policy)
-        .arg("--findings")
-        .arg(sample_findings()));
-    assert_eq!(code, 0);
+    let (stdout, _) = common::simulate_log(dir.path(), &policy);
     let mutations: Vec<serde_json::Value> = stdout
         .lines()
         .map(|line| serde_json::from_str::<serde_json::Value>(line).unwrap())

@@ -143,13 +143,7 @@ fn an_acknowledgement_ends_at_its_date_or_when_the_drift_changes() {
     connection.execute("UPDATE acknowledgements SET until = ?1 WHERE finding_id = ?2", (past, &id)).unwrap();
     drop(connection);
 
-    let (code, stdout, stderr) = run(driftguard(dir.path())
-        .arg("simulate")
-        .arg("--policy")
-        .arg(&policy)
-        .arg("--findings")
-        .arg(sample_findings()));
-    assert_eq!(code, 0, "{stderr}");
+    let (stdout, _) = common::simulate_log(dir.path(), &policy);
     let reopened = stdout
         .lines()
         .filter_map(|line| serde_json::from_str::<serde_json::Value>(line).ok())
@@ -180,8 +174,8 @@ fn effects_left_pending_by_a_crash_are_resumed_by_the_next_run() {
     let policy = test_policy(dir.path());
     let report = simulate(dir.path(), &policy);
     let id = report["findings"][0]["id"].as_str().unwrap().to_owned();
-    // A crash right after the write-ahead commit: the transition and its effects are
-    // durable, nothing of them ran.
+    // A crash right after the write-ahead commit: the transition, its effects and their
+    // audit records (in the outbox) are durable; nothing of them ran or was written.
     let mut store = driftguard_store::Store::open(&dir.path().join("state.db")).unwrap();
     let finding = store.finding(&id).unwrap().unwrap();
     let effects = serde_json::json!([{"effect": "would_remediate", "actions": [
@@ -200,17 +194,28 @@ fn effects_left_pending_by_a_crash_are_resumed_by_the_next_run() {
         dry_run: true,
         policy_hash: "0".repeat(64),
     };
-    store.record_transition(&finding, &transition).unwrap();
+    let record = serde_json::json!({
+        "event_id": "crashed-run-would-be-call", "event": "cloud.mutation",
+        "action": "ec2:RevokeSecurityGroupIngress", "outcome": "simulated", "dry_run": true,
+        "run_id": "crashed-run", "host": "h", "policy_hash": "0".repeat(64),
+        "finding_id": id, "resource_id": "sg-0a1b2c3d"});
+    let entry = driftguard_store::OutboxEntry {
+        event_id: "crashed-run-would-be-call".into(),
+        run_id: "crashed-run".into(),
+        subject: format!("finding:{id}"),
+        state: driftguard_store::OutboxState::Ready,
+        record,
+        message: "dry-run: would call ec2:RevokeSecurityGroupIngress on sg-0a1b2c3d".into(),
+    };
+    store.record_transition_audited(&finding, &transition, &[entry]).unwrap();
     assert_eq!(store.pending_effects().unwrap().len(), 1);
     drop(store);
 
-    let (code, stdout, stderr) = run(driftguard(dir.path())
-        .arg("simulate")
-        .arg("--policy")
-        .arg(&policy)
-        .arg("--findings")
-        .arg(sample_findings()));
-    assert_eq!(code, 0, "{stderr}");
+    let simulate_again = || {
+        let (stdout, stderr) = common::simulate_log(dir.path(), &policy);
+        (stdout, stderr)
+    };
+    let (stdout, stderr) = simulate_again();
     assert!(stderr.contains("resumed the effects of 1 interrupted transition(s)"), "{stderr}");
     let resumed: Vec<serde_json::Value> = stdout
         .lines()
@@ -218,7 +223,14 @@ fn effects_left_pending_by_a_crash_are_resumed_by_the_next_run() {
         .filter(|event| event["event"] == "cloud.mutation" && event["finding_id"] == id.as_str())
         .collect();
     assert_eq!(resumed.len(), 1, "the interrupted would-be call is audited: {stdout}");
+    assert_eq!(resumed[0]["event_id"], "crashed-run-would-be-call", "the stored record, written once");
+    assert_eq!(resumed[0]["run_id"], "crashed-run");
     let store = driftguard_store::Store::open(&dir.path().join("state.db")).unwrap();
     assert!(store.pending_effects().unwrap().is_empty());
+    assert!(store.outbox().unwrap().is_empty(), "written, so out of the outbox");
     store.integrity_check().unwrap();
+    drop(store);
+    // The next run does not write it again.
+    let (stdout, _) = common::simulate_log(dir.path(), &policy);
+    assert!(!stdout.contains("crashed-run-would-be-call"), "{stdout}");
 }

@@ -108,12 +108,22 @@ pub enum Outcome {
     Blocked,
     /// Nothing to do, or an informational record.
     Noted,
+    /// A call was started and the process stopped before its answer was recorded, and
+    /// live state cannot tell whether it took effect (the resource is no longer listed,
+    /// or a working directory's state is unreadable). Rare: most such calls are settled
+    /// as succeeded or failed from what the cloud shows on the next run.
+    Unknown,
 }
 
 /// Who/what/why/when of one audited decision or mutation. Flat on purpose: log platforms
 /// index top-level fields, and tracing records scalar fields.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
 pub struct AuditRecord {
+    /// Unique id of this record (a UUID). A record written again after a crash (the
+    /// process died between writing the line and recording that it did) carries the same
+    /// id and the same fields: deduplicate on it.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub event_id: Option<String>,
     /// Stable event name.
     pub event: AuditEventName,
     /// What was done or decided, e.g. `transition`, `ec2:RevokeSecurityGroupIngress`.
@@ -175,6 +185,7 @@ impl AuditRecord {
         policy_hash: &str,
     ) -> Self {
         Self {
+            event_id: None,
             event,
             action: action.to_owned(),
             outcome,
@@ -236,6 +247,8 @@ pub enum LogLevelName {
 /// The optional fields any line may carry (their types are fixed even where optional).
 #[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
 pub struct AuditFields {
+    /// See [`AuditRecord::event_id`].
+    pub event_id: Option<String>,
     /// See [`AuditRecord::action`].
     pub action: Option<String>,
     /// See [`AuditRecord::outcome`].
@@ -285,8 +298,9 @@ pub fn log_line_schema() -> serde_json::Value {
         object.insert(
             "then".to_owned(),
             serde_json::json!({
-                "required": ["action", "outcome", "dry_run", "run_id", "host", "policy_hash"],
+                "required": ["event_id", "action", "outcome", "dry_run", "run_id", "host", "policy_hash"],
                 "properties": {
+                    "event_id": {"type": "string", "minLength": 1},
                     "event": {"enum": event_names},
                     "action": {"type": "string"},
                     "dry_run": {"type": "boolean"},

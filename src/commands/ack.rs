@@ -3,7 +3,7 @@
 use chrono::{DateTime, NaiveDate, Utc};
 use driftguard_engine::audit::{AuditEventName, Outcome};
 use driftguard_engine::finding::{Context, Event, step};
-use driftguard_store::{AckRecord, EffectsStatus, TransitionRecord};
+use driftguard_store::{AckRecord, EffectsStatus, OutboxState, TransitionRecord};
 
 use super::{load_for_action, open_store, run_record};
 use crate::audit;
@@ -43,6 +43,10 @@ pub fn run(cli: &Cli, finding_id: &str, until: &str, reason: &str, by: Option<&s
     let by = by.map_or_else(|| std::env::var("USER").unwrap_or_else(|_| "unknown".to_owned()), str::to_owned);
     let policy = match load_for_action(cli) {
         Ok(policy) => policy,
+        Err(exit) => return exit,
+    };
+    let _lock = match super::lock_store_if_free(&policy, "ack") {
+        Ok(lock) => lock,
         Err(exit) => return exit,
     };
     let mut store = match open_store(&policy) {
@@ -105,10 +109,6 @@ pub fn run(cli: &Cli, finding_id: &str, until: &str, reason: &str, by: Option<&s
         by_whom: by.clone(),
         created_at: now,
     };
-    if let Err(error) = store.record_transition(&record, &transition).and_then(|_| store.put_ack(&ack)) {
-        eprintln!("driftguard ack: {error}");
-        return Exit::Runtime;
-    }
     let mut audit_record =
         run_record(&policy, &run_id, policy.dry_run, AuditEventName::FindingAcknowledged, Outcome::Succeeded);
     audit_record.finding_id = Some(record.id.clone());
@@ -120,7 +120,17 @@ pub fn run(cli: &Cli, finding_id: &str, until: &str, reason: &str, by: Option<&s
     audit_record.from_state = Some(machine.state.as_str().to_owned());
     audit_record.to_state = Some(next.state.as_str().to_owned());
     audit_record.reason = Some(format!("{reason} (by {by}, until {})", until.to_rfc3339()));
-    audit::emit(&audit_record, &format!("finding {} acknowledged until {}", record.id, until.to_rfc3339()));
+    // Stored with the transition (the outbox), then written: never one without the other.
+    let message = format!("finding {} acknowledged until {}", record.id, until.to_rfc3339());
+    let entries = [audit::entry(&audit_record, &message, &format!("finding:{}", record.id), OutboxState::Ready)];
+    if let Err(error) = store
+        .record_transition_audited(&record, &transition, &entries)
+        .and_then(|_| store.put_ack(&ack))
+        .and_then(|()| audit::deliver(&store, &entries))
+    {
+        eprintln!("driftguard ack: {error}");
+        return Exit::Runtime;
+    }
     eprintln!("acknowledged {} until {}", record.id, until.to_rfc3339());
     Exit::Success
 }

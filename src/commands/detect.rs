@@ -263,6 +263,8 @@ pub fn execute(
     state_paths: &[PathBuf],
 ) -> Result<DetectOutcome, String> {
     let run_id = uuid::Uuid::new_v4().to_string();
+    // Its records in doubt are calls in flight: no other job settles them.
+    let _live = audit::LiveRun::enter(&run_id);
     let started = Utc::now();
 
     // 1. Declared state.

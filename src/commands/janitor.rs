@@ -25,7 +25,7 @@ use driftguard_providers::aws_janitor::AwsAccount;
 use driftguard_providers::azure_janitor::AzureSubscription;
 use driftguard_providers::gcp_janitor::GcsProject;
 use driftguard_providers::janitor::{DeleteOptions, JanitorCloud};
-use driftguard_store::{JanitorItem, JanitorTransition, Store};
+use driftguard_store::{JanitorItem, JanitorTransition, OutboxState, Store};
 use serde::{Deserialize, Serialize};
 use tokio::runtime::Handle;
 
@@ -264,16 +264,19 @@ impl Janitor<'_> {
             reason: event.reason().map(str::to_owned),
             dry_run: false,
         };
-        // The audit line goes out before the store commits, so a crash in between repeats
-        // the line on the next run (the transition is redone) rather than losing it: the
-        // audit trail is at-least-once, never at-most-once.
-        audit::emit(
-            &record,
-            &format!("{} {} -> {}", resource.key(), record.from_state.as_deref().unwrap_or("none"), to),
-        );
-        // Under dry-run the machine runs in memory only: the store keeps saying what really happened.
-        if !self.dry_run {
-            self.store.record_janitor_transition(&item, &transition).map_err(|error| error.to_string())?;
+        let message = format!("{} {} -> {}", resource.key(), record.from_state.as_deref().unwrap_or("none"), to);
+        if self.dry_run {
+            // Under dry-run the machine runs in memory only: the store keeps saying what
+            // really happened, and the record goes straight to the log.
+            audit::emit(&record, &message);
+        } else {
+            // Stored with its record (the outbox), then written: a crash in between writes
+            // the record at the next start, never loses it.
+            let entries = [audit::entry(&record, &message, &subject(resource), OutboxState::Ready)];
+            self.store
+                .record_janitor_transition_audited(&item, &transition, &entries)
+                .map_err(|error| error.to_string())?;
+            audit::deliver(self.store, &entries).map_err(|error| error.to_string())?;
             // Deletions by phase and outcome (the daemon's metrics): who removed it is read
             // off the state it left from.
             let counted = match (from, event) {
@@ -293,24 +296,32 @@ impl Janitor<'_> {
 
     /// One cloud mutation: audited as simulated under dry-run (and not made), else made
     /// and audited with its outcome.
+    /// A real one is recorded in doubt before it is made and settled with its answer
+    /// ([`audit::call`]); `detail` (the tag written) stays on the record.
     fn mutation(
         &mut self,
         cloud: &dyn JanitorCloud,
         resource: &Resource,
         api: &str,
+        detail: Option<String>,
         call: impl FnOnce(&dyn JanitorCloud) -> Result<(), String>,
     ) -> Result<(), String> {
+        let mut record = self.record(
+            AuditEventName::CloudMutation,
+            resource,
+            api,
+            if self.dry_run { Outcome::Simulated } else { Outcome::Succeeded },
+        );
+        record.reason = detail;
         if self.dry_run {
-            let record = self.record(AuditEventName::CloudMutation, resource, api, Outcome::Simulated);
             audit::emit(&record, &format!("dry-run: would call {api} on {}", resource.key()));
             return Ok(());
         }
-        let result = call(cloud);
-        let outcome = if result.is_ok() { Outcome::Succeeded } else { Outcome::Failed };
-        let mut record = self.record(AuditEventName::CloudMutation, resource, api, outcome);
-        record.reason = result.as_ref().err().cloned();
-        audit::emit(&record, &format!("{api} on {}", resource.key()));
-        result
+        let message = format!("{api} on {}", resource.key());
+        match audit::call(self.store, &record, &message, &subject(resource), || call(cloud)) {
+            Ok(result) => result,
+            Err(error) => Err(format!("the store could not record the call: {error}")),
+        }
     }
 
     fn decision(&self, resource: &Resource, decision: &Decision, outcome: Outcome, reason: Option<String>) {
@@ -324,7 +335,7 @@ impl Janitor<'_> {
         let value = mark_value(resource.provider, self.now);
         let runtime = self.runtime;
         self.decision(resource, &Decision::Mark, Outcome::Noted, Some(format!("{tag}={value}")));
-        let result = self.mutation(cloud, resource, "tag:mark", |cloud| {
+        let result = self.mutation(cloud, resource, "tag:mark", Some(format!("{tag}={value}")), |cloud| {
             runtime.block_on(cloud.set_tag(resource, &tag, &value)).map_err(|error| error.to_string())
         });
         match result.and_then(|()| self.transition(resource, &ItemEvent::Marked).map(|_| ())) {
@@ -343,7 +354,7 @@ impl Janitor<'_> {
         let tag = self.policy.janitor.mark_tag.clone();
         let runtime = self.runtime;
         self.decision(resource, &Decision::Unmark { skip: skip.clone() }, Outcome::Noted, Some(skip.describe()));
-        let result = self.mutation(cloud, resource, "tag:unmark", |cloud| {
+        let result = self.mutation(cloud, resource, "tag:unmark", Some(tag.clone()), |cloud| {
             runtime.block_on(cloud.remove_tag(resource, &tag)).map_err(|error| error.to_string())
         });
         let event = ItemEvent::Unmarked { reason: skip.describe() };
@@ -488,25 +499,32 @@ impl Janitor<'_> {
             let result = if self.dry_run {
                 Ok(())
             } else {
-                let started = Instant::now();
-                let result = self.run_iac(&dir);
-                let mut record = run_record(
-                    self.policy,
-                    &self.run_id,
-                    false,
-                    AuditEventName::JanitorIac,
-                    if result.is_ok() { Outcome::Succeeded } else { Outcome::Failed },
-                );
+                let mut record =
+                    run_record(self.policy, &self.run_id, false, AuditEventName::JanitorIac, Outcome::Succeeded);
                 record.action =
                     format!("{} {}", self.policy.janitor.iac.command, self.policy.janitor.iac.args.join(" "));
-                record.reason = Some(format!(
-                    "in {dir} for {} resource(s), {:.1}s{}",
-                    members.len(),
-                    started.elapsed().as_secs_f64(),
-                    result.as_ref().err().map(|e| format!(": {e}")).unwrap_or_default()
-                ));
-                audit::emit(&record, &format!("phase 1 in {dir}"));
-                result
+                record.reason = Some(format!("in {dir} for {} resource(s)", members.len()));
+                let message = format!("phase 1 in {dir}");
+                // Recorded in doubt before it starts (a crash during the destroy is settled
+                // from the directory's state by the next run), settled when it ends.
+                match audit::begin(self.store, &record, &message, &format!("workdir:{dir}")) {
+                    Err(error) => Err(format!("the store could not record the destroy: {error}")),
+                    Ok(pending) => {
+                        let started = Instant::now();
+                        let result = self.run_iac(&dir);
+                        let reason = format!(
+                            "in {dir} for {} resource(s), {:.1}s{}",
+                            members.len(),
+                            started.elapsed().as_secs_f64(),
+                            result.as_ref().err().map(|e| format!(": {e}")).unwrap_or_default()
+                        );
+                        let outcome = if result.is_ok() { Outcome::Succeeded } else { Outcome::Failed };
+                        match audit::finish(self.store, &pending, outcome, Some(reason), &message) {
+                            Ok(()) => result,
+                            Err(error) => Err(format!("the store could not record the destroy's end: {error}")),
+                        }
+                    }
+                }
             };
             if self.dry_run {
                 let mut record =
@@ -621,7 +639,7 @@ impl Janitor<'_> {
             }
             let runtime = self.runtime;
             let api = format!("delete:{}", resource.resource_type.as_str());
-            let result = self.mutation(cloud, &resource, &api, |cloud| {
+            let result = self.mutation(cloud, &resource, &api, None, |cloud| {
                 runtime.block_on(cloud.delete(&resource, &options)).map_err(|error| error.to_string())
             });
             if self.dry_run {
@@ -700,6 +718,111 @@ impl Janitor<'_> {
         self.tally.failed += 1;
         self.tally.note("failed", format!("failed    {} ({reason})", resource.key()));
     }
+
+    /// Settles the records of calls a stopped process left in doubt (it died between
+    /// starting the call and recording the answer), from what the cloud shows now: one
+    /// record per call, saying whether it took effect. Only resources of this run's
+    /// accounts are judged; the others wait for a run that lists them.
+    fn settle_in_doubt(
+        &mut self,
+        clouds: &[Box<dyn JanitorCloud>],
+        inventory: &[(usize, Resource)],
+    ) -> Result<(), String> {
+        let in_doubt = |prefix| audit::in_doubt(self.store, prefix).map_err(|error| error.to_string());
+        for entry in in_doubt("janitor:")? {
+            let key = entry.subject.trim_start_matches("janitor:");
+            let action = entry.record["action"].as_str().unwrap_or_default();
+            let listed = inventory.iter().map(|(_, resource)| resource).find(|resource| resource.key() == key);
+            let item = self.items.get(key).and_then(resource_of_item);
+            let cloud = listed.or(item.as_ref()).and_then(|resource| {
+                clouds.iter().find(|c| c.provider() == resource.provider && c.account() == resource.account)
+            });
+            let Some(cloud) = cloud else { continue };
+            let verdict = if action.starts_with("delete:") {
+                match (listed, &item) {
+                    (Some(_), _) => Some((
+                        Outcome::Failed,
+                        "interrupted; the resource is still listed, so the deletion did not complete".to_owned(),
+                    )),
+                    (None, Some(resource)) => match self.runtime.block_on(cloud.exists(resource)) {
+                        Ok(false) => Some((
+                            Outcome::Succeeded,
+                            "confirmed after an interruption: the resource is gone".to_owned(),
+                        )),
+                        Ok(true) => Some((
+                            Outcome::Failed,
+                            "interrupted; the resource is still there, so the deletion did not complete".to_owned(),
+                        )),
+                        // Left in doubt: the next run asks again.
+                        Err(_) => None,
+                    },
+                    (None, None) => Some((
+                        Outcome::Unknown,
+                        "interrupted; the resource is neither listed nor in the store".to_owned(),
+                    )),
+                }
+            } else {
+                // A tag write: `reason` holds what was written (`Key=Value`) or removed (`Key`).
+                let detail = entry.record["reason"].as_str().unwrap_or_default();
+                let (tag, value) = detail.split_once('=').map_or((detail, None), |(k, v)| (k, Some(v)));
+                match listed {
+                    None => Some((
+                        Outcome::Unknown,
+                        "interrupted; the resource is no longer listed, so whether the tag was written is unknown"
+                            .to_owned(),
+                    )),
+                    Some(resource) => {
+                        let now = resource.tags.get(tag).map(String::as_str);
+                        let took = if action == "tag:mark" { now.is_some() && now == value } else { now.is_none() };
+                        Some(if took {
+                            (
+                                Outcome::Succeeded,
+                                format!("confirmed after an interruption: {detail} is as the call left it"),
+                            )
+                        } else {
+                            (
+                                Outcome::Failed,
+                                format!(
+                                    "interrupted; {detail} is not as the call would leave it, so it did not take effect"
+                                ),
+                            )
+                        })
+                    }
+                }
+            };
+            if let Some((outcome, reason)) = verdict {
+                audit::settle(self.store, &entry, outcome, &reason).map_err(|error| error.to_string())?;
+            }
+        }
+        for entry in in_doubt("workdir:")? {
+            let (outcome, reason) = iac_verdict(entry.subject.trim_start_matches("workdir:"));
+            audit::settle(self.store, &entry, outcome, &reason).map_err(|error| error.to_string())?;
+        }
+        Ok(())
+    }
+}
+
+/// What a destroy interrupted in `dir` did, read from the state it rewrites as it goes.
+fn iac_verdict(dir: &str) -> (Outcome, String) {
+    let path = Path::new(dir).join("terraform.tfstate");
+    let name = path.display().to_string();
+    let state = std::fs::read(&path)
+        .map_err(|error| error.to_string())
+        .and_then(|bytes| driftguard_engine::tfstate::parse(&name, &bytes).map_err(|error| error.to_string()));
+    match state {
+        Ok(state) if state.resources.is_empty() => {
+            (Outcome::Succeeded, format!("confirmed after an interruption: {name} holds no resources"))
+        }
+        Ok(state) => {
+            (Outcome::Failed, format!("interrupted; {name} still holds {} resource(s)", state.resources.len()))
+        }
+        Err(error) => (Outcome::Unknown, format!("interrupted; {name} cannot tell what was destroyed: {error}")),
+    }
+}
+
+/// The outbox subject of a resource's records.
+fn subject(resource: &Resource) -> String {
+    format!("janitor:{}", resource.key())
 }
 
 fn read_plan(path: &Path) -> Result<Plan, String> {
@@ -784,6 +907,8 @@ pub fn execute(
     plan_out: Option<&Path>,
 ) -> Result<(Tally, usize), String> {
     let run_id = uuid::Uuid::new_v4().to_string();
+    // Its records in doubt are calls in flight: no other job settles them.
+    let _live = audit::LiveRun::enter(&run_id);
     let started = Utc::now();
 
     // 1. What Terraform manages: the janitor never touches it, so no state, no run.
@@ -920,6 +1045,11 @@ fn cycle(
         known,
         tally: Tally::default(),
     };
+
+    // Calls a stopped run left in doubt get their one record, from what the listing shows.
+    if !janitor.dry_run {
+        janitor.settle_in_doubt(clouds, &inventory)?;
+    }
 
     // 3. Revenants: deleted earlier, listed again.
     for (_, resource) in &inventory {
@@ -1342,6 +1472,79 @@ mod tests {
                 prop_assert!(expired, "unexpired {original:?}");
             }
         }
+    }
+
+    #[test]
+    fn an_interrupted_destroy_is_judged_by_the_state_it_left() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = |name: &str| {
+            let sub = dir.path().join(name);
+            std::fs::create_dir(&sub).unwrap();
+            sub
+        };
+        let empty = path("empty");
+        std::fs::write(
+            empty.join("terraform.tfstate"),
+            r#"{"version": 4, "terraform_version": "1.9.8", "serial": 3, "lineage": "l", "resources": []}"#,
+        )
+        .unwrap();
+        let (outcome, reason) = iac_verdict(empty.to_str().unwrap());
+        assert_eq!(outcome, Outcome::Succeeded, "{reason}");
+        let left = path("left");
+        std::fs::write(
+            left.join("terraform.tfstate"),
+            r#"{"version": 4, "terraform_version": "1.9.8", "serial": 2, "lineage": "l", "resources": [{"mode": "managed", "type": "aws_s3_bucket", "name": "b", "provider": "provider[\"registry.terraform.io/hashicorp/aws\"]", "instances": [{"attributes": {"id": "dg-b"}}]}]}"#,
+        )
+        .unwrap();
+        let (outcome, reason) = iac_verdict(left.to_str().unwrap());
+        assert_eq!(outcome, Outcome::Failed, "{reason}");
+        assert!(reason.contains("still holds 1 resource(s)"), "{reason}");
+        let (outcome, reason) = iac_verdict(path("none").to_str().unwrap());
+        assert_eq!(outcome, Outcome::Unknown, "{reason}");
+    }
+
+    #[test]
+    fn records_in_doubt_are_settled_once_by_a_later_run_never_while_their_run_is_live() {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(
+            dir.path().join("terraform.tfstate"),
+            r#"{"version": 4, "terraform_version": "1.9.8", "serial": 1, "lineage": "l", "resources": []}"#,
+        )
+        .unwrap();
+        let mut store = Store::open_in_memory().unwrap();
+        let record =
+            AuditRecord::new(AuditEventName::JanitorIac, "terraform destroy", Outcome::Succeeded, false, "x", "h", "p");
+        let mut in_flight = record.clone();
+        in_flight.run_id = "live-run".to_owned();
+        let subject = format!("workdir:{}", dir.path().display());
+        let stopped = audit::begin(&mut store, &record, "phase 1", &subject).unwrap();
+        let live = audit::LiveRun::enter("live-run");
+        let flying = audit::begin(&mut store, &in_flight, "phase 1", &subject).unwrap();
+        let policy = policy(false, 1, "production");
+        let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
+        let clouds: Vec<Box<dyn JanitorCloud>> = vec![Box::new(MemoryCloud::default())];
+        let run = |store: &mut Store, id: &str| {
+            cycle(
+                &policy,
+                runtime.handle(),
+                &AtomicBool::new(false),
+                &clouds,
+                &Known::default(),
+                store,
+                id,
+                None,
+                None,
+            )
+            .unwrap();
+        };
+        run(&mut store, "r");
+        // The stopped run's record was settled and written; the live one is a call in flight.
+        let left: Vec<String> = store.outbox().unwrap().into_iter().map(|entry| entry.event_id).collect();
+        assert_eq!(left, std::slice::from_ref(&flying.event_id));
+        assert_ne!(stopped.event_id, flying.event_id);
+        drop(live);
+        run(&mut store, "r2");
+        assert!(store.outbox().unwrap().is_empty());
     }
 
     /// Shares one in-memory cloud between the test and the janitor.

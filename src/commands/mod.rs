@@ -166,21 +166,15 @@ pub fn open_store(policy: &Policy) -> Result<Store, Exit> {
 
 /// Takes the store's run lock (`<store>.lock`, an exclusive advisory lock held until the
 /// process ends): two runs that act (detect, janitor) on one store would decide from the
-/// same state and double every cap. A second run refuses to start.
+/// same state and double every cap. A second run refuses to start. The holder then
+/// writes the audit records a stopped process left in the store's outbox.
 pub fn lock_store(policy: &Policy, command: &str) -> Result<std::fs::File, Exit> {
-    let path = format!("{}.lock", policy.store_path);
-    if let Some(parent) = Path::new(&path).parent().filter(|p| !p.as_os_str().is_empty())
-        && let Err(error) = std::fs::create_dir_all(parent)
-    {
-        eprintln!("driftguard {command}: cannot create the store directory {}: {error}", parent.display());
-        return Err(Exit::Runtime);
-    }
-    let file = std::fs::OpenOptions::new().create(true).truncate(false).write(true).open(&path).map_err(|error| {
-        eprintln!("driftguard {command}: cannot open the run lock {path}: {error}");
-        Exit::Runtime
-    })?;
+    let (file, path) = lock_file(policy, command)?;
     match file.try_lock() {
-        Ok(()) => Ok(file),
+        Ok(()) => {
+            replay_outbox(policy, command)?;
+            Ok(file)
+        }
         Err(std::fs::TryLockError::WouldBlock) => {
             eprintln!(
                 "driftguard {command}: another driftguard run holds {path} (one acting run per store at a time); nothing was done"
@@ -192,6 +186,48 @@ pub fn lock_store(policy: &Policy, command: &str) -> Result<std::fs::File, Exit>
             Err(Exit::Runtime)
         }
     }
+}
+
+/// The lock holder writes what a stopped process left in the store's audit outbox before
+/// anything else happens (see `audit::replay`). No store yet: nothing to write, and none
+/// is created (a run refused later leaves no trace).
+fn replay_outbox(policy: &Policy, command: &str) -> Result<(), Exit> {
+    if !Path::new(&policy.store_path).exists() {
+        return Ok(());
+    }
+    let store = open_store(policy)?;
+    audit::replay(&store).map(|_| ()).map_err(|error| {
+        eprintln!("driftguard {command}: cannot read the store's audit outbox: {error}; nothing was done");
+        Exit::Runtime
+    })
+}
+
+/// For commands that only record (`simulate`, `ack`) and must not wait for a daemon:
+/// takes the store lock if it is free (and then writes what a stopped process left in the
+/// outbox), else goes on without it: the holder wrote them when it started.
+pub fn lock_store_if_free(policy: &Policy, command: &str) -> Result<Option<std::fs::File>, Exit> {
+    let (file, _) = lock_file(policy, command)?;
+    if file.try_lock().is_err() {
+        return Ok(None);
+    }
+    replay_outbox(policy, command)?;
+    Ok(Some(file))
+}
+
+/// The store's lock file (`<store>.lock`), opened (and created with its directory).
+fn lock_file(policy: &Policy, command: &str) -> Result<(std::fs::File, String), Exit> {
+    let path = format!("{}.lock", policy.store_path);
+    if let Some(parent) = Path::new(&path).parent().filter(|p| !p.as_os_str().is_empty())
+        && let Err(error) = std::fs::create_dir_all(parent)
+    {
+        eprintln!("driftguard {command}: cannot create the store directory {}: {error}", parent.display());
+        return Err(Exit::Runtime);
+    }
+    let file = std::fs::OpenOptions::new().create(true).truncate(false).write(true).open(&path).map_err(|error| {
+        eprintln!("driftguard {command}: cannot open the run lock {path}: {error}");
+        Exit::Runtime
+    })?;
+    Ok((file, path))
 }
 
 /// An audit record for a run-level event.

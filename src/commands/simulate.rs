@@ -31,11 +31,17 @@ pub fn run(cli: &Cli, findings: &Path, report_path: Option<&Path>) -> Exit {
         Ok(policy) => policy,
         Err(exit) => return exit,
     };
+    let _lock = match super::lock_store_if_free(&policy, "simulate") {
+        Ok(lock) => lock,
+        Err(exit) => return exit,
+    };
     let mut store = match open_store(&policy) {
         Ok(store) => store,
         Err(exit) => return exit,
     };
     let run_id = uuid::Uuid::new_v4().to_string();
+    // Its records in doubt are calls in flight: no other job settles them.
+    let _live = audit::LiveRun::enter(&run_id);
     let now = Utc::now();
     // A simulation never mutates, whatever the policy says.
     let info = RunInfo { run_id: run_id.clone(), host: audit::host(), dry_run: true };

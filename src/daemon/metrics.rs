@@ -80,7 +80,7 @@ impl Metrics {
             remediations: counter(
                 &registry,
                 "driftguard_remediations_total",
-                "Remediation calls, by outcome: attempted, succeeded, failed (simulated under dry-run).",
+                "Remediation calls, by outcome: attempted, succeeded, failed, unknown (simulated under dry-run).",
                 &["outcome"],
             ),
             janitor_deletions: counter(
@@ -144,6 +144,10 @@ impl Metrics {
                 Outcome::Failed => {
                     self.remediations.with_label_values(&["attempted"]).inc();
                     self.remediations.with_label_values(&["failed"]).inc();
+                }
+                Outcome::Unknown => {
+                    self.remediations.with_label_values(&["attempted"]).inc();
+                    self.remediations.with_label_values(&["unknown"]).inc();
                 }
                 Outcome::Simulated => self.remediations.with_label_values(&["simulated"]).inc(),
                 Outcome::Blocked | Outcome::Noted => {}

@@ -15,8 +15,8 @@ use chrono::{DateTime, SecondsFormat, Utc};
 use rusqlite::{Connection, Row, TransactionBehavior, params};
 
 pub use records::{
-    AckRecord, EffectsStatus, FindingRecord, HistoryEntry, HistoryFilter, JanitorItem, JanitorTransition,
-    TransitionRecord,
+    AckRecord, EffectsStatus, FindingRecord, HistoryEntry, HistoryFilter, JanitorItem, JanitorTransition, OutboxEntry,
+    OutboxState, TransitionRecord,
 };
 
 /// Schema migrations, applied in order; never edit a shipped entry, append.
@@ -102,10 +102,22 @@ CREATE TABLE janitor_transitions (
 );
 CREATE INDEX janitor_transitions_key ON janitor_transitions(key);
 ",
+    r"
+CREATE TABLE audit_outbox (
+    seq INTEGER PRIMARY KEY AUTOINCREMENT,
+    event_id TEXT NOT NULL UNIQUE,
+    run_id TEXT NOT NULL,
+    subject TEXT NOT NULL,
+    state TEXT NOT NULL CHECK (state IN ('ready', 'in_doubt')),
+    record TEXT NOT NULL,
+    message TEXT NOT NULL
+);
+CREATE INDEX audit_outbox_state ON audit_outbox(state);
+",
 ];
 
 /// On-disk format version: the number of migrations this build knows.
-pub const FORMAT_VERSION: u32 = 2;
+pub const FORMAT_VERSION: u32 = 3;
 
 const _: () = assert!(MIGRATIONS.len() == FORMAT_VERSION as usize);
 
@@ -241,6 +253,18 @@ impl Store {
         finding: &FindingRecord,
         transition: &TransitionRecord,
     ) -> Result<i64, StoreError> {
+        self.record_transition_audited(finding, transition, &[])
+    }
+
+    /// [`Store::record_transition`], with the audit records that tell of it put in the
+    /// outbox by the same transaction: the transition is never stored without its record
+    /// waiting to be written, nor written without being stored.
+    pub fn record_transition_audited(
+        &mut self,
+        finding: &FindingRecord,
+        transition: &TransitionRecord,
+        outbox: &[OutboxEntry],
+    ) -> Result<i64, StoreError> {
         if transition.finding_id != finding.id {
             return Err(StoreError::Invalid(format!(
                 "transition for finding {:?} recorded with finding {:?}",
@@ -299,6 +323,7 @@ impl Store {
             ],
         )?;
         let seq = tx.last_insert_rowid();
+        outbox_insert(&tx, outbox)?;
         tx.commit()?;
         Ok(seq)
     }
@@ -438,6 +463,17 @@ impl Store {
         item: &JanitorItem,
         transition: &JanitorTransition,
     ) -> Result<i64, StoreError> {
+        self.record_janitor_transition_audited(item, transition, &[])
+    }
+
+    /// [`Store::record_janitor_transition`] with its audit records put in the outbox by
+    /// the same transaction.
+    pub fn record_janitor_transition_audited(
+        &mut self,
+        item: &JanitorItem,
+        transition: &JanitorTransition,
+        outbox: &[OutboxEntry],
+    ) -> Result<i64, StoreError> {
         let detail = serde_json::to_string(&item.detail)?;
         let tx = self.conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
         tx.execute(
@@ -473,8 +509,72 @@ impl Store {
             ],
         )?;
         let seq = tx.last_insert_rowid();
+        outbox_insert(&tx, outbox)?;
         tx.commit()?;
         Ok(seq)
+    }
+
+    /// Puts audit records in the outbox (one transaction). An `in_doubt` entry is the
+    /// record of a call about to be made: stored before the call, settled after it.
+    pub fn outbox_put(&mut self, entries: &[OutboxEntry]) -> Result<(), StoreError> {
+        let tx = self.conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+        outbox_insert(&tx, entries)?;
+        tx.commit()?;
+        Ok(())
+    }
+
+    /// Settles an in-doubt entry with its final record. Returns whether this call settled
+    /// it (`false`: it was settled already, or delivered, by someone else).
+    pub fn outbox_settle(&self, event_id: &str, record: &serde_json::Value, message: &str) -> Result<bool, StoreError> {
+        let changed = self.conn.execute(
+            "UPDATE audit_outbox SET state = 'ready', record = ?2, message = ?3 \
+             WHERE event_id = ?1 AND state = 'in_doubt'",
+            params![event_id, serde_json::to_string(record)?, message],
+        )?;
+        Ok(changed == 1)
+    }
+
+    /// Removes delivered entries. Committed without waiting for the disk
+    /// (`synchronous = NORMAL` for this one statement): a process crash cannot undo it,
+    /// and a power loss that does only writes the same record (same `event_id`) again.
+    pub fn outbox_delivered(&self, event_ids: &[&str]) -> Result<(), StoreError> {
+        if event_ids.is_empty() {
+            return Ok(());
+        }
+        self.conn.pragma_update(None, "synchronous", "NORMAL")?;
+        let result = (|| {
+            let tx = self.conn.unchecked_transaction()?;
+            {
+                let mut stmt = tx.prepare_cached("DELETE FROM audit_outbox WHERE event_id = ?1")?;
+                for id in event_ids {
+                    stmt.execute([id])?;
+                }
+            }
+            tx.commit()
+        })();
+        self.conn.pragma_update(None, "synchronous", "FULL")?;
+        result.map_err(StoreError::from)
+    }
+
+    /// Every entry not yet delivered, oldest first.
+    pub fn outbox(&self) -> Result<Vec<OutboxEntry>, StoreError> {
+        let mut stmt = self
+            .conn
+            .prepare("SELECT event_id, run_id, subject, state, record, message FROM audit_outbox ORDER BY seq")?;
+        stmt.query_and_then([], |row: &Row<'_>| -> Result<OutboxEntry, StoreError> {
+            let event_id: String = row.get(0)?;
+            let state: String = row.get(3)?;
+            Ok(OutboxEntry {
+                run_id: row.get(1)?,
+                subject: row.get(2)?,
+                state: OutboxState::parse(&state)
+                    .ok_or_else(|| corrupt("audit_outbox", &event_id, "state", format!("unknown value {state:?}")))?,
+                record: parse_json(&row.get::<_, String>(4)?, "audit_outbox", &event_id, "record")?,
+                message: row.get(5)?,
+                event_id,
+            })
+        })?
+        .collect()
     }
 
     /// Janitor: every item, by key.
@@ -568,6 +668,23 @@ impl Store {
         }
         Ok(())
     }
+}
+
+fn outbox_insert(tx: &rusqlite::Transaction<'_>, entries: &[OutboxEntry]) -> Result<(), StoreError> {
+    let mut stmt = tx.prepare_cached(
+        "INSERT INTO audit_outbox (event_id, run_id, subject, state, record, message) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+    )?;
+    for entry in entries {
+        stmt.execute(params![
+            entry.event_id,
+            entry.run_id,
+            entry.subject,
+            entry.state.as_str(),
+            serde_json::to_string(&entry.record)?,
+            entry.message,
+        ])?;
+    }
+    Ok(())
 }
 
 fn ts(t: &DateTime<Utc>) -> String {

@@ -211,3 +211,53 @@ pub struct JanitorTransition {
     /// Under dry-run.
     pub dry_run: bool,
 }
+
+/// Where an outbox entry stands.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum OutboxState {
+    /// The record is final: write it.
+    Ready,
+    /// The record of a call that was started and whose answer was not recorded: the call
+    /// may or may not have taken effect. Whoever owns the subject settles it from live
+    /// state, then it is written.
+    InDoubt,
+}
+
+impl OutboxState {
+    /// The value stored in `audit_outbox.state`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Ready => "ready",
+            Self::InDoubt => "in_doubt",
+        }
+    }
+
+    /// Inverse of [`OutboxState::as_str`].
+    pub fn parse(s: &str) -> Option<Self> {
+        match s {
+            "ready" => Some(Self::Ready),
+            "in_doubt" => Some(Self::InDoubt),
+            _ => None,
+        }
+    }
+}
+
+/// An audit record on its way to the log: stored before (or with) what it tells of, and
+/// removed once written, so a crash in between writes it on the next start instead of
+/// losing it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct OutboxEntry {
+    /// The record's unique id (also its `event_id` field in the log).
+    pub event_id: String,
+    /// The run that made it.
+    pub run_id: String,
+    /// What settles it when in doubt: `finding:ID`, `janitor:KEY` or `workdir:DIR`.
+    pub subject: String,
+    /// Ready or in doubt.
+    pub state: OutboxState,
+    /// The audit record (JSON).
+    pub record: serde_json::Value,
+    /// Its human-readable message.
+    pub message: String,
+}

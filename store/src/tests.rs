@@ -291,6 +291,7 @@ fn a_version_1_store_is_migrated_in_place_and_keeps_its_findings() {
     let store = Store::open(&path).unwrap();
     assert!(store.finding("f-1").unwrap().is_some());
     assert!(store.janitor_items().unwrap().is_empty());
+    assert!(store.outbox().unwrap().is_empty());
     store.integrity_check().unwrap();
 }
 
@@ -331,4 +332,67 @@ fn janitor_items_and_their_transitions_round_trip() {
     let history = store.janitor_transitions(&item.key).unwrap();
     assert_eq!(history.len(), 2);
     assert_eq!(history[1], transition);
+}
+
+fn entry(id: &str, state: OutboxState) -> OutboxEntry {
+    OutboxEntry {
+        event_id: id.to_owned(),
+        run_id: "run-1".to_owned(),
+        subject: "finding:a".to_owned(),
+        state,
+        record: json!({"event": "cloud.mutation", "outcome": "unknown"}),
+        message: format!("record {id}"),
+    }
+}
+
+#[test]
+fn a_transition_and_its_audit_records_are_stored_together_or_not_at_all() {
+    let (_dir, _path, mut store) = temp_store();
+    let f = finding("a", "open");
+    store
+        .record_transition_audited(&f, &transition(&f, t(1), "open", json!([])), &[entry("e1", OutboxState::Ready)])
+        .unwrap();
+    assert_eq!(store.outbox().unwrap(), vec![entry("e1", OutboxState::Ready)]);
+    // A record that cannot be stored (its id is taken) takes the transition down with it.
+    let mut changed = f.clone();
+    changed.state = "remediating".to_owned();
+    let err = store
+        .record_transition_audited(
+            &changed,
+            &transition(&f, t(2), "remediating", json!([])),
+            &[entry("e2", OutboxState::Ready), entry("e1", OutboxState::Ready)],
+        )
+        .unwrap_err();
+    assert!(matches!(err, StoreError::Sqlite(_)), "{err}");
+    assert_eq!(store.finding("a").unwrap(), Some(f.clone()));
+    assert_eq!(store.history(&HistoryFilter::default()).unwrap().len(), 1);
+    assert_eq!(store.outbox().unwrap().len(), 1);
+}
+
+#[test]
+fn an_in_doubt_record_is_settled_once_and_delivered_records_leave_the_outbox() {
+    let (_dir, path, mut store) = temp_store();
+    store.outbox_put(&[entry("e1", OutboxState::InDoubt), entry("e2", OutboxState::Ready)]).unwrap();
+    let settled = json!({"event": "cloud.mutation", "outcome": "succeeded"});
+    assert!(store.outbox_settle("e1", &settled, "settled").unwrap());
+    // A second settler (another job, a replay) finds it settled and does nothing.
+    assert!(!store.outbox_settle("e1", &json!({"outcome": "failed"}), "again").unwrap());
+    assert!(!store.outbox_settle("e2", &json!({"outcome": "failed"}), "ready already").unwrap());
+    let outbox = store.outbox().unwrap();
+    assert_eq!(outbox[0].state, OutboxState::Ready);
+    assert_eq!(outbox[0].record, settled);
+    assert_eq!(outbox[0].message, "settled");
+    assert_eq!(outbox[1], entry("e2", OutboxState::Ready));
+    store.outbox_delivered(&["e2"]).unwrap();
+    drop(store);
+    // Delivery survives a reopen (what a restarted process sees), and the store is
+    // back to full durability for everything else.
+    let store = Store::open(&path).unwrap();
+    assert_eq!(store.outbox().unwrap().iter().map(|e| e.event_id.as_str()).collect::<Vec<_>>(), ["e1"]);
+    let synchronous: i64 = store.conn.pragma_query_value(None, "synchronous", |r| r.get(0)).unwrap();
+    assert_eq!(synchronous, 2, "FULL");
+    store.outbox_delivered(&["e1"]).unwrap();
+    assert!(store.outbox().unwrap().is_empty());
+    let synchronous: i64 = store.conn.pragma_query_value(None, "synchronous", |r| r.get(0)).unwrap();
+    assert_eq!(synchronous, 2, "FULL after a delivery");
 }

@@ -250,3 +250,13 @@ pub fn janitor(dir: &Path, policy: &Path, extra: &[&str]) -> (i32, Vec<serde_jso
 pub fn sample_findings() -> PathBuf {
     root().join("examples/drift/sample-findings.json")
 }
+
+/// `driftguard simulate` of the sample findings under `policy`, in `dir`: its stdout and
+/// stderr (it must exit 0).
+#[allow(dead_code)]
+pub fn simulate_log(dir: &Path, policy: &Path) -> (String, String) {
+    let (code, stdout, stderr) =
+        run(driftguard(dir).arg("simulate").arg("--policy").arg(policy).arg("--findings").arg(sample_findings()));
+    assert_eq!(code, 0, "{stderr}");
+    (stdout, stderr)
+}

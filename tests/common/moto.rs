@@ -99,6 +99,25 @@ impl Moto {
         self.control(&format!("vanish-on/{operation}"));
     }
 
+    /// Holds the next `operation` call in flight: carried out and recorded, its answer
+    /// held (`after_it_took_effect`), or held before it is carried out (and then refused
+    /// without being carried out).
+    pub fn hold_on(&self, operation: &str, after_it_took_effect: bool) {
+        let when = if after_it_took_effect { "after" } else { "before" };
+        self.control(&format!("hold-on/{}?when={when}", operation.replace(' ', "%20")));
+    }
+
+    /// Returns once the armed `operation` call is held (at most 120 s; panics otherwise).
+    pub fn wait_held(&self, operation: &str) {
+        let path = format!("wait-held/{}", operation.replace(' ', "%20"));
+        assert_eq!(self.control(&path), "held", "no {operation} call arrived");
+    }
+
+    /// Lets every held call go.
+    pub fn release(&self) {
+        self.control("release");
+    }
+
     fn control(&self, path: &str) -> String {
         let mut stream = TcpStream::connect(("127.0.0.1", self.port)).expect("connect to moto");
         write!(stream, "GET /_driftguard/{path} HTTP/1.0\r\nHost: 127.0.0.1\r\n\r\n").unwrap();

@@ -21,6 +21,13 @@ The layer (not product code) does the following, each visible in its own functio
   such call finds its DB instance deleted just before it arrives (really deleted in moto,
   through moto's own API), as when someone deletes a resource between DriftGuard's
   collection and its fix;
+- on request, holds one call in flight so a test can kill the client during it
+  (GET /_driftguard/hold-on/ModifyInstanceMetadataOptions?when=after arms it): with
+  when=after the call is carried out and recorded, then its answer is held; with
+  when=before it is held before being carried out and, once released, refused with a
+  500 without being carried out. GET /_driftguard/wait-held/<operation> answers once such
+  a call is held (the test's synchronisation, no polling); GET /_driftguard/release lets
+  every held call go;
 - makes moto's IAM enforcement (INITIAL_NO_AUTH_ACTION_COUNT, POST /moto-api/reset-auth)
   check the S3 actions AWS documents where moto 5.2.5 checks wrong ones (see
   real_s3_action_names), so docs/iam/*.json are tested as written.
@@ -46,6 +53,7 @@ COUNTS = Counter()
 FAULT_RATE = float(os.environ.get("DG_FAULT_RATE", "0"))
 RANDOM = random.Random(int(os.environ.get("DG_FAULT_SEED", "1")))
 VANISH_ON = set()
+HOLDS = {}  # operation -> {"when": "before"|"after", "arrived": Event, "release": Event}
 TIMES = []  # (monotonic seconds, service, operation) of every AWS call, for pace tests
 LATENCY_MS = float(os.environ.get("DG_FAULT_LATENCY_MS", "0"))
 LOST = os.environ.get("DG_FAULT_LOST") == "1"
@@ -133,6 +141,26 @@ def make_app(inner):
                 data = json.dumps(TIMES).encode()
             start_response("200 OK", [("Content-Type", "application/json"), ("Content-Length", str(len(data)))])
             return [data]
+        if environ.get("PATH_INFO", "").startswith("/_driftguard/hold-on/"):
+            when = parse_qs(environ.get("QUERY_STRING", "")).get("when", ["after"])[0]
+            with LOCK:
+                HOLDS[environ["PATH_INFO"].rsplit("/", 1)[1]] = {
+                    "when": when, "arrived": threading.Event(), "release": threading.Event()}
+            start_response("204 No Content", [])
+            return [b""]
+        if environ.get("PATH_INFO", "").startswith("/_driftguard/wait-held/"):
+            with LOCK:
+                hold = HOLDS.get(environ["PATH_INFO"].rsplit("/", 1)[1])
+            held = hold is not None and hold["arrived"].wait(120)
+            data = b"held" if held else b"not held"
+            start_response("200 OK" if held else "504 Gateway Timeout", [("Content-Length", str(len(data)))])
+            return [data]
+        if environ.get("PATH_INFO") == "/_driftguard/release":
+            with LOCK:
+                for hold in HOLDS.values():
+                    hold["release"].set()
+            start_response("204 No Content", [])
+            return [b""]
         if environ.get("PATH_INFO", "").startswith("/_driftguard/vanish-on/"):
             with LOCK:
                 VANISH_ON.add(environ["PATH_INFO"].rsplit("/", 1)[1])
@@ -170,6 +198,14 @@ def make_app(inner):
         if service == "s3" and operation == "GET versioning":
             return fix_versioning(inner, environ, start_response)
         mutation = service != "unknown" and is_mutation(service, operation)
+        with LOCK:
+            hold = HOLDS.get(operation) if mutation and not HOLDS.get(operation, {}).get("taken") else None
+            if hold:
+                hold["taken"] = True
+        if hold and hold["when"] == "before":
+            hold["arrived"].set()
+            hold["release"].wait(120)
+            return fault(service, start_response, kind="server")
         if not mutation and not lost:
             return inner(environ, start_response)
         captured = {}
@@ -186,6 +222,9 @@ def make_app(inner):
             with LOCK:
                 COUNTS[f"lost {service} {operation}"] += 1
             return fault(service, start_response, kind="server")
+        if hold:
+            hold["arrived"].set()
+            hold["release"].wait(120)
         start_response(captured["status"], captured["headers"])
         return [data]
 
