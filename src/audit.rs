@@ -147,47 +147,68 @@ impl Drop for LiveRun {
     }
 }
 
+/// A record on its way to the log: what the store keeps (`entry`) and the record in hand
+/// (written without reading the stored text back).
+#[derive(Debug, Clone)]
+pub struct Outgoing {
+    /// The stored form.
+    pub entry: OutboxEntry,
+    record: AuditRecord,
+}
+
+impl AsRef<OutboxEntry> for Outgoing {
+    fn as_ref(&self) -> &OutboxEntry {
+        &self.entry
+    }
+}
+
 /// An outbox entry for `record` (given an `event_id` if it has none). `subject` names
 /// what settles it if it is left in doubt: `finding:ID`, `janitor:KEY`, `workdir:DIR`.
-pub fn entry(record: &AuditRecord, message: &str, subject: &str, state: OutboxState) -> OutboxEntry {
+pub fn entry(record: &AuditRecord, message: &str, subject: &str, state: OutboxState) -> Outgoing {
     let mut record = record.clone();
     let event_id = record.event_id.get_or_insert_with(new_event_id).clone();
-    OutboxEntry {
+    let entry = OutboxEntry {
         event_id,
         run_id: record.run_id.clone(),
         subject: subject.to_owned(),
         state,
         // Serialising a record of strings and enums cannot fail.
-        record: serde_json::to_value(&record).unwrap_or_default(),
+        record: serde_json::to_string(&record).unwrap_or_default(),
         message: message.to_owned(),
-    }
+    };
+    Outgoing { entry, record }
 }
 
-/// Writes stored entries to the log and removes them from the outbox.
-pub fn deliver(store: &Store, entries: &[OutboxEntry]) -> Result<(), StoreError> {
-    let mut written = Vec::with_capacity(entries.len());
-    for entry in entries {
-        match serde_json::from_value::<AuditRecord>(entry.record.clone()) {
-            Ok(record) => {
-                emit(&record, &entry.message);
-                written.push(entry.event_id.as_str());
-            }
-            // Kept, never dropped: a newer driftguard's record, or a damaged row.
-            Err(error) => tracing::error!(
-                event = "audit.outbox",
-                event_id = entry.event_id.as_str(),
-                "a stored audit record does not parse ({error}); it stays in the store's outbox"
-            ),
-        }
+/// Writes records whose entries are stored, then removes them from the outbox.
+pub fn deliver(store: &Store, items: &[Outgoing]) -> Result<(), StoreError> {
+    for item in items {
+        emit(&item.record, &item.entry.message);
     }
+    let written: Vec<&str> = items.iter().map(|item| item.entry.event_id.as_str()).collect();
     store.outbox_delivered(&written)
+}
+
+/// The record of a stored entry.
+fn stored_record(entry: &OutboxEntry) -> Result<AuditRecord, StoreError> {
+    serde_json::from_str(&entry.record)
+        .map_err(|error| StoreError::Corrupt(format!("audit_outbox row {:?}: record: {error}", entry.event_id)))
 }
 
 /// At process start, with the store lock held: writes every settled record a stopped
 /// process left in the outbox. Returns how many; in-doubt records wait for their owner.
 pub fn replay(store: &Store) -> Result<usize, StoreError> {
-    let ready: Vec<OutboxEntry> =
-        store.outbox()?.into_iter().filter(|entry| entry.state == OutboxState::Ready).collect();
+    let mut ready = Vec::new();
+    for entry in store.outbox()?.into_iter().filter(|entry| entry.state == OutboxState::Ready) {
+        match stored_record(&entry) {
+            Ok(record) => ready.push(Outgoing { entry, record }),
+            // Kept, never dropped: a newer driftguard's record, or a damaged row.
+            Err(error) => tracing::error!(
+                event = "audit.outbox",
+                event_id = entry.event_id.as_str(),
+                "{error}; it stays in the store's outbox"
+            ),
+        }
+    }
     deliver(store, &ready)?;
     Ok(ready.len())
 }
@@ -212,7 +233,7 @@ pub fn begin(store: &mut Store, record: &AuditRecord, message: &str, subject: &s
     intent.outcome = Outcome::Unknown;
     let pending = entry(&intent, message, subject, OutboxState::InDoubt);
     store.outbox_put(std::slice::from_ref(&pending))?;
-    Ok(pending)
+    Ok(pending.entry)
 }
 
 /// Gives an in-doubt record its outcome, reason and message, and writes it. Settled by
@@ -224,15 +245,14 @@ pub fn finish(
     reason: Option<String>,
     message: &str,
 ) -> Result<(), StoreError> {
-    let mut record: AuditRecord = serde_json::from_value(pending.record.clone())
-        .map_err(|error| StoreError::Corrupt(format!("audit_outbox row {:?}: {error}", pending.event_id)))?;
+    let mut record = stored_record(pending)?;
     record.outcome = outcome;
     record.reason = reason;
-    let value = serde_json::to_value(&record).unwrap_or_default();
-    if store.outbox_settle(&pending.event_id, &value, message)? {
-        let done =
-            OutboxEntry { state: OutboxState::Ready, record: value, message: message.to_owned(), ..pending.clone() };
-        deliver(store, &[done])?;
+    let text = serde_json::to_string(&record).unwrap_or_default();
+    if store.outbox_settle(&pending.event_id, &text, message)? {
+        let entry =
+            OutboxEntry { state: OutboxState::Ready, record: text, message: message.to_owned(), ..pending.clone() };
+        deliver(store, &[Outgoing { entry, record }])?;
     }
     Ok(())
 }

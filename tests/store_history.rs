@@ -198,7 +198,8 @@ fn effects_left_pending_by_a_crash_are_resumed_by_the_next_run() {
         "event_id": "crashed-run-would-be-call", "event": "cloud.mutation",
         "action": "ec2:RevokeSecurityGroupIngress", "outcome": "simulated", "dry_run": true,
         "run_id": "crashed-run", "host": "h", "policy_hash": "0".repeat(64),
-        "finding_id": id, "resource_id": "sg-0a1b2c3d"});
+        "finding_id": id, "resource_id": "sg-0a1b2c3d"})
+    .to_string();
     let entry = driftguard_store::OutboxEntry {
         event_id: "crashed-run-would-be-call".into(),
         run_id: "crashed-run".into(),

@@ -731,7 +731,8 @@ impl Janitor<'_> {
         let in_doubt = |prefix| audit::in_doubt(self.store, prefix).map_err(|error| error.to_string());
         for entry in in_doubt("janitor:")? {
             let key = entry.subject.trim_start_matches("janitor:");
-            let action = entry.record["action"].as_str().unwrap_or_default();
+            let record: serde_json::Value = serde_json::from_str(&entry.record).unwrap_or_default();
+            let action = record["action"].as_str().unwrap_or_default();
             let listed = inventory.iter().map(|(_, resource)| resource).find(|resource| resource.key() == key);
             let item = self.items.get(key).and_then(resource_of_item);
             let cloud = listed.or(item.as_ref()).and_then(|resource| {
@@ -763,7 +764,7 @@ impl Janitor<'_> {
                 }
             } else {
                 // A tag write: `reason` holds what was written (`Key=Value`) or removed (`Key`).
-                let detail = entry.record["reason"].as_str().unwrap_or_default();
+                let detail = record["reason"].as_str().unwrap_or_default();
                 let (tag, value) = detail.split_once('=').map_or((detail, None), |(k, v)| (k, Some(v)));
                 match listed {
                     None => Some((
@@ -1539,11 +1540,13 @@ mod tests {
         };
         run(&mut store, "r");
         // The stopped run's record was settled and written; the live one is a call in flight.
+        store.outbox_flush().unwrap();
         let left: Vec<String> = store.outbox().unwrap().into_iter().map(|entry| entry.event_id).collect();
         assert_eq!(left, std::slice::from_ref(&flying.event_id));
         assert_ne!(stopped.event_id, flying.event_id);
         drop(live);
         run(&mut store, "r2");
+        store.outbox_flush().unwrap();
         assert!(store.outbox().unwrap().is_empty());
     }
 

@@ -179,6 +179,17 @@ pub enum StoreError {
 pub struct Store {
     conn: Connection,
     path: PathBuf,
+    /// Outbox entries written to the log and not yet removed: removed by the next write
+    /// transaction, or when the store is dropped (see [`Store::outbox_delivered`]).
+    delivered: std::cell::RefCell<Vec<String>>,
+}
+
+impl Drop for Store {
+    fn drop(&mut self) {
+        // A failure leaves the rows: the next start writes those records again, with the
+        // same `event_id`s.
+        let _ = self.outbox_flush();
+    }
 }
 
 impl Store {
@@ -215,7 +226,7 @@ impl Store {
             conn.pragma_update_and_check(None, "journal_mode", "WAL", |r| r.get(0)).map_err(open_err)?;
         conn.pragma_update(None, "foreign_keys", "ON").map_err(open_err)?;
         conn.pragma_update(None, "synchronous", "FULL").map_err(open_err)?;
-        let mut store = Store { conn, path };
+        let mut store = Store { conn, path, delivered: std::cell::RefCell::new(Vec::new()) };
         store.migrate()?;
         Ok(store)
     }
@@ -253,17 +264,17 @@ impl Store {
         finding: &FindingRecord,
         transition: &TransitionRecord,
     ) -> Result<i64, StoreError> {
-        self.record_transition_audited(finding, transition, &[])
+        self.record_transition_audited::<OutboxEntry>(finding, transition, &[])
     }
 
     /// [`Store::record_transition`], with the audit records that tell of it put in the
     /// outbox by the same transaction: the transition is never stored without its record
     /// waiting to be written, nor written without being stored.
-    pub fn record_transition_audited(
+    pub fn record_transition_audited<E: AsRef<OutboxEntry>>(
         &mut self,
         finding: &FindingRecord,
         transition: &TransitionRecord,
-        outbox: &[OutboxEntry],
+        outbox: &[E],
     ) -> Result<i64, StoreError> {
         if transition.finding_id != finding.id {
             return Err(StoreError::Invalid(format!(
@@ -324,7 +335,9 @@ impl Store {
         )?;
         let seq = tx.last_insert_rowid();
         outbox_insert(&tx, outbox)?;
+        let removed = remove_delivered(&self.delivered, &tx)?;
         tx.commit()?;
+        self.delivered.borrow_mut().drain(..removed);
         Ok(seq)
     }
 
@@ -463,16 +476,16 @@ impl Store {
         item: &JanitorItem,
         transition: &JanitorTransition,
     ) -> Result<i64, StoreError> {
-        self.record_janitor_transition_audited(item, transition, &[])
+        self.record_janitor_transition_audited::<OutboxEntry>(item, transition, &[])
     }
 
     /// [`Store::record_janitor_transition`] with its audit records put in the outbox by
     /// the same transaction.
-    pub fn record_janitor_transition_audited(
+    pub fn record_janitor_transition_audited<E: AsRef<OutboxEntry>>(
         &mut self,
         item: &JanitorItem,
         transition: &JanitorTransition,
-        outbox: &[OutboxEntry],
+        outbox: &[E],
     ) -> Result<i64, StoreError> {
         let detail = serde_json::to_string(&item.detail)?;
         let tx = self.conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
@@ -510,50 +523,54 @@ impl Store {
         )?;
         let seq = tx.last_insert_rowid();
         outbox_insert(&tx, outbox)?;
+        let removed = remove_delivered(&self.delivered, &tx)?;
         tx.commit()?;
+        self.delivered.borrow_mut().drain(..removed);
         Ok(seq)
     }
 
     /// Puts audit records in the outbox (one transaction). An `in_doubt` entry is the
     /// record of a call about to be made: stored before the call, settled after it.
-    pub fn outbox_put(&mut self, entries: &[OutboxEntry]) -> Result<(), StoreError> {
+    pub fn outbox_put<E: AsRef<OutboxEntry>>(&mut self, entries: &[E]) -> Result<(), StoreError> {
         let tx = self.conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
         outbox_insert(&tx, entries)?;
+        let removed = remove_delivered(&self.delivered, &tx)?;
         tx.commit()?;
+        self.delivered.borrow_mut().drain(..removed);
         Ok(())
     }
 
     /// Settles an in-doubt entry with its final record. Returns whether this call settled
     /// it (`false`: it was settled already, or delivered, by someone else).
-    pub fn outbox_settle(&self, event_id: &str, record: &serde_json::Value, message: &str) -> Result<bool, StoreError> {
+    pub fn outbox_settle(&self, event_id: &str, record: &str, message: &str) -> Result<bool, StoreError> {
         let changed = self.conn.execute(
             "UPDATE audit_outbox SET state = 'ready', record = ?2, message = ?3 \
              WHERE event_id = ?1 AND state = 'in_doubt'",
-            params![event_id, serde_json::to_string(record)?, message],
+            params![event_id, record, message],
         )?;
         Ok(changed == 1)
     }
 
-    /// Removes delivered entries. Committed without waiting for the disk
-    /// (`synchronous = NORMAL` for this one statement): a process crash cannot undo it,
-    /// and a power loss that does only writes the same record (same `event_id`) again.
+    /// Notes entries as written to the log. They leave the outbox in the next write
+    /// transaction (the transition or call that follows, no commit of their own) or at
+    /// [`Store::outbox_flush`] (also on drop). A crash before that writes them again at
+    /// the next start, with the same `event_id`s: at most the records of the last
+    /// delivery.
     pub fn outbox_delivered(&self, event_ids: &[&str]) -> Result<(), StoreError> {
-        if event_ids.is_empty() {
+        self.delivered.borrow_mut().extend(event_ids.iter().map(|id| (*id).to_owned()));
+        Ok(())
+    }
+
+    /// Removes the entries noted as written, now.
+    pub fn outbox_flush(&self) -> Result<(), StoreError> {
+        if self.delivered.borrow().is_empty() {
             return Ok(());
         }
-        self.conn.pragma_update(None, "synchronous", "NORMAL")?;
-        let result = (|| {
-            let tx = self.conn.unchecked_transaction()?;
-            {
-                let mut stmt = tx.prepare_cached("DELETE FROM audit_outbox WHERE event_id = ?1")?;
-                for id in event_ids {
-                    stmt.execute([id])?;
-                }
-            }
-            tx.commit()
-        })();
-        self.conn.pragma_update(None, "synchronous", "FULL")?;
-        result.map_err(StoreError::from)
+        let tx = self.conn.unchecked_transaction()?;
+        let removed = remove_delivered(&self.delivered, &tx)?;
+        tx.commit()?;
+        self.delivered.borrow_mut().drain(..removed);
+        Ok(())
     }
 
     /// Every entry not yet delivered, oldest first.
@@ -569,7 +586,7 @@ impl Store {
                 subject: row.get(2)?,
                 state: OutboxState::parse(&state)
                     .ok_or_else(|| corrupt("audit_outbox", &event_id, "state", format!("unknown value {state:?}")))?,
-                record: parse_json(&row.get::<_, String>(4)?, "audit_outbox", &event_id, "record")?,
+                record: row.get(4)?,
                 message: row.get(5)?,
                 event_id,
             })
@@ -670,18 +687,38 @@ impl Store {
     }
 }
 
-fn outbox_insert(tx: &rusqlite::Transaction<'_>, entries: &[OutboxEntry]) -> Result<(), StoreError> {
+/// Deletes the entries noted as written inside `tx`; returns how many were noted (drop
+/// that many from the list once `tx` commits, so a failed one forgets none).
+fn remove_delivered(
+    delivered: &std::cell::RefCell<Vec<String>>,
+    tx: &rusqlite::Transaction<'_>,
+) -> Result<usize, StoreError> {
+    let delivered = delivered.borrow();
+    if !delivered.is_empty() {
+        let mut stmt = tx.prepare_cached("DELETE FROM audit_outbox WHERE event_id = ?1")?;
+        for id in delivered.iter() {
+            stmt.execute([id])?;
+        }
+    }
+    Ok(delivered.len())
+}
+
+fn outbox_insert<E: AsRef<OutboxEntry>>(tx: &rusqlite::Transaction<'_>, entries: &[E]) -> Result<(), StoreError> {
+    if entries.is_empty() {
+        return Ok(());
+    }
     let mut stmt = tx.prepare_cached(
         "INSERT INTO audit_outbox (event_id, run_id, subject, state, record, message) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
     )?;
     for entry in entries {
+        let entry = entry.as_ref();
         stmt.execute(params![
             entry.event_id,
             entry.run_id,
             entry.subject,
             entry.state.as_str(),
-            serde_json::to_string(&entry.record)?,
-            entry.message,
+            entry.record,
+            entry.message
         ])?;
     }
     Ok(())

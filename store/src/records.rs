@@ -256,8 +256,14 @@ pub struct OutboxEntry {
     pub subject: String,
     /// Ready or in doubt.
     pub state: OutboxState,
-    /// The audit record (JSON).
-    pub record: serde_json::Value,
+    /// The audit record, as JSON text (stored as is: no parse on the hot path).
+    pub record: String,
     /// Its human-readable message.
     pub message: String,
+}
+
+impl AsRef<OutboxEntry> for OutboxEntry {
+    fn as_ref(&self) -> &OutboxEntry {
+        self
+    }
 }
