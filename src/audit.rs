@@ -117,10 +117,11 @@ pub fn host() -> String {
 
 // The outbox. A record of something the store keeps (a transition, a cloud call) is put
 // in the store's outbox in the same transaction as what it tells of (a call's record
-// before the call, "in doubt"), written to the log, then removed. A crash between the
-// commit and the removal leaves it in the outbox, and the next process start writes it
-// (`replay`): no record is lost, and one written twice (a crash between the write and
-// the removal) is the same record with the same `event_id`. An in-doubt record (the
+// before the call, "in doubt"), written to the log, then removed by the store's next
+// write transaction (or when the store closes). A crash before the removal leaves it in
+// the outbox, and the next process start writes it (`replay`): no record is lost, and
+// one written twice (a crash between the write and the removal) is the same record with
+// the same `event_id`. An in-doubt record (the
 // process died during the call) is settled once from live state by whoever owns its
 // subject (the finding runner, the janitor): exactly one record per call, saying what
 // the cloud shows.
@@ -179,7 +180,8 @@ pub fn entry(record: &AuditRecord, message: &str, subject: &str, state: OutboxSt
     Outgoing { entry, record }
 }
 
-/// Writes records whose entries are stored, then removes them from the outbox.
+/// Writes records whose entries are stored, and notes them as written: they leave the
+/// outbox with the store's next write (see `Store::outbox_delivered`).
 pub fn deliver(store: &Store, items: &[Outgoing]) -> Result<(), StoreError> {
     for item in items {
         emit(&item.record, &item.entry.message);

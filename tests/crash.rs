@@ -275,6 +275,13 @@ fn check_case(
         world.tag_writes() - before.tags,
         "tag writes and their records differ: {context}"
     );
+    let settled = records
+        .iter()
+        .filter(|r| r["event"] == "cloud.mutation" && r["reason"].as_str().is_some_and(|t| t.contains("interrupt")))
+        .count();
+    if settled > 0 {
+        eprintln!("  {settled} call(s) in doubt at the kill, settled from live state: {context}");
+    }
     let unknown: Vec<_> = records.iter().filter(|r| r["outcome"] == "unknown").collect();
     assert!(unknown.is_empty(), "a record left unknown though live state could tell: {unknown:?}: {context}");
     // Each remediated finding has its call on record.
