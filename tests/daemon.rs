@@ -17,19 +17,7 @@ const ACCOUNT: &str = "123456789012";
 fn policy(dir: &Path, endpoint: &str, cron: &str, extra: &str) -> PathBuf {
     let governance = common::sandbox_autofix();
     let text = format!(
-        r#"version: 1
-dry_run: true
-store:
-  path: {store}
-logging:
-  format: json
-providers:
-  aws:
-    - account: "{ACCOUNT}"
-      environment: sandbox
-      regions: [us-east-1]
-      endpoint: {endpoint}
-schedules:
+        r#"{head}schedules:
   detect:
     cron: "{cron}"
 {governance}retry:
@@ -41,7 +29,7 @@ daemon:
   report_path: {report}
   shutdown_timeout: 30s
 {extra}"#,
-        store = dir.join("state.db").display(),
+        head = common::policy_head(true, &dir.join("state.db"), endpoint, None),
         report = dir.join("report.json").display(),
     );
     let path = dir.join("policy.yaml");

@@ -9,29 +9,14 @@ use std::path::Path;
 use common::moto::Moto;
 use common::run;
 
-const ACCOUNT: &str = "123456789012";
-
 fn policy(dir: &Path, endpoint: &str, dry_run: bool) -> std::path::PathBuf {
     policy_with(dir, endpoint, dry_run, "")
 }
 
 fn policy_with(dir: &Path, endpoint: &str, dry_run: bool, extra: &str) -> std::path::PathBuf {
     let governance = common::sandbox_autofix();
-    let store = dir.join("state.db");
     let text = format!(
-        r#"version: 1
-dry_run: {dry_run}
-store:
-  path: {store}
-logging:
-  format: json
-providers:
-  aws:
-    - account: "{ACCOUNT}"
-      environment: sandbox
-      regions: [us-east-1]
-      endpoint: {endpoint}
-{governance}protection:
+        r"{head}{governance}protection:
   tags:
     - key: Environment
       values: [production]
@@ -39,8 +24,8 @@ retry:
   max_attempts: 8
   base_delay: 5ms
   max_delay: 100ms
-{extra}"#,
-        store = store.display(),
+{extra}",
+        head = common::policy_head(dry_run, &dir.join("state.db"), endpoint, None),
     );
     let path = dir.join("policy.yaml");
     std::fs::write(&path, text).unwrap();

@@ -13,24 +13,7 @@ const ACCOUNT: &str = "123456789012";
 
 fn policy(dir: &Path, endpoint: &str, state: &Path, extra_janitor: &str, caps: &str) -> PathBuf {
     let text = format!(
-        r#"version: 1
-dry_run: false
-store:
-  path: {store}
-logging:
-  format: json
-terraform:
-  states:
-    - name: sandbox
-      backend: local
-      paths: ["{state}"]
-providers:
-  aws:
-    - account: "{ACCOUNT}"
-      environment: sandbox
-      regions: [us-east-1]
-      endpoint: {endpoint}
-flows:
+        r#"{head}flows:
   - name: report
     steps: [classify, plan, report]
 protection:
@@ -61,8 +44,7 @@ retry:
   base_delay: 5ms
   max_delay: 50ms
 "#,
-        store = dir.join("state.db").display(),
-        state = state.display(),
+        head = common::policy_head(false, &dir.join("state.db"), endpoint, Some(("sandbox", state))),
     );
     let path = dir.join("policy.yaml");
     std::fs::write(&path, text).unwrap();

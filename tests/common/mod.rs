@@ -180,30 +180,42 @@ pub fn assert_same_lines(got: &[String], want: &[String], what: &str) {
     );
 }
 
-/// A policy that remediates every sandbox finding and janitors every AWS type, against
-/// one emulated account, with its own store `NAME.db` and file `NAME.yaml` in `dir`; the
-/// state at `state` is what Terraform manages. `attempts`: retry.max_attempts.
-pub fn acting_policy(dir: &Path, name: &str, endpoint: &str, state: &Path, attempts: u32) -> PathBuf {
-    let governance = sandbox_autofix();
-    let text = format!(
+/// The first keys of the test policies: version, `dry_run`, the store at `store`, JSON
+/// logs, the one emulated AWS account (sandbox, us-east-1) at `endpoint`, and the local
+/// Terraform state `(name, path)` if given.
+#[allow(dead_code)]
+pub fn policy_head(dry_run: bool, store: &Path, endpoint: &str, state: Option<(&str, &Path)>) -> String {
+    let terraform = state.map_or_else(String::new, |(name, path)| {
+        format!(
+            "terraform:\n  states:\n    - name: {name}\n      backend: local\n      paths: [\"{}\"]\n",
+            path.display()
+        )
+    });
+    format!(
         r#"version: 1
-dry_run: false
+dry_run: {dry_run}
 store:
   path: {store}
 logging:
   format: json
-terraform:
-  states:
-    - name: app
-      backend: local
-      paths: ["{state}"]
 providers:
   aws:
     - account: "123456789012"
       environment: sandbox
       regions: [us-east-1]
       endpoint: {endpoint}
-{governance}protection:
+{terraform}"#,
+        store = store.display()
+    )
+}
+
+/// A policy that remediates every sandbox finding and janitors every AWS type, against
+/// one emulated account, with its own store `NAME.db` and file `NAME.yaml` in `dir`; the
+/// state at `state` is what Terraform manages. `attempts`: retry.max_attempts.
+pub fn acting_policy(dir: &Path, name: &str, endpoint: &str, state: &Path, attempts: u32) -> PathBuf {
+    let governance = sandbox_autofix();
+    let text = format!(
+        r#"{head}{governance}protection:
   tags:
     - key: Environment
       values: [production]
@@ -228,8 +240,7 @@ retry:
   base_delay: 5ms
   max_delay: 100ms
 "#,
-        store = dir.join(format!("{name}.db")).display(),
-        state = state.display(),
+        head = policy_head(false, &dir.join(format!("{name}.db")), endpoint, Some(("app", state))),
     );
     let path = dir.join(format!("{name}.yaml"));
     std::fs::write(&path, text).unwrap();
