@@ -97,6 +97,8 @@ fn emit_line(record: &AuditRecord, event_id: &str, message: &str) {
         policy_hash = record.policy_hash.as_str(),
         provider = record.provider.as_deref(),
         account = record.account.as_deref(),
+        principal = record.principal.as_deref(),
+        actual_account = record.actual_account.as_deref(),
         region = record.region.as_deref(),
         resource_type = record.resource_type.as_deref(),
         resource_id = record.resource_id.as_deref(),

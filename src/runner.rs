@@ -48,6 +48,13 @@ pub struct RunInfo {
 pub trait Executor {
     /// Runs one call for a finding (its account and region say where); `Err` says why it failed.
     fn execute(&mut self, finding: &FindingRecord, action: &Action) -> Result<(), Failure>;
+
+    /// Who the calls for this finding are made as (its account's verified caller), for
+    /// the audit record.
+    fn principal(&self, finding: &FindingRecord) -> Option<String> {
+        let _ = finding;
+        None
+    }
 }
 
 /// Why a remediation call failed.
@@ -488,6 +495,8 @@ impl<'a> Runner<'a> {
             policy_hash: self.policy.hash.clone(),
             provider: Some(finding.provider.clone()),
             account: Some(finding.account.clone()),
+            principal: None,
+            actual_account: None,
             region: Some(finding.region.clone()),
             resource_type: Some(finding.resource_type.clone()),
             resource_id: Some(finding.resource_id.clone()),
@@ -597,6 +606,7 @@ impl<'a> Runner<'a> {
     fn action_record(&self, finding: &FindingRecord, action: &Action, outcome: Outcome) -> AuditRecord {
         let mut record = self.audit_base(finding, AuditEventName::CloudMutation, &action.api, outcome);
         record.resource_id = Some(action.target.clone());
+        record.principal = self.executor.as_deref().and_then(|executor| executor.principal(finding));
         record
     }
 }

@@ -19,7 +19,31 @@ fn validate_accepts_the_shipped_policies_with_a_one_line_summary() {
         assert_eq!(stdout, "");
         assert_eq!(stderr.lines().count(), 1, "{stderr}");
         assert!(stderr.contains(": OK: "), "{stderr}");
+        if policy.contains("janitor") {
+            // The caps, the percentage's population floor included, are named.
+            assert!(stderr.contains("% of a type's prefixed resources in an account holding at least 10)"), "{stderr}");
+        }
     }
+}
+
+#[test]
+fn validate_notes_an_account_reached_through_a_role_in_another_account() {
+    let dir = tempfile::tempdir().unwrap();
+    let policy = dir.path().join("p.yaml");
+    std::fs::write(
+        &policy,
+        "flows:\n  - name: a\n    steps: [classify, plan, report]\nproviders:\n  aws:\n    - account: \"333333333333\"\n      environment: sandbox\n      regions: [us-east-1]\n      assume_role:\n        role_arn: arn:aws:iam::444444444444:role/driftguard\n",
+    )
+    .unwrap();
+    let (code, _, stderr) = run(driftguard(dir.path()).args(["validate", "--policy", "p.yaml"]));
+    assert_eq!(code, 0, "it compiles (every job refuses the account at run time): {stderr}");
+    assert!(stderr.contains("1 accounts (1 through an assumed role)"), "{stderr}");
+    assert!(
+        stderr.contains(
+            "p.yaml: note: AWS account 333333333333: assume_role.role_arn is in account 444444444444; jobs will refuse 333333333333 (identity mismatch)"
+        ),
+        "{stderr}"
+    );
 }
 
 #[test]

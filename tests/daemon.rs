@@ -207,6 +207,63 @@ fn scheduled_detect_cycles_report_metrics_and_one_webhook_message_per_cycle() {
     assert!(!log.contains(secret) && !daemon.stderr().contains(secret), "a webhook URL was logged");
 }
 
+/// An account whose credentials reach another account: every job refuses it, the
+/// daemon goes on with the others, counts and announces the refusal, and reports not
+/// ready (degraded) while it lasts.
+#[test]
+fn a_refused_account_is_counted_announced_and_marks_readiness_degraded() {
+    let dir = tempfile::tempdir().unwrap();
+    let moto = Moto::start(0.0);
+    let sink = Sink::start(0);
+    let extra = "notifications:\n  webhooks:\n    - name: security\n      format: generic\n      url_env: DG_HOOK\n      events: [account_refused]\n";
+    let policy = policy(dir.path(), &moto.endpoint, "* * * * * *", extra);
+    let mislabelled = format!(
+        "      endpoint: {endpoint}\n    - account: \"333333333333\"\n      environment: sandbox\n      regions: [us-east-1]\n      endpoint: {endpoint}\n      assume_role:\n        role_arn: arn:aws:iam::444444444444:role/driftguard\n",
+        endpoint = moto.endpoint
+    );
+    let text = std::fs::read_to_string(&policy).unwrap().replacen(
+        &format!("      endpoint: {}\n", moto.endpoint),
+        &mislabelled,
+        1,
+    );
+    std::fs::write(&policy, text).unwrap();
+    let hook = format!("http://127.0.0.1:{}/hook", sink.port);
+    let mut daemon = Daemon::start(dir.path(), &policy, &[("DG_HOOK", &hook)], None);
+    daemon.wait_notify("READY=1");
+    let refusal = daemon.wait_event("account.identity_mismatch", None);
+    assert_eq!(refusal["account"], "333333333333");
+    assert_eq!(refusal["actual_account"], "444444444444");
+    let finished = daemon.wait_for("a detect run.finished", |v| v["event"] == "run.finished");
+    assert_eq!(finished["outcome"], "failed", "{finished}");
+    assert!(finished["reason"].as_str().unwrap().contains("1 account(s) refused"), "{finished}");
+    daemon.wait_for("the announcement", |v| v["event"] == "notification.sent" && v["outcome"] == "succeeded");
+
+    let address = daemon.metrics_address();
+    let (status, body) = http_get(&address, "/readyz");
+    assert_eq!(status, 503, "{body}");
+    assert!(body.contains("degraded: account(s) refused: aws/333333333333 (identity_mismatch)"), "{body}");
+    let (_, exposition) = http_get(&address, "/metrics");
+    promtool_check(&exposition);
+    assert!(
+        exposition.contains(
+            r#"driftguard_account_refusals_total{account="333333333333",provider="aws",reason="identity_mismatch"}"#
+        ),
+        "{exposition}"
+    );
+    assert!(exposition.contains(r#"driftguard_cycle_duration_seconds_count{job="detect",outcome="failed"}"#));
+    daemon.signal("TERM");
+    assert_eq!(daemon.exit_code(), 0, "{}", daemon.stderr());
+
+    let requests = sink.requests();
+    let message = requests.iter().find(|r| r["status"] == 200).unwrap_or_else(|| panic!("{requests:#?}"));
+    assert_eq!(message["body"]["counts"]["account_refused"], 1, "{message}");
+    let item = &message["body"]["items"][0];
+    assert_eq!(item["event"], "account_refused");
+    assert_eq!(item["account"], "333333333333");
+    // The verified account was governed all along: its calls were made.
+    assert!(daemon.seen.iter().any(|v| v["event"] == "run.started"), "jobs ran");
+}
+
 #[test]
 fn the_pace_holds_at_the_emulator() {
     let dir = tempfile::tempdir().unwrap();

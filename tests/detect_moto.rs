@@ -152,6 +152,11 @@ fn remediation_restores_the_declared_state_and_is_verified() {
     assert_eq!(summary(&report), every_finding("remediated"), "{stderr}\n{stdout}");
     let succeeded = stdout.lines().filter(|l| l.contains("\"cloud.mutation\"") && l.contains("\"succeeded\"")).count();
     assert_eq!(succeeded, 13);
+    // Every call's record names who made it: the caller the job verified.
+    for line in stdout.lines().filter(|l| l.contains("\"cloud.mutation\"")) {
+        let record: serde_json::Value = serde_json::from_str(line).unwrap();
+        assert_eq!(record["principal"], "arn:aws:sts::123456789012:user/moto", "{record}");
+    }
     // The cloud really is back: a second run finds only what cannot be fixed automatically.
     let (code, report, _, stderr) = detect(dir.path(), &policy, &state);
     assert_eq!(code, 2, "{stderr}");

@@ -213,3 +213,128 @@ fn an_azure_deletion_whose_operation_arm_forgot_is_settled_by_the_group_itself()
     assert!(events.iter().any(|e| e["to_state"] == "deleted" && e["resource_id"] == "dg-old-rg"), "{stderr}");
     assert!(azure.admin("port", "GET", "/_fake/state", None)["groups"].as_array().unwrap().is_empty());
 }
+
+/// A project the credentials cannot list (the fake knows only the projects it was given)
+/// is refused for the run; the reachable project is governed as usual.
+#[test]
+fn a_project_the_credentials_cannot_list_is_refused_and_the_others_go_on() {
+    let dir = tempfile::tempdir().unwrap();
+    let gcs = Fake::gcs();
+    let body = serde_json::json!({"project": PROJECT, "name": "dg-old", "location": "EU",
+        "labels": {"expires-at": "2020-01-01"}, "create_time": "2026-01-01T00:00:00Z"});
+    gcs.admin("admin_port", "POST", "/buckets", Some(&body));
+    let policy = policy(dir.path(), Some(&gcs), None);
+    let text = std::fs::read_to_string(&policy).unwrap().replace(
+        "  gcp:\n",
+        &format!("  gcp:\n    - project: dg-typo\n      environment: sandbox\n      endpoint: {}\n", gcs.endpoint()),
+    );
+    std::fs::write(&policy, text.replace(&format!("gcp: [{PROJECT}]"), &format!("gcp: [{PROJECT}, dg-typo]"))).unwrap();
+    let (code, events, stderr) = janitor(dir.path(), &policy, &[]);
+    assert_eq!(code, 1, "a refused project fails the run: {stderr}");
+    let refusal = events.iter().find(|e| e["event"] == "account.unreachable").unwrap_or_else(|| panic!("{stderr}"));
+    assert_eq!(refusal["account"], "dg-typo");
+    assert_eq!(refusal["provider"], "gcp");
+    assert_eq!(refusal["action"], "storage:ListBuckets");
+    assert!(refusal["reason"].as_str().unwrap().contains("PERMISSION_DENIED"), "{refusal}");
+    assert!(stderr.contains("1 marked"), "the reachable project was governed: {stderr}");
+    assert!(events.iter().filter(|e| e["event"] == "cloud.mutation").all(|e| e["account"] == PROJECT));
+}
+
+/// Subscriptions are checked with `GET /subscriptions/{id}` as the credentials that will
+/// act there: an unknown one, and one its service principal may not reach, are refused;
+/// one reached as its own service principal (client secret, token from the fake's Entra
+/// endpoint) is governed, and every call's record names that principal.
+#[test]
+fn each_subscription_is_verified_as_its_own_principal_before_anything_happens_there() {
+    const TENANT: &str = "00000000-0000-0000-0000-0000000000e1";
+    const CLIENT: &str = "00000000-0000-0000-0000-0000000000c1";
+    const OWN: &str = "00000000-0000-0000-0000-0000000000bb";
+    const FORBIDDEN: &str = "00000000-0000-0000-0000-0000000000cc";
+    const UNKNOWN: &str = "00000000-0000-0000-0000-0000000000dd";
+    let principals =
+        serde_json::json!({format!("{TENANT}/{CLIENT}"): {"secret": "s3cr3t-not-logged", "subscriptions": [OWN]}});
+    let azure = Fake::azure_with(&[("AZ_FAKE_PRINCIPALS", &principals.to_string())]);
+    for subscription in [SUBSCRIPTION, OWN, FORBIDDEN] {
+        let body = serde_json::json!({"subscription": subscription, "name": "dg-old-rg", "location": "westeurope",
+            "tags": {"expires-at": "2020-01-01"}});
+        azure.admin("port", "POST", "/_fake/groups", Some(&body));
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let policy = policy(dir.path(), None, Some(&azure));
+    let member = |subscription: &str, principal: bool| {
+        let mut text = format!(
+            "    - subscription: \"{subscription}\"\n      environment: sandbox\n      endpoint: {}\n",
+            azure.endpoint()
+        );
+        if principal {
+            text += &format!(
+                "      tenant_id: {TENANT}\n      client_id: {CLIENT}\n      client_secret_env: DG_TEST_AZURE_SECRET\n"
+            );
+        }
+        text
+    };
+    let text = std::fs::read_to_string(&policy).unwrap().replace(
+        "  azure:\n",
+        &format!("  azure:\n{}{}{}", member(OWN, true), member(FORBIDDEN, true), member(UNKNOWN, false)),
+    );
+    let text = text.replace(
+        &format!("azure: [\"{SUBSCRIPTION}\"]"),
+        &format!("azure: [\"{SUBSCRIPTION}\", \"{OWN}\", \"{FORBIDDEN}\", \"{UNKNOWN}\"]"),
+    );
+    std::fs::write(&policy, text).unwrap();
+    let (code, events, stderr) = run_janitor_with_secret(dir.path(), &policy, &azure.endpoint());
+    assert_eq!(code, 1, "{stderr}");
+    let refused: Vec<(String, String)> = events
+        .iter()
+        .filter(|e| e["event"] == "account.unreachable")
+        .map(|e| (e["account"].as_str().unwrap().to_owned(), e["reason"].as_str().unwrap().to_owned()))
+        .collect();
+    assert_eq!(refused.len(), 2, "{refused:#?}");
+    assert!(refused.iter().any(|(s, r)| s == FORBIDDEN && r.contains("AuthorizationFailed")), "{refused:#?}");
+    assert!(refused.iter().any(|(s, r)| s == UNKNOWN && r.contains("SubscriptionNotFound")), "{refused:#?}");
+    let marks: Vec<&serde_json::Value> =
+        events.iter().filter(|e| e["event"] == "cloud.mutation" && e["action"] == "tag:mark").collect();
+    let mut marked: Vec<&str> = marks.iter().map(|e| e["account"].as_str().unwrap()).collect();
+    marked.sort_unstable();
+    assert_eq!(marked, [SUBSCRIPTION, OWN], "{stderr}");
+    let own = marks.iter().find(|e| e["account"] == OWN).unwrap();
+    assert_eq!(own["principal"], CLIENT, "the call names the service principal that made it");
+    let all = events.iter().map(ToString::to_string).collect::<String>() + &stderr;
+    assert!(!all.contains("s3cr3t-not-logged"), "the client secret reached the log");
+    // Nothing was written in the refused subscriptions.
+    let state = azure.admin("port", "GET", "/_fake/state", None);
+    for group in state["groups"].as_array().unwrap() {
+        if group["subscription"] == FORBIDDEN {
+            assert!(group["tags"].get("driftguard-marked-at").is_none(), "{group}");
+        }
+    }
+}
+
+/// `janitor --once` with the service principal's secret and the fake as Entra's authority.
+fn run_janitor_with_secret(dir: &Path, policy: &Path, authority: &str) -> (i32, Vec<serde_json::Value>, String) {
+    common::run_json(
+        common::emulated(dir)
+            .args(["janitor", "--once", "--policy"])
+            .arg(policy)
+            .env("DG_TEST_AZURE_SECRET", "s3cr3t-not-logged")
+            .env("AZURE_AUTHORITY_HOST", authority),
+    )
+}
+
+/// The fakes hold to what their doc comments say (the projects and subscriptions they know
+/// included): their own self-tests, run against fresh fake processes.
+#[test]
+fn the_fakes_pass_their_own_self_tests() {
+    for script in ["gcs_fake_selftest.py", "azure_arm_fake_selftest.py"] {
+        let output = std::process::Command::new(common::moto::emulator_python())
+            .arg(common::root().join("tests/support").join(script))
+            .output()
+            .unwrap();
+        assert!(
+            output.status.success(),
+            "{script}:\n{}{}",
+            String::from_utf8_lossy(&output.stdout),
+            String::from_utf8_lossy(&output.stderr)
+        );
+    }
+}

@@ -277,29 +277,134 @@ fn a_reviewed_plan_deletes_exactly_its_unchanged_items() {
 }
 
 #[test]
-fn a_failed_deletion_exits_1_and_is_retried_by_the_next_run() {
+fn protection_the_policy_does_not_lift_blocks_at_selection_never_failing_a_deletion() {
     let dir = tempfile::tempdir().unwrap();
     let (moto, state, _) = seeded(dir.path());
     let policy = policy(dir.path(), &moto.endpoint, &state, "", "");
+    // The seeded instance has termination protection, the database deletion protection;
+    // the policy lifts neither, and allows two deletions per run.
     let text = std::fs::read_to_string(&policy)
         .unwrap()
-        .replace("ec2_disable_termination_protection: true", "ec2_disable_termination_protection: false");
+        .replace("ec2_disable_termination_protection: true", "ec2_disable_termination_protection: false")
+        .replace("rds_disable_deletion_protection: true", "rds_disable_deletion_protection: false")
+        .replace("max_deletions_per_run: 20", "max_deletions_per_run: 2");
     std::fs::write(&policy, &text).unwrap();
-    janitor(dir.path(), &policy, &[]);
+    let before = moto.stats()["mutations"].clone();
+
+    // A plan for review promises only deletions that can happen.
+    let plan = dir.path().join("plan.json");
+    let (code, _, stderr) = janitor(dir.path(), &policy, &["--dry-run", "--plan-out", plan.to_str().unwrap()]);
+    assert_eq!(code, 0, "{stderr}");
+    let written: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(&plan).unwrap()).unwrap();
+    let mut planned: Vec<&str> =
+        written["items"].as_array().unwrap().iter().map(|i| i["id"].as_str().unwrap()).collect();
+    planned.sort_unstable();
+    assert_eq!(planned, ["dg-old-bucket", "dg-old-role"], "{written}");
+    assert_eq!(written["held"], serde_json::json!([]), "nothing held: the protected ones never reach the caps");
+    assert_eq!(moto.stats()["mutations"], before, "planning writes nothing");
+
+    // Scheduled runs: the protected ones are blocked with their reasons, never marked.
     let (code, events, stderr) = janitor(dir.path(), &policy, &[]);
-    assert_eq!(code, 1, "{stderr}");
-    assert!(stderr.contains("termination protection is on and the policy does not allow lifting it"), "{stderr}");
-    assert!(events.iter().any(|e| e["event"] == "janitor.transition" && e["to_state"] == "failed"));
+    assert_eq!(code, 0, "{stderr}");
+    let blocked = |events: &[serde_json::Value], id: &str| -> Option<String> {
+        events
+            .iter()
+            .find(|e| e["event"] == "janitor.decision" && e["outcome"] == "blocked" && e["resource_id"] == id)
+            .and_then(|e| e["reason"].as_str().map(str::to_owned))
+    };
+    assert_eq!(
+        blocked(&events, "dg-old-db").as_deref(),
+        Some("deletion protection is on and janitor.rds_disable_deletion_protection is false"),
+        "{stderr}"
+    );
+    let vm = snapshot(&moto)["instances"]
+        .as_object()
+        .unwrap()
+        .iter()
+        .find(|(_, i)| i["tags"]["Name"] == "dg-old-vm")
+        .map(|(id, _)| id.clone())
+        .unwrap();
+    assert_eq!(
+        blocked(&events, &vm).as_deref(),
+        Some("termination protection is on and janitor.ec2_disable_termination_protection is false"),
+        "{stderr}"
+    );
+    let after = snapshot(&moto);
+    assert!(after["databases"]["dg-old-db"]["tags"].get("driftguard-marked-at").is_none(), "no tag on a protected db");
+    assert!(after["instances"][&vm]["tags"].get("driftguard-marked-at").is_none(), "no tag on a protected instance");
+    assert!(stderr.contains("2 marked"), "{stderr}");
+
+    // The two that can go go, within the cap of two: the protected ones spent none of it.
+    let (code, events, stderr) = janitor(dir.path(), &policy, &[]);
+    assert_eq!(code, 0, "nothing failed: {stderr}");
+    let deleted: Vec<&str> = events
+        .iter()
+        .filter(|e| e["event"] == "janitor.transition" && e["to_state"] == "deleted")
+        .map(|e| e["resource_id"].as_str().unwrap())
+        .collect();
+    assert_eq!(deleted, ["dg-old-bucket", "dg-old-role"], "{stderr}");
+    assert!(!events.iter().any(|e| e["action"] == "held" || e["to_state"] == "failed"), "{stderr}");
     assert!(live_instances(&snapshot(&moto)).contains(&"dg-old-vm".to_owned()));
-    // The policy is changed to allow it: the next run finishes the job.
+
+    // The policy now lifts protection: marked, then deleted.
     std::fs::write(
         &policy,
-        text.replace("ec2_disable_termination_protection: false", "ec2_disable_termination_protection: true"),
+        text.replace("ec2_disable_termination_protection: false", "ec2_disable_termination_protection: true")
+            .replace("rds_disable_deletion_protection: false", "rds_disable_deletion_protection: true"),
     )
     .unwrap();
     let (code, _, stderr) = janitor(dir.path(), &policy, &[]);
     assert_eq!(code, 0, "{stderr}");
+    assert!(stderr.contains("2 marked"), "{stderr}");
+    let (code, _, stderr) = janitor(dir.path(), &policy, &[]);
+    assert_eq!(code, 0, "{stderr}");
     assert_eq!(live_instances(&snapshot(&moto)), ["dg-keep-vm"]);
+    assert_eq!(names(&snapshot(&moto)["databases"]), Vec::<String>::new());
+}
+
+#[test]
+fn the_percentage_cap_applies_only_where_an_account_holds_a_population_worth_one() {
+    let dir = tempfile::tempdir().unwrap();
+    let moto = Moto::start(0.0);
+    let state = dir.path().join("terraform.tfstate");
+    std::fs::write(
+        &state,
+        r#"{"version": 4, "terraform_version": "1.9.8", "serial": 1, "lineage": "l", "resources": []}"#,
+    )
+    .unwrap();
+    let policy = policy(dir.path(), &moto.endpoint, &state, "", "");
+    // The default cap: 50%, from a population of 10 (percent_min_population's default).
+    let text = std::fs::read_to_string(&policy).unwrap().replace("    max_delete_percent: 100\n", "");
+    std::fs::write(&policy, text).unwrap();
+    let roles = |events: &[serde_json::Value], what: &str| -> usize {
+        events
+            .iter()
+            .filter(|e| {
+                e["resource_type"] == "aws_iam_role" && e["event"] == "janitor.transition" && e["to_state"] == what
+            })
+            .count()
+    };
+
+    // One expired role in an account holding one: a percentage of one means nothing.
+    moto.janitor_fixture(&["create-roles", "dg-lonely", "1", "1"]);
+    janitor(dir.path(), &policy, &[]);
+    let (code, events, stderr) = janitor(dir.path(), &policy, &[]);
+    assert_eq!(code, 0, "{stderr}");
+    assert_eq!(roles(&events, "deleted"), 1, "{stderr}");
+
+    // Twenty prefixed roles, fifteen expired: 75% of a real population, held as ever.
+    moto.janitor_fixture(&["create-roles", "dg-fleet", "20", "15"]);
+    janitor(dir.path(), &policy, &[]);
+    let (code, events, stderr) = janitor(dir.path(), &policy, &[]);
+    assert_eq!(code, 0, "{stderr}");
+    assert_eq!(roles(&events, "deleted"), 0, "{stderr}");
+    let held: Vec<&serde_json::Value> =
+        events.iter().filter(|e| e["event"] == "janitor.decision" && e["action"] == "held").collect();
+    assert_eq!(held.len(), 15, "{stderr}");
+    assert!(
+        held.iter().all(|e| e["reason"] == "cap: {\"cap\":\"percent\",\"percent\":50,\"prefixed\":20}"),
+        "{held:#?}"
+    );
 }
 
 #[test]

@@ -62,19 +62,22 @@ fn detect_only_can_read_everything_and_change_nothing_full_can_remediate_and_jan
     let detect_policy = policy(dir.path(), &moto.endpoint, &state, "detect");
     let policy = detect_policy.to_str().unwrap();
 
-    // Unknown credentials are refused by the emulator: enforcement is really on.
+    // Unknown credentials are refused by the emulator (enforcement is really on), at the
+    // identity check, before anything else is asked.
     let stranger = serde_json::json!({"access_key_id": "testing", "secret_access_key": "testing"});
-    let (code, _, stderr) = as_user(dir.path(), &stranger, &["detect", "--once", "--policy", policy]);
+    let (code, events, stderr) = as_user(dir.path(), &stranger, &["detect", "--once", "--policy", policy]);
     assert_eq!(code, 1, "{stderr}");
-    assert!(stderr.contains("AuthFailure") || stderr.contains("InvalidClientTokenId"), "{stderr}");
+    let refusal = events.iter().find(|e| e["event"] == "account.unreachable").unwrap_or_else(|| panic!("{stderr}"));
+    assert_eq!(refusal["action"], "sts:GetCallerIdentity");
+    assert!(refusal["reason"].as_str().unwrap().contains("AccessDenied"), "{refusal}");
 
     // detect-only: every finding is found; every fix is denied and reported as such.
     let (code, events, stderr) = as_user(dir.path(), &keys["detect"], &["detect", "--once", "--policy", policy]);
     assert_eq!(code, 2, "drift found: {stderr}");
     let finished = events.iter().find(|e| e["event"] == "run.finished").unwrap();
-    // The 16 of the drift fixture, the expired bucket, and the fixture's two IAM policies
-    // (unmanaged: no state declares them).
-    assert_eq!(finished["reason"], "19 findings", "collection saw everything: {stderr}");
+    // The 16 of the drift fixture, the expired bucket, and the fixture's three IAM
+    // policies (detect, full, hub; unmanaged: no state declares them).
+    assert_eq!(finished["reason"], "20 findings", "collection saw everything: {stderr}");
     assert!(mutations(&events, "succeeded").is_empty(), "a write got through: {stderr}");
     let failed = mutations(&events, "failed");
     let findings: std::collections::BTreeSet<&str> = failed.iter().filter_map(|e| e["finding_id"].as_str()).collect();
@@ -114,6 +117,60 @@ fn detect_only_can_read_everything_and_change_nothing_full_can_remediate_and_jan
     auth("off");
     let after: serde_json::Value = serde_json::from_str(&moto.janitor_fixture(&["snapshot"])).unwrap();
     assert!(after["buckets"].get("dg-expired-scratch").is_none(), "the janitor deleted with full.json");
+}
+
+/// Hub and spoke under IAM enforcement: the hub user holds only docs/iam/hub.json, the
+/// member account's `driftguard` role only docs/iam/full.json; the janitor reaches the
+/// member account through the role and cleans it. A role the hub may not assume makes
+/// the account unreachable: refused, nothing touched, exit 1.
+#[test]
+fn a_hub_holding_only_hub_json_governs_a_member_account_through_its_role() {
+    const MEMBER: &str = "222222222222";
+    let dir = tempfile::tempdir().unwrap();
+    let moto = Moto::start(0.0);
+    moto.accounts_fixture(&["seed", MEMBER]);
+    moto.accounts_fixture(&["attach", MEMBER, root().join("docs/iam/full.json").to_str().unwrap()]);
+    let iam = |args: &[&str]| {
+        let output = Command::new(emulator_python())
+            .arg(root().join("tests/support/iam_fixture.py"))
+            .args(["--endpoint", &moto.endpoint])
+            .args(args)
+            .output()
+            .unwrap();
+        assert!(output.status.success(), "iam_fixture: {}", String::from_utf8_lossy(&output.stderr));
+        output.stdout
+    };
+    let keys: serde_json::Value = serde_json::from_slice(&iam(&["--enforce"])).unwrap();
+    let policy = |role: &str| {
+        let account = common::member_account(MEMBER, MEMBER, &moto.endpoint, "driftguard")
+            .replace("role/driftguard", &format!("role/{role}"));
+        common::janitor_accounts_policy(dir.path(), role, &account, &[MEMBER], "")
+    };
+    let member = policy("driftguard");
+    for run in 0..2 {
+        let (code, events, stderr) =
+            as_user(dir.path(), &keys["hub"], &["janitor", "--once", "--policy", member.to_str().unwrap()]);
+        assert_eq!(code, 0, "run {run}: {stderr}");
+        assert!(mutations(&events, "failed").is_empty(), "run {run}: {stderr}");
+        for event in mutations(&events, "succeeded") {
+            assert_eq!(event["principal"], format!("arn:aws:sts::{MEMBER}:assumed-role/driftguard/driftguard"));
+        }
+    }
+    iam(&["--auth", "off"]);
+    let after: serde_json::Value = serde_json::from_str(&moto.accounts_fixture(&["snapshot", MEMBER])).unwrap();
+    iam(&["--auth", "on"]);
+    let buckets: Vec<&String> = after[MEMBER]["buckets"].as_object().unwrap().keys().collect();
+    assert_eq!(buckets, [&format!("dg-new-{MEMBER}")], "the expired bucket went, through the member role");
+
+    // hub.json allows only roles named driftguard: another one cannot be assumed.
+    let other = policy("other");
+    let (code, events, stderr) =
+        as_user(dir.path(), &keys["hub"], &["janitor", "--once", "--policy", other.to_str().unwrap()]);
+    assert_eq!(code, 1, "{stderr}");
+    let refusal = events.iter().find(|e| e["event"] == "account.unreachable").unwrap_or_else(|| panic!("{stderr}"));
+    let reason = refusal["reason"].as_str().unwrap();
+    assert!(reason.contains("sts:AssumeRole failed: AccessDenied"), "{reason}");
+    assert!(!events.iter().any(|e| e["event"] == "cloud.mutation"), "{stderr}");
 }
 
 /// docs/iam/ stays in step with the code: tests/support/iam_selftest.py reads every

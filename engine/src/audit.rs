@@ -54,11 +54,25 @@ pub enum AuditEventName {
     /// its URL).
     #[serde(rename = "notification.sent")]
     NotificationSent,
+    /// An account's credentials reach another account than the policy says (`account` is
+    /// the policy's, `actual_account` and `principal` what the credentials reach): the
+    /// account is refused for the whole job, nothing is listed or changed there.
+    #[serde(rename = "account.identity_mismatch")]
+    AccountIdentityMismatch,
+    /// An account could not be reached: the role could not be assumed, the credentials
+    /// were refused, or the project or subscription did not answer for itself. Refused
+    /// for the whole job, like a mismatch.
+    #[serde(rename = "account.unreachable")]
+    AccountUnreachable,
+    /// Resources of Terraform types DriftGuard does not compare were found in a state:
+    /// reported, never silently dropped (`reason` lists the types and counts).
+    #[serde(rename = "state.unsupported")]
+    StateUnsupported,
 }
 
 impl AuditEventName {
     /// Every event name.
-    pub const ALL: [AuditEventName; 13] = [
+    pub const ALL: [AuditEventName; 16] = [
         AuditEventName::PolicyLoaded,
         AuditEventName::PolicyRejected,
         AuditEventName::RunStarted,
@@ -72,6 +86,9 @@ impl AuditEventName {
         AuditEventName::DaemonLifecycle,
         AuditEventName::JobSkipped,
         AuditEventName::NotificationSent,
+        AuditEventName::AccountIdentityMismatch,
+        AuditEventName::AccountUnreachable,
+        AuditEventName::StateUnsupported,
     ];
 
     /// The dotted name as logged.
@@ -90,6 +107,9 @@ impl AuditEventName {
             AuditEventName::NotificationSent => "notification.sent",
             AuditEventName::JanitorTransition => "janitor.transition",
             AuditEventName::JanitorIac => "janitor.iac",
+            AuditEventName::AccountIdentityMismatch => "account.identity_mismatch",
+            AuditEventName::AccountUnreachable => "account.unreachable",
+            AuditEventName::StateUnsupported => "state.unsupported",
         }
     }
 }
@@ -141,9 +161,18 @@ pub struct AuditRecord {
     /// aws, gcp, azure.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub provider: Option<String>,
-    /// Account, project or subscription.
+    /// Account, project or subscription (as the policy names it; on every record of a
+    /// call, the verified one).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub account: Option<String>,
+    /// Who made the call, as the cloud verified it at the start of the job: an AWS caller
+    /// ARN (for an assumed role `arn:aws:sts::ACCOUNT:assumed-role/ROLE/SESSION`), a GCP
+    /// service account, an Azure client id.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub principal: Option<String>,
+    /// The account the credentials really reach, on `account.identity_mismatch`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub actual_account: Option<String>,
     /// Region.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub region: Option<String>,
@@ -195,6 +224,8 @@ impl AuditRecord {
             policy_hash: policy_hash.to_owned(),
             provider: None,
             account: None,
+            principal: None,
+            actual_account: None,
             region: None,
             resource_type: None,
             resource_id: None,
@@ -265,6 +296,10 @@ pub struct AuditFields {
     pub provider: Option<String>,
     /// See [`AuditRecord::account`].
     pub account: Option<String>,
+    /// See [`AuditRecord::principal`].
+    pub principal: Option<String>,
+    /// See [`AuditRecord::actual_account`].
+    pub actual_account: Option<String>,
     /// See [`AuditRecord::region`].
     pub region: Option<String>,
     /// See [`AuditRecord::resource_type`].

@@ -5,6 +5,7 @@
 pub mod audit;
 pub mod drift;
 pub mod finding;
+pub mod identity;
 pub mod model;
 pub mod policy;
 pub mod report;

@@ -160,9 +160,38 @@ pub struct DriftReport {
     pub summary: Summary,
     /// Findings.
     pub findings: Vec<ReportFinding>,
+    /// Declared resources of Terraform types DriftGuard does not compare, counted by type:
+    /// reported, never silently dropped.
+    #[serde(default)]
+    pub unsupported: BTreeMap<String, u64>,
+    /// Accounts refused for this run: their credentials reach another account or none, so
+    /// nothing there was compared (their open findings are left as they were).
+    #[serde(default)]
+    pub refused_accounts: Vec<RefusedAccount>,
+}
+
+/// An account a run refused.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+pub struct RefusedAccount {
+    /// Cloud.
+    pub provider: Provider,
+    /// The policy's account, project or subscription.
+    pub account: String,
+    /// `identity_mismatch` or `unreachable`.
+    pub kind: String,
+    /// Why, in words.
+    pub reason: String,
 }
 
 impl DriftReport {
+    /// The same report with what the run could not compare.
+    #[must_use]
+    pub fn with_coverage(mut self, unsupported: BTreeMap<String, u64>, refused: Vec<RefusedAccount>) -> Self {
+        self.unsupported = unsupported;
+        self.refused_accounts = refused;
+        self
+    }
+
     /// Builds a report, computing the summary from the findings.
     pub fn new(
         run_id: &str,
@@ -196,6 +225,8 @@ impl DriftReport {
             dry_run,
             summary,
             findings,
+            unsupported: BTreeMap::new(),
+            refused_accounts: Vec::new(),
         }
     }
 }

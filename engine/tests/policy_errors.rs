@@ -286,6 +286,56 @@ fn mistakes_are_reported_exactly() {
             &["p.yaml:6:16: providers.aws[0].account: must be a 12-digit AWS account id, quoted (pattern ^[0-9]{12}$)"],
         ),
         (
+            "a tab used for indentation",
+            format!("{FLOW}retry:\n\tmax_attempts: 3\n"),
+            &["p.yaml:5:1: tabs are not allowed for indentation"],
+        ),
+        (
+            "a tab after spaces, deeper in the file",
+            format!("{FLOW}retry:\n  max_attempts: 3\n  base_delay: 1s\n  \tmax_delay: 2s\n"),
+            &["p.yaml:7:3: tabs are not allowed for indentation"],
+        ),
+        (
+            "role ARN malformed",
+            format!("{FLOW}providers:\n  aws:\n    - account: \"123456789012\"\n      environment: dev\n      regions: [us-east-1]\n      assume_role:\n        role_arn: arn:aws:iam::12:role/x\n"),
+            &["p.yaml:10:19: providers.aws[0].assume_role.role_arn: must be an IAM role ARN, e.g. arn:aws:iam::222222222222:role/driftguard (pattern ^arn:aws[a-z-]*:iam::[0-9]{12}:role/[A-Za-z0-9_+=,.@/-]+$)"],
+        ),
+        (
+            "assume_role without role_arn, bad session name and a session too long",
+            format!("{FLOW}providers:\n  aws:\n    - account: \"123456789012\"\n      environment: dev\n      regions: [us-east-1]\n      assume_role:\n        session_name: \"a b\"\n        duration: 13h\n"),
+            &[
+                "p.yaml:9:7: providers.aws[0].assume_role.role_arn: missing required key",
+                "p.yaml:10:23: providers.aws[0].assume_role.session_name: must be 2 to 64 of letters, digits and _+=,.@- (pattern ^[A-Za-z0-9_+=,.@-]{2,64}$)",
+                "p.yaml:11:19: providers.aws[0].assume_role.duration: 13h is outside what STS accepts for a role session: 15m to 12h",
+            ],
+        ),
+        (
+            "external id and profile malformed",
+            format!("{FLOW}providers:\n  aws:\n    - account: \"123456789012\"\n      environment: dev\n      regions: [us-east-1]\n      profile: \"my profile\"\n      assume_role:\n        role_arn: arn:aws:iam::123456789012:role/driftguard\n        external_id: \"x\"\n"),
+            &[
+                "p.yaml:9:16: providers.aws[0].profile: must be a profile name (letters, digits and _.+@-) (pattern ^[A-Za-z0-9_.+@-]{1,128}$)",
+                "p.yaml:12:22: providers.aws[0].assume_role.external_id: must be 2 to 1224 of letters, digits and _+=,.@:/- (pattern ^[A-Za-z0-9_+=,.@:/-]{2,1224}$)",
+            ],
+        ),
+        (
+            "azure tenant without client, client secret without both",
+            format!("{FLOW}providers:\n  azure:\n    - subscription: 00000000-0000-0000-0000-000000000001\n      environment: dev\n      tenant_id: 00000000-0000-0000-0000-0000000000aa\n    - subscription: 00000000-0000-0000-0000-000000000002\n      environment: dev\n      client_secret_env: DG_SECRET\n"),
+            &[
+                "p.yaml:8:18: providers.azure[0].tenant_id: tenant_id needs client_id: both name the service principal to sign in as",
+                "p.yaml:11:26: providers.azure[1].client_secret_env: client_secret_env needs tenant_id and client_id: whose secret it is",
+            ],
+        ),
+        (
+            "gcp impersonation of something that is not a service account",
+            format!("{FLOW}providers:\n  gcp:\n    - project: p\n      environment: dev\n      impersonate_service_account: alice@example.com\n"),
+            &["p.yaml:8:36: providers.gcp[0].impersonate_service_account: must be a service account email, NAME@PROJECT.iam.gserviceaccount.com (pattern ^[a-z0-9-]+@[a-z0-9.-]+\\.iam\\.gserviceaccount\\.com$)"],
+        ),
+        (
+            "percentage floor below 1",
+            format!("{FLOW}protection:\n  caps:\n    percent_min_population: 0\n"),
+            &["p.yaml:6:29: protection.caps.percent_min_population: lower than 1"],
+        ),
+        (
             "s3 state without bucket",
             format!("{FLOW}terraform:\n  states:\n    - name: s\n      backend: s3\n      key: k\n      region: eu-west-1\n"),
             &["p.yaml:6:7: terraform.states[0].bucket: an s3 state source needs bucket"],

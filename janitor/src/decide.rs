@@ -9,11 +9,10 @@ use std::collections::BTreeMap;
 use chrono::{DateTime, Utc};
 use driftguard_engine::model::Provider;
 use driftguard_engine::policy::Policy;
-use driftguard_engine::policy::raw::JanitorTarget;
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
-use crate::{CapHit, Resource, Skip, Verdict, apply_caps, select};
+use crate::{CapHit, Population, Resource, Skip, Verdict, apply_caps, select};
 
 /// What happens to one resource this run.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -103,10 +102,10 @@ pub fn workdir(policy: &Policy, resource: &Resource) -> Option<String> {
     policy.janitor.iac_workdirs.iter().find(|(glob, _)| glob.is_match(&resource.name)).map(|(_, dir)| dir.clone())
 }
 
-/// How many prefixed resources each type has where deletion is allowed (the base of the
-/// percentage cap). Only allowlisted accounts count: a scanned production fleet must not
-/// make a sandbox wipe look small.
-pub fn prefixed_counts(policy: &Policy, inventory: &[Resource]) -> BTreeMap<JanitorTarget, usize> {
+/// How many prefixed resources each population (a type in an account) has where deletion
+/// is allowed: the base of the percentage cap. Only allowlisted accounts count: a scanned
+/// production fleet must not make a sandbox wipe look small.
+pub fn prefixed_counts(policy: &Policy, inventory: &[Resource]) -> BTreeMap<Population, usize> {
     let mut counts = BTreeMap::new();
     let allowlist = &policy.janitor.delete_allowlist;
     let allowed = |resource: &Resource| match resource.provider {
@@ -116,7 +115,7 @@ pub fn prefixed_counts(policy: &Policy, inventory: &[Resource]) -> BTreeMap<Jani
     };
     if let Some(prefix) = policy.protection.name_prefix.as_deref().filter(|p| !p.is_empty()) {
         for resource in inventory.iter().filter(|r| r.name.starts_with(prefix) && allowed(r)) {
-            *counts.entry(resource.resource_type).or_default() += 1;
+            *counts.entry(Population::of(resource)).or_default() += 1;
         }
     }
     counts
@@ -136,10 +135,10 @@ pub enum Mode<'a> {
 }
 
 /// Decides the run. Caps apply in every mode, in inventory order, with the percentage
-/// taken of the whole inventory's prefixed resources.
+/// taken of each account's prefixed resources of the type in the whole inventory.
 pub fn decide(policy: &Policy, inventory: &[Resource], now: DateTime<Utc>, mode: Mode<'_>) -> Vec<Decision> {
     let mut decisions: Vec<Decision> = Vec::with_capacity(inventory.len());
-    let mut due: Vec<(JanitorTarget, usize)> = Vec::new();
+    let mut due: Vec<(Population, usize)> = Vec::new();
     for (index, resource) in inventory.iter().enumerate() {
         if let Mode::Apply(chosen) = mode
             && !chosen.contains(&index)
@@ -154,7 +153,7 @@ pub fn decide(policy: &Policy, inventory: &[Resource], now: DateTime<Utc>, mode:
             (Verdict::Skip(skip), None) => Decision::Skip { skip },
             (Verdict::Skip(skip), Some(_)) => Decision::Unmark { skip },
             (Verdict::Candidate { .. }, _) if reviewed => {
-                due.push((resource.resource_type, index));
+                due.push((Population::of(resource), index));
                 Decision::Delete { workdir: workdir(policy, resource) }
             }
             (Verdict::Candidate { .. }, None) => Decision::Mark,
@@ -162,7 +161,7 @@ pub fn decide(policy: &Policy, inventory: &[Resource], now: DateTime<Utc>, mode:
                 let grace = chrono::Duration::from_std(policy.janitor.grace_period).unwrap_or(chrono::Duration::MAX);
                 match at.checked_add_signed(grace) {
                     Some(until) if until <= now => {
-                        due.push((resource.resource_type, index));
+                        due.push((Population::of(resource), index));
                         Decision::Delete { workdir: workdir(policy, resource) }
                     }
                     Some(until) => Decision::Wait { until },

@@ -35,6 +35,46 @@ pub struct Resource {
     pub created_at: Option<DateTime<Utc>>,
     /// Whether any known Terraform state manages it.
     pub managed: bool,
+    /// What the cloud itself says stands in the way of deleting it (listed with it, so
+    /// that a resource the janitor can never delete is blocked at selection: never
+    /// marked, planned, counted against a cap or failed).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub guards: Vec<Guard>,
+}
+
+/// A cloud-side reason a resource cannot simply be deleted.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case", tag = "guard")]
+pub enum Guard {
+    /// EC2 termination protection (`DisableApiTermination`) is on.
+    TerminationProtection,
+    /// RDS deletion protection is on.
+    DeletionProtection,
+    /// Another service owns it and would replace it (an Auto Scaling group, an EKS node
+    /// group, a Spot request, an Aurora cluster); that owner, perhaps managed by
+    /// Terraform under another type, is what to remove.
+    OwnedBy {
+        /// The owner, e.g. `Auto Scaling group web-asg`.
+        owner: String,
+    },
+}
+
+/// The resources a percentage cap is taken of: one type in one account.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+pub struct Population {
+    /// Cloud.
+    pub provider: Provider,
+    /// Account, project or subscription.
+    pub account: String,
+    /// Type.
+    pub resource_type: JanitorTarget,
+}
+
+impl Population {
+    /// The population a resource belongs to.
+    pub fn of(resource: &Resource) -> Self {
+        Self { provider: resource.provider, account: resource.account.clone(), resource_type: resource.resource_type }
+    }
 }
 
 impl Resource {
@@ -88,6 +128,15 @@ pub enum Skip {
     UnknownAge,
     /// Applying a reviewed plan: not one of its items.
     NotInPlan,
+    /// EC2 termination protection is on and the policy does not lift it.
+    TerminationProtection,
+    /// RDS deletion protection is on and the policy does not lift it.
+    DeletionProtection,
+    /// Another service owns it (see [`Guard::OwnedBy`]).
+    OwnedBy {
+        /// The owner.
+        owner: String,
+    },
 }
 
 impl Skip {
@@ -104,6 +153,13 @@ impl Skip {
             Skip::BadExpiryTag { tag, value } => format!("expiry tag {tag}={value:?} does not parse"),
             Skip::UnknownAge => "no expiry tag and no creation time".to_owned(),
             Skip::NotInPlan => "not in the applied plan".to_owned(),
+            Skip::TerminationProtection => {
+                "termination protection is on and janitor.ec2_disable_termination_protection is false".to_owned()
+            }
+            Skip::DeletionProtection => {
+                "deletion protection is on and janitor.rds_disable_deletion_protection is false".to_owned()
+            }
+            Skip::OwnedBy { owner } => format!("owned by {owner}, which would replace it: remove the owner instead"),
         }
     }
 }
@@ -147,6 +203,20 @@ pub fn select(policy: &Policy, resource: &Resource, now: DateTime<Utc>) -> Verdi
     }
     if resource.managed {
         return Verdict::Skip(Skip::Managed);
+    }
+    // What the cloud would refuse, or undo, under this policy: known before anything is
+    // written, so it is never marked, planned or counted against a cap.
+    for guard in &resource.guards {
+        match guard {
+            Guard::TerminationProtection if !janitor.ec2_disable_termination_protection => {
+                return Verdict::Skip(Skip::TerminationProtection);
+            }
+            Guard::DeletionProtection if !janitor.rds_disable_deletion_protection => {
+                return Verdict::Skip(Skip::DeletionProtection);
+            }
+            Guard::OwnedBy { owner } => return Verdict::Skip(Skip::OwnedBy { owner: owner.clone() }),
+            Guard::TerminationProtection | Guard::DeletionProtection => {}
+        }
     }
     let allowlist = &janitor.delete_allowlist;
     let allowed = match resource.provider {
@@ -201,11 +271,11 @@ pub enum CapHit {
         /// The cap.
         limit: u32,
     },
-    /// `max_delete_percent` of the type's prefixed resources.
+    /// `max_delete_percent` of the type's prefixed resources in the account.
     Percent {
         /// The cap.
         percent: u8,
-        /// Prefixed resources of the type.
+        /// Prefixed resources of the type in the account.
         prefixed: usize,
     },
 }
@@ -220,27 +290,32 @@ pub struct Capped<T> {
 }
 
 /// Applies the per-run, per-type and percentage caps. `prefixed` counts the prefixed
-/// resources of each type seen in the scan (the base of the percentage). When the
-/// candidates of a type exceed the percentage, none of that type is kept: a cleanup
-/// that would remove most of a fleet is more likely a mistake than a cleanup.
+/// resources of each population (a type in an account) seen in the scan: the base of the
+/// percentage, which applies only to a population of at least
+/// `protection.percent_min_population` (a percentage of one or two resources means
+/// nothing). When a population's candidates exceed the percentage, none of them is kept:
+/// a cleanup that would remove most of a fleet is more likely a mistake than a cleanup.
 pub fn apply_caps<T: Clone>(
     policy: &Policy,
-    candidates: &[(JanitorTarget, T)],
-    prefixed: &BTreeMap<JanitorTarget, usize>,
+    candidates: &[(Population, T)],
+    prefixed: &BTreeMap<Population, usize>,
 ) -> Capped<T> {
     let protection = &policy.protection;
-    let mut per_type_total: BTreeMap<JanitorTarget, usize> = BTreeMap::new();
-    for (target, _) in candidates {
-        *per_type_total.entry(*target).or_default() += 1;
+    let mut per_population: BTreeMap<&Population, usize> = BTreeMap::new();
+    for (population, _) in candidates {
+        *per_population.entry(population).or_default() += 1;
     }
     let mut kept = Vec::new();
     let mut held = Vec::new();
     let mut kept_per_type: BTreeMap<JanitorTarget, u32> = BTreeMap::new();
-    for (target, item) in candidates {
-        let base = prefixed.get(target).copied().unwrap_or(0).max(per_type_total[target]);
-        let percent_ok = per_type_total[target] * 100 <= usize::from(protection.max_delete_percent) * base;
+    for (population, item) in candidates {
+        let total = per_population[population];
+        let base = prefixed.get(population).copied().unwrap_or(0).max(total);
+        let percent_ok = base < protection.percent_min_population
+            || total * 100 <= usize::from(protection.max_delete_percent) * base;
+        let target = population.resource_type;
         let type_limit = protection.max_deletions_per_type.get(target.as_str()).copied().unwrap_or(u32::MAX);
-        let so_far = kept_per_type.get(target).copied().unwrap_or(0);
+        let so_far = kept_per_type.get(&target).copied().unwrap_or(0);
         let hit = if !percent_ok {
             Some(CapHit::Percent { percent: protection.max_delete_percent, prefixed: base })
         } else if u32::try_from(kept.len()).unwrap_or(u32::MAX) >= protection.max_deletions_per_run {
@@ -254,7 +329,7 @@ pub fn apply_caps<T: Clone>(
             held.push((item.clone(), hit));
         } else {
             kept.push(item.clone());
-            *kept_per_type.entry(*target).or_default() += 1;
+            *kept_per_type.entry(target).or_default() += 1;
         }
     }
     Capped { kept, held }

@@ -111,6 +111,7 @@ fn arb_resource() -> impl Strategy<Value = Resource> {
             tags: tags.into_iter().map(|(k, v)| (k.to_owned(), v.to_owned())).collect(),
             created_at: age_hours.map(|hours| now() - chrono::Duration::hours(hours)),
             managed,
+            guards: Vec::new(),
         })
 }
 
@@ -139,6 +140,7 @@ fn bucket_ten_hours_old() -> Resource {
         tags: BTreeMap::new(),
         created_at: Some(now() - chrono::Duration::hours(10)),
         managed: false,
+        guards: Vec::new(),
     }
 }
 
@@ -178,14 +180,21 @@ proptest! {
     #[test]
     fn caps_always_hold(
         params in arb_policy(),
-        types in prop::collection::vec(prop::sample::select(vec![JanitorTarget::AwsS3Bucket, JanitorTarget::AwsInstance, JanitorTarget::AwsIamRole]), 0..60),
+        candidates in prop::collection::vec((0..3usize, prop::sample::select(vec![JanitorTarget::AwsS3Bucket, JanitorTarget::AwsInstance, JanitorTarget::AwsIamRole])), 0..60),
         extra_prefixed in 0..40usize,
+        floor in 1..30usize,
     ) {
-        let policy = compiled(&params);
-        let candidates: Vec<(JanitorTarget, usize)> = types.iter().copied().zip(0..).collect();
-        let mut prefixed: BTreeMap<JanitorTarget, usize> = BTreeMap::new();
-        for target in &types {
-            *prefixed.entry(*target).or_default() += 1;
+        let mut policy = compiled(&params);
+        policy.protection.percent_min_population = floor;
+        let population = |(account, resource_type): (usize, JanitorTarget)| Population {
+            provider: Provider::Aws,
+            account: ACCOUNTS[account].to_owned(),
+            resource_type,
+        };
+        let candidates: Vec<(Population, usize)> = candidates.iter().copied().map(population).zip(0..).collect();
+        let mut prefixed: BTreeMap<Population, usize> = BTreeMap::new();
+        for (population, _) in &candidates {
+            *prefixed.entry(population.clone()).or_default() += 1;
         }
         for count in prefixed.values_mut() {
             *count += extra_prefixed;
@@ -193,18 +202,98 @@ proptest! {
         let capped = apply_caps(&policy, &candidates, &prefixed);
         prop_assert_eq!(capped.kept.len() + capped.held.len(), candidates.len(), "nothing lost");
         prop_assert!(capped.kept.len() <= params.per_run as usize);
-        let kept_instances = capped.kept.iter().filter(|i| candidates[**i].0 == JanitorTarget::AwsInstance).count();
+        let kept_instances =
+            capped.kept.iter().filter(|i| candidates[**i].0.resource_type == JanitorTarget::AwsInstance).count();
         if let Some(per_type) = params.per_type {
             prop_assert!(kept_instances <= per_type as usize);
         }
-        for target in [JanitorTarget::AwsS3Bucket, JanitorTarget::AwsInstance, JanitorTarget::AwsIamRole] {
-            let kept = capped.kept.iter().filter(|i| candidates[**i].0 == target).count();
-            let total = types.iter().filter(|t| **t == target).count();
-            if kept > 0 {
-                prop_assert!(total * 100 <= usize::from(params.percent) * prefixed[&target], "percentage cap broken for {target:?}");
+        for (population, base) in &prefixed {
+            let kept = capped.kept.iter().filter(|i| &candidates[**i].0 == population).count();
+            let total = candidates.iter().filter(|(p, _)| p == population).count();
+            if kept > 0 && *base >= floor {
+                prop_assert!(total * 100 <= usize::from(params.percent) * base, "percentage cap broken for {population:?}");
             }
         }
     }
+
+    /// Whatever the policy, a guarded resource is never a candidate unless the policy
+    /// lifts that guard, and an owned one never.
+    #[test]
+    fn guarded_resources_are_candidates_only_where_the_policy_lifts_the_guard(
+        params in arb_policy(),
+        resources in prop::collection::vec(arb_resource(), 1..20),
+        guard in prop::sample::select(vec![Guard::TerminationProtection, Guard::DeletionProtection, Guard::OwnedBy { owner: "Auto Scaling group x".into() }]),
+        lift_ec2 in any::<bool>(),
+        lift_rds in any::<bool>(),
+    ) {
+        let mut policy = compiled(&params);
+        policy.janitor.ec2_disable_termination_protection = lift_ec2;
+        policy.janitor.rds_disable_deletion_protection = lift_rds;
+        for mut resource in resources {
+            resource.guards.push(guard.clone());
+            if let Verdict::Candidate { .. } = select(&policy, &resource, now()) {
+                let lifted = match &guard {
+                    Guard::TerminationProtection => lift_ec2,
+                    Guard::DeletionProtection => lift_rds,
+                    Guard::OwnedBy { .. } => false,
+                };
+                prop_assert!(lifted, "guarded by {guard:?} yet selected: {resource:?}");
+            }
+        }
+    }
+}
+
+#[test]
+fn the_percentage_cap_needs_a_population() {
+    let mut params = simple_params("Environment", "production", 1);
+    params.percent = 50;
+    params.per_run = 100;
+    let policy = compiled(&params);
+    assert_eq!(policy.protection.percent_min_population, 10, "the default floor");
+    let role = |_: usize| Population {
+        provider: Provider::Aws,
+        account: ACCOUNTS[0].into(),
+        resource_type: JanitorTarget::AwsIamRole,
+    };
+    // One expired role in an account holding one: below the floor, it goes.
+    let one = apply_caps(&policy, &[(role(0), 0)], &BTreeMap::from([(role(0), 1)]));
+    assert_eq!(one.kept, [0]);
+    // Two of three instances: still below the floor.
+    let few: Vec<(Population, usize)> = (0..2).map(|i| (role(i), i)).collect();
+    assert_eq!(apply_caps(&policy, &few, &BTreeMap::from([(role(0), 3)])).kept, [0, 1]);
+    // 15 of 20 prefixed at 50%: held, as before.
+    let many: Vec<(Population, usize)> = (0..15).map(|i| (role(i), i)).collect();
+    let capped = apply_caps(&policy, &many, &BTreeMap::from([(role(0), 20)]));
+    assert!(capped.kept.is_empty());
+    assert_eq!(capped.held.len(), 15);
+    assert_eq!(capped.held[0].1, CapHit::Percent { percent: 50, prefixed: 20 });
+    // The floor is per account: 15 candidates across two accounts of 8 each are two
+    // populations below the floor.
+    let other = Population { account: ACCOUNTS[1].into(), ..role(0) };
+    let split: Vec<(Population, usize)> = (0..15).map(|i| (if i < 8 { role(i) } else { other.clone() }, i)).collect();
+    let capped = apply_caps(&policy, &split, &BTreeMap::from([(role(0), 8), (other, 8)]));
+    assert_eq!(capped.kept.len(), 15);
+}
+
+#[test]
+fn guards_block_at_selection_with_their_reason() {
+    let params = simple_params("Environment", "production", 1);
+    let mut policy = compiled(&params);
+    let mut instance = bucket_ten_hours_old();
+    instance.resource_type = JanitorTarget::AwsInstance;
+    assert!(matches!(select(&policy, &instance, now()), Verdict::Candidate { .. }));
+    instance.guards = vec![Guard::TerminationProtection];
+    assert_eq!(select(&policy, &instance, now()), Verdict::Skip(Skip::TerminationProtection));
+    policy.janitor.ec2_disable_termination_protection = true;
+    assert!(matches!(select(&policy, &instance, now()), Verdict::Candidate { .. }));
+    instance.guards = vec![Guard::DeletionProtection];
+    assert_eq!(select(&policy, &instance, now()), Verdict::Skip(Skip::DeletionProtection));
+    instance.guards = vec![Guard::OwnedBy { owner: "Auto Scaling group web".into() }];
+    let Verdict::Skip(skip) = select(&policy, &instance, now()) else { panic!("owned instances never go") };
+    assert_eq!(skip.describe(), "owned by Auto Scaling group web, which would replace it: remove the owner instead");
+    // An unprefixed one is not the janitor's business at all: no reason worth a record.
+    instance.name = "web-1".into();
+    assert_eq!(select(&policy, &instance, now()), Verdict::Skip(Skip::NoPrefix));
 }
 
 #[test]
@@ -388,6 +477,7 @@ mod decisions {
                 tags: BTreeMap::new(),
                 created_at: None,
                 managed: false,
+                guards: Vec::new(),
             };
             let value = mark_value(provider, at);
             if provider == Provider::Gcp {

@@ -3,8 +3,6 @@
 
 use std::collections::BTreeMap;
 
-use aws_config::BehaviorVersion;
-use aws_config::retry::RetryConfig;
 use driftguard_engine::drift::normalize::{
     RuleSource, boolean, insert_tags, policy_document, protocol, rule_atom, scalar, string_set,
 };
@@ -76,17 +74,9 @@ fn permission_atoms(permissions: &[aws_sdk_ec2::types::IpPermission], group_id: 
 }
 
 impl Aws {
-    /// Clients for a region, with credentials from the standard AWS environment and an
-    /// optional endpoint (a local emulator). The SDK's own retries are off: DriftGuard
-    /// retries with the policy's settings, so there is one retry policy, not two.
-    pub async fn connect(region: &str, endpoint: Option<&str>, calls: Calls) -> Self {
-        let mut loader = aws_config::defaults(BehaviorVersion::latest())
-            .region(aws_config::Region::new(region.to_owned()))
-            .retry_config(RetryConfig::disabled());
-        if let Some(endpoint) = endpoint {
-            loader = loader.endpoint_url(endpoint);
-        }
-        let config = loader.load().await;
+    /// Clients for one region of an account's session (its credentials and endpoint).
+    pub fn connect(session: &crate::identity::AwsSession, region: &str, calls: Calls) -> Self {
+        let config = session.config(region);
         let s3_config = aws_sdk_s3::config::Builder::from(&config).force_path_style(true).build();
         Self {
             ec2: aws_sdk_ec2::Client::new(&config),

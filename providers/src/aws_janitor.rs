@@ -7,24 +7,51 @@ use std::time::Duration;
 
 use chrono::{DateTime, Utc};
 use driftguard_engine::finding::Action;
+use driftguard_engine::identity::Verified;
 use driftguard_engine::model::Provider;
 use driftguard_engine::policy::raw::JanitorTarget;
-use driftguard_janitor::Resource;
+use driftguard_janitor::{Guard, Resource};
 use serde_json::json;
 
 use crate::aws::Aws;
 use crate::janitor::{CloudFuture, DeleteOptions, JanitorCloud, gone_is_done};
 use crate::retry::CallError;
 
-/// One AWS account: a client per region of the policy; the first also serves S3 and IAM.
+/// One verified AWS account: a client per region of the policy; the first also serves S3
+/// and IAM.
 #[derive(Debug, Clone)]
 pub struct AwsAccount {
     account: String,
+    principal: Option<String>,
     regions: Vec<Aws>,
+    /// Read termination protection of instances whose name has this prefix (the only
+    /// ones that can be candidates), so that a protected one is blocked at selection.
+    /// `None` when the policy lifts protection anyway: no read is needed.
+    termination_reads: Option<String>,
 }
 
 fn time(value: Option<&aws_smithy_types::DateTime>) -> Option<DateTime<Utc>> {
     value.and_then(|t| DateTime::from_timestamp(t.secs(), t.subsec_nanos()))
+}
+
+/// Who owns an instance that another service launched and would replace: an Auto Scaling
+/// group, an EKS node group, a Spot fleet or request.
+fn instance_owner(instance: &aws_sdk_ec2::types::Instance, tags: &BTreeMap<String, String>) -> Option<String> {
+    if let Some(group) = tags.get("aws:autoscaling:groupName") {
+        return Some(format!("Auto Scaling group {group}"));
+    }
+    if let Some((_, group)) = tags.iter().find(|(k, _)| k.starts_with("eks:")) {
+        return Some(format!("EKS node group {group}"));
+    }
+    if let Some(fleet) = tags.get("aws:ec2spot:fleet-request-id") {
+        return Some(format!("Spot fleet {fleet}"));
+    }
+    if tags.keys().any(|k| k.starts_with("aws:ec2spot:"))
+        || instance.instance_lifecycle().is_some_and(|l| l.as_str() == "spot")
+    {
+        return Some("a Spot request".to_owned());
+    }
+    None
 }
 
 fn resource(
@@ -46,6 +73,7 @@ fn resource(
         tags,
         created_at,
         managed: false,
+        guards: Vec::new(),
     }
 }
 
@@ -91,9 +119,21 @@ where
 }
 
 impl AwsAccount {
-    /// An account with one client per region; `regions` must not be empty.
-    pub fn new(account: &str, regions: Vec<Aws>) -> Self {
-        Self { account: account.to_owned(), regions }
+    /// A verified account with one client per region; `regions` must not be empty.
+    pub fn new(account: &Verified, regions: Vec<Aws>) -> Self {
+        Self {
+            account: account.account().to_owned(),
+            principal: account.principal().map(str::to_owned),
+            regions,
+            termination_reads: None,
+        }
+    }
+
+    /// Reads instances' termination protection for names with `prefix` while listing.
+    #[must_use]
+    pub fn reading_termination_protection(mut self, prefix: Option<String>) -> Self {
+        self.termination_reads = prefix.filter(|p| !p.is_empty());
+        self
     }
 
     fn home(&self) -> &Aws {
@@ -173,7 +213,11 @@ impl Aws {
         }
     }
 
-    async fn janitor_instances(&self, account: &str) -> Result<Vec<Resource>, CallError> {
+    async fn janitor_instances(
+        &self,
+        account: &str,
+        termination_reads: Option<&str>,
+    ) -> Result<Vec<Resource>, CallError> {
         let mut out = Vec::new();
         for instance in &self.live_instances().await? {
             let Some(id) = instance.instance_id() else { continue };
@@ -182,18 +226,10 @@ impl Aws {
                 .iter()
                 .filter_map(|t| Some((t.key()?.to_owned(), t.value().unwrap_or_default().to_owned())))
                 .collect();
-            // Instances another service owns come back when deleted (and their owner may
-            // be managed by Terraform under another type): an Auto Scaling group, an EKS
-            // node group, a Spot fleet. Never the janitor's to delete one by one.
-            if tags
-                .keys()
-                .any(|k| k == "aws:autoscaling:groupName" || k.starts_with("eks:") || k.starts_with("aws:ec2spot:"))
-            {
-                continue;
-            }
             // The prefix applies to the Name tag: an instance without one is never a candidate.
             let name = tags.get("Name").cloned().unwrap_or_default();
-            out.push(resource(
+            let owner = instance_owner(instance, &tags);
+            let mut listed = resource(
                 account,
                 &self.region,
                 JanitorTarget::AwsInstance,
@@ -201,18 +237,48 @@ impl Aws {
                 &name,
                 tags,
                 time(instance.launch_time()),
-            ));
+            );
+            // Instances another service owns come back when deleted (and their owner may
+            // be managed by Terraform under another type): never the janitor's to delete
+            // one by one. Listed with the owner, so the block is a recorded decision.
+            if let Some(owner) = owner {
+                listed.guards.push(Guard::OwnedBy { owner });
+            } else if termination_reads.is_some_and(|prefix| name.starts_with(prefix))
+                && self.termination_protected(id).await?
+            {
+                listed.guards.push(Guard::TerminationProtection);
+            }
+            out.push(listed);
         }
         Ok(out)
+    }
+
+    async fn termination_protected(&self, id: &str) -> Result<bool, CallError> {
+        let answer = send!(
+            self,
+            "ec2:DescribeInstanceAttribute",
+            self.ec2()
+                .describe_instance_attribute()
+                .instance_id(id)
+                .attribute(aws_sdk_ec2::types::InstanceAttributeName::DisableApiTermination)
+        );
+        match answer {
+            Ok(answer) => Ok(answer
+                .disable_api_termination()
+                .and_then(aws_sdk_ec2::types::AttributeBooleanValue::value)
+                .unwrap_or(false)),
+            // Terminated between the listing and now: nothing to guard.
+            Err(error) if error.is_not_found() => Ok(false),
+            Err(error) => Err(error),
+        }
     }
 
     async fn janitor_databases(&self, account: &str) -> Result<Vec<Resource>, CallError> {
         let mut out = Vec::new();
         for db in &self.all_databases().await? {
             let Some(id) = db.db_instance_identifier() else { continue };
-            // On its way out, or a member of an Aurora cluster (the cluster owns it; a
-            // Terraform aws_rds_cluster_instance manages it under another type).
-            if db.db_instance_status() == Some("deleting") || db.db_cluster_identifier().is_some() {
+            // On its way out: nothing left to decide.
+            if db.db_instance_status() == Some("deleting") {
                 continue;
             }
             let tags = db
@@ -220,7 +286,7 @@ impl Aws {
                 .iter()
                 .filter_map(|t| Some((t.key()?.to_owned(), t.value().unwrap_or_default().to_owned())))
                 .collect();
-            out.push(resource(
+            let mut listed = resource(
                 account,
                 &self.region,
                 JanitorTarget::AwsDbInstance,
@@ -228,7 +294,16 @@ impl Aws {
                 id,
                 tags,
                 time(db.instance_create_time()),
-            ));
+            );
+            // A member of an Aurora cluster: the cluster owns it (a Terraform
+            // aws_rds_cluster_instance manages it under another type).
+            if let Some(cluster) = db.db_cluster_identifier() {
+                listed.guards.push(Guard::OwnedBy { owner: format!("Aurora cluster {cluster}") });
+            }
+            if db.deletion_protection() == Some(true) {
+                listed.guards.push(Guard::DeletionProtection);
+            }
+            out.push(listed);
         }
         Ok(out)
     }
@@ -317,19 +392,8 @@ impl Aws {
 
     async fn delete_instance(&self, resource: &Resource, options: &DeleteOptions) -> Result<(), CallError> {
         let id = resource.id.as_str();
-        let protection = send!(
-            self,
-            "ec2:DescribeInstanceAttribute",
-            self.ec2()
-                .describe_instance_attribute()
-                .instance_id(id)
-                .attribute(aws_sdk_ec2::types::InstanceAttributeName::DisableApiTermination)
-        )?;
-        let protected = protection
-            .disable_api_termination()
-            .and_then(aws_sdk_ec2::types::AttributeBooleanValue::value)
-            .unwrap_or(false);
-        if protected {
+        // Read again right before terminating: protection switched on since the listing wins.
+        if self.termination_protected(id).await? {
             if !options.ec2_disable_termination_protection {
                 return Err(CallError::local(
                     "ec2:TerminateInstances",
@@ -507,6 +571,10 @@ impl JanitorCloud for AwsAccount {
         &self.account
     }
 
+    fn principal(&self) -> Option<&str> {
+        self.principal.as_deref()
+    }
+
     fn inventory<'a>(&'a self, targets: &'a [JanitorTarget]) -> CloudFuture<'a, Vec<Resource>> {
         Box::pin(async move {
             let mut out = Vec::new();
@@ -519,7 +587,7 @@ impl JanitorCloud for AwsAccount {
             }
             for aws in &self.regions {
                 if targets.contains(&JanitorTarget::AwsInstance) {
-                    out.extend(aws.janitor_instances(&self.account).await?);
+                    out.extend(aws.janitor_instances(&self.account, self.termination_reads.as_deref()).await?);
                 }
                 if targets.contains(&JanitorTarget::AwsDbInstance) {
                     out.extend(aws.janitor_databases(&self.account).await?);

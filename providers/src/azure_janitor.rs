@@ -31,9 +31,10 @@ use azure_core::{
     RetryOptions, StatusCode, TransportOptions, Url,
 };
 use azure_mgmt_resources::models::{ResourceGroup, ResourceGroupListResult, ResourceGroupPatchable};
+use driftguard_engine::identity::{Caller, Refusal, Verified, judge};
 use driftguard_engine::model::Provider;
 use driftguard_engine::policy::raw::JanitorTarget;
-use driftguard_janitor::Resource;
+use driftguard_janitor::{Guard, Resource};
 use serde_json::Value;
 use tokio::time::Instant;
 
@@ -73,6 +74,68 @@ const OP_UPDATE: &str = "resources:UpdateResourceGroup";
 const OP_DELETE: &str = "resources:DeleteResourceGroup";
 const OP_CONTENTS: &str = "resources:ListByResourceGroup";
 const OP_SETUP: &str = "resources:Connect";
+const OP_IDENTITY: &str = "resources:GetSubscription";
+
+/// One subscription's own service principal (the policy's `tenant_id` and `client_id`).
+#[derive(Clone, PartialEq, Eq)]
+pub struct ServicePrincipal {
+    /// Microsoft Entra tenant.
+    pub tenant_id: String,
+    /// Application (client) id.
+    pub client_id: String,
+    /// The environment variable holding the client secret; without one, the workload
+    /// identity token in `AZURE_FEDERATED_TOKEN_FILE` is used.
+    pub client_secret_env: Option<String>,
+}
+
+impl std::fmt::Debug for ServicePrincipal {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ServicePrincipal")
+            .field("tenant_id", &self.tenant_id)
+            .field("client_id", &self.client_id)
+            .field("client_secret_env", &self.client_secret_env)
+            .finish()
+    }
+}
+
+impl ServicePrincipal {
+    fn credential(&self) -> Result<Arc<dyn TokenCredential>, CallError> {
+        let options = azure_identity::TokenCredentialOptions::default();
+        let authority = options.authority_host().map_err(|error| classify(OP_SETUP, &error))?;
+        let http = azure_core::new_http_client();
+        if let Some(variable) = &self.client_secret_env {
+            // The value is a secret: only the variable's name may appear in an error.
+            let secret = std::env::var(variable)
+                .ok()
+                .filter(|secret| !secret.trim().is_empty())
+                .ok_or_else(|| CallError::local(OP_SETUP, format!("${variable} (client_secret_env) is not set")))?;
+            return Ok(Arc::new(azure_identity::ClientSecretCredential::new(
+                http,
+                authority,
+                self.tenant_id.clone(),
+                self.client_id.clone(),
+                secret,
+            )));
+        }
+        let path = std::env::var("AZURE_FEDERATED_TOKEN_FILE").map_err(|_| {
+            CallError::local(
+                OP_SETUP,
+                "a service principal without client_secret_env signs in with a workload identity token, \
+                 but AZURE_FEDERATED_TOKEN_FILE is not set",
+            )
+        })?;
+        let token = std::fs::read_to_string(&path).map_err(|error| {
+            CallError::local(OP_SETUP, format!("cannot read AZURE_FEDERATED_TOKEN_FILE {path}: {error}"))
+        })?;
+        Ok(Arc::new(azure_identity::WorkloadIdentityCredential::new(
+            http,
+            authority,
+            self.tenant_id.clone(),
+            self.client_id.clone(),
+            token.trim().to_owned(),
+        )))
+    }
+}
 
 /// What the Authorization header holds while the request goes through azure_core's
 /// policies (see [`RedactBearer`]).
@@ -96,6 +159,7 @@ pub struct AzureSubscription {
     calls: Calls,
     endpoint: Url,
     delete_timeout: Duration,
+    principal: Option<String>,
 }
 
 impl std::fmt::Debug for AzureSubscription {
@@ -114,7 +178,16 @@ impl AzureSubscription {
     /// cloud or a test server otherwise). Credentials: the token in [`TOKEN_ENV`] when set,
     /// else azure_identity's default chain (environment, managed identity, Azure CLI), asked
     /// for `{endpoint}/.default` like the generated client does.
-    pub fn new(subscription: &str, endpoint: Option<&str>, calls: Calls) -> Result<Self, CallError> {
+    ///
+    /// With a [`ServicePrincipal`], that application signs in to its own tenant instead
+    /// (client secret, or workload identity federation), at `AZURE_AUTHORITY_HOST` or the
+    /// public cloud's Microsoft Entra endpoint.
+    pub fn new(
+        subscription: &str,
+        endpoint: Option<&str>,
+        principal: Option<&ServicePrincipal>,
+        calls: Calls,
+    ) -> Result<Self, CallError> {
         // The id goes into URL paths: a GUID, never anything with a `/` or `?`.
         if subscription.is_empty() || !subscription.chars().all(|c| c.is_ascii_alphanumeric() || c == '-') {
             return Err(CallError::local(OP_SETUP, format!("not a subscription id: {subscription:?}")));
@@ -122,8 +195,9 @@ impl AzureSubscription {
         let raw = endpoint.unwrap_or(DEFAULT_ENDPOINT);
         let endpoint = Url::parse(raw)
             .map_err(|error| CallError::local(OP_SETUP, format!("bad ARM endpoint {raw:?}: {error}")))?;
-        let credential: Arc<dyn TokenCredential> = match std::env::var(TOKEN_ENV) {
-            Ok(token) if !token.trim().is_empty() => Arc::new(StaticToken::new(token.trim())?),
+        let credential: Arc<dyn TokenCredential> = match (principal, std::env::var(TOKEN_ENV)) {
+            (Some(principal), _) => principal.credential()?,
+            (None, Ok(token)) if !token.trim().is_empty() => Arc::new(StaticToken::new(token.trim())?),
             _ => azure_identity::create_default_credential().map_err(|error| classify(OP_SETUP, &error))?,
         };
         let scope = endpoint
@@ -148,7 +222,36 @@ impl AzureSubscription {
             calls,
             endpoint,
             delete_timeout: DELETE_TIMEOUT,
+            principal: None,
         })
+    }
+
+    /// The subscription as verified: its calls are recorded as made by `verified`'s principal.
+    #[must_use]
+    pub fn verified(mut self, verified: &Verified) -> Self {
+        self.principal = verified.principal().map(str::to_owned);
+        self
+    }
+
+    /// Whether these credentials reach the subscription: `GET /subscriptions/{id}` must
+    /// answer with that id. `principal` is who the credentials are, when known.
+    pub async fn verify(&self, principal: Option<&str>) -> Result<Verified, Refusal> {
+        let mut url = self.endpoint.clone();
+        url.set_path(&format!("/subscriptions/{}", self.subscription));
+        url.set_query(None);
+        url.query_pairs_mut().append_pair("api-version", API_VERSION);
+        let url = &url;
+        let answer: Result<Value, CallError> = call(&self.calls, OP_IDENTITY, || async move {
+            let response = self.get_raw(url).await.map_err(|error| classify(OP_IDENTITY, &error))?;
+            response.into_body().json().await.map_err(|error| classify(OP_IDENTITY, &error))
+        })
+        .await;
+        let answer = answer.map_err(|error| format!("{}: {}", error.code, error.message)).and_then(|body| {
+            let id = body.get("subscriptionId").and_then(Value::as_str).filter(|id| !id.is_empty());
+            let id = id.ok_or_else(|| "Resource Manager answered without a subscriptionId".to_owned())?;
+            Ok(Caller { account: id.to_owned(), principal: principal.map(str::to_owned) })
+        });
+        judge(Provider::Azure, &self.subscription, answer)
     }
 
     /// The same with another bound on waiting for one deletion (tests use seconds).
@@ -243,6 +346,7 @@ impl AzureSubscription {
                     tags: tags(item.get("tags")),
                     created_at: None,
                     managed: false,
+                    guards: Vec::new(),
                 });
             }
             let Some(link) = page.get("nextLink").and_then(Value::as_str).filter(|l| !l.is_empty()) else {
@@ -399,12 +503,15 @@ impl AzureSubscription {
 
     /// A listed group as the janitor sees it, or `None` for groups it must not touch.
     fn resource(&self, group: ResourceGroup) -> Option<Resource> {
-        // Deleting: already on its way out. managedBy: owned by another service (e.g. an AKS
-        // cluster's node resource group), which deletes it with its owner; deleting it
-        // directly is wrong.
-        if is_deleting(&group) || group.managed_by.as_deref().is_some_and(|owner| !owner.is_empty()) {
+        // Deleting: already on its way out.
+        if is_deleting(&group) {
             return None;
         }
+        // managedBy: owned by another service (e.g. an AKS cluster's node resource group),
+        // which deletes it with its owner; deleting it directly is wrong. Listed with that
+        // guard, so the block is a recorded decision.
+        let owner = group.managed_by.clone().filter(|owner| !owner.is_empty());
+        let guards = owner.into_iter().map(|owner| Guard::OwnedBy { owner }).collect();
         let name = group.name.filter(|name| !name.is_empty())?;
         Some(Resource {
             provider: Provider::Azure,
@@ -419,6 +526,7 @@ impl AzureSubscription {
             // rules see none for Azure groups.
             created_at: None,
             managed: false,
+            guards,
         })
     }
 }
@@ -430,6 +538,10 @@ impl JanitorCloud for AzureSubscription {
 
     fn account(&self) -> &str {
         &self.subscription
+    }
+
+    fn principal(&self) -> Option<&str> {
+        self.principal.as_deref()
     }
 
     fn inventory<'a>(&'a self, targets: &'a [JanitorTarget]) -> CloudFuture<'a, Vec<Resource>> {

@@ -7,6 +7,7 @@ use std::future::Future;
 use std::time::Duration;
 
 use chrono::{DateTime, Utc};
+use driftguard_engine::identity::{Caller, Refusal, Verified, judge};
 use driftguard_engine::model::Provider;
 use driftguard_engine::policy::raw::JanitorTarget;
 use driftguard_janitor::Resource;
@@ -38,6 +39,7 @@ pub struct GcsProject {
     project: String,
     client: StorageControl,
     calls: Calls,
+    principal: Option<String>,
 }
 
 impl GcsProject {
@@ -48,15 +50,51 @@ impl GcsProject {
     /// The crate's own retries are turned off: every call goes through
     /// [`crate::retry::call`] with the policy's settings, and two nested retry loops
     /// would multiply attempts and delays beyond what the policy says.
-    pub async fn connect(project: &str, endpoint: Option<&str>, calls: Calls) -> Result<Self, CallError> {
+    /// With `impersonate`, the Application Default Credentials are exchanged for the service
+    /// account's tokens (google-cloud-auth's impersonated credentials, through Google's IAM
+    /// Credentials API), so each project can be reached as its own service account.
+    pub async fn connect(
+        project: &str,
+        endpoint: Option<&str>,
+        impersonate: Option<&str>,
+        calls: Calls,
+    ) -> Result<Self, CallError> {
         let mut builder = StorageControl::builder()
             .with_retry_policy(google_cloud_gax::retry_policy::NeverRetry)
             .with_attempt_timeout(ATTEMPT_TIMEOUT);
+        let local = endpoint.is_some_and(|endpoint| endpoint.starts_with("http://"));
         if let Some(endpoint) = endpoint {
             builder = builder.with_endpoint(endpoint);
-            if endpoint.starts_with("http://") {
+        }
+        match (local, impersonate) {
+            (true, None) => {
                 builder = builder.with_credentials(google_cloud_auth::credentials::anonymous::Builder::new().build());
             }
+            (true, Some(_)) => {
+                return Err(CallError::local(
+                    "storage:Connect",
+                    "impersonate_service_account needs Google's IAM Credentials API; a local http:// endpoint is \
+                     reached without credentials",
+                ));
+            }
+            (false, Some(account)) => {
+                let credentials = google_cloud_auth::credentials::Builder::default()
+                    .build()
+                    .and_then(|source| {
+                        google_cloud_auth::credentials::impersonated::Builder::from_source_credentials(source)
+                            .with_target_principal(account)
+                            .build()
+                    })
+                    .map_err(|error| CallError {
+                        operation: "storage:Connect".to_owned(),
+                        code: "credentials".to_owned(),
+                        message: format!("impersonating {account}: {error}"),
+                        transient: false,
+                        retry_after: None,
+                    })?;
+                builder = builder.with_credentials(credentials);
+            }
+            (false, None) => {}
         }
         let client = builder.build().await.map_err(|error| {
             let code = if error.is_default_credentials() {
@@ -76,7 +114,29 @@ impl GcsProject {
                 retry_after: None,
             }
         })?;
-        Ok(Self { project: project.to_owned(), client, calls })
+        Ok(Self { project: project.to_owned(), client, calls, principal: None })
+    }
+
+    /// The project as verified: its calls are recorded as made by `verified`'s principal.
+    #[must_use]
+    pub fn verified(mut self, verified: &Verified) -> Self {
+        self.principal = verified.principal().map(str::to_owned);
+        self
+    }
+
+    /// Whether these credentials reach the project: its bucket listing must answer for it
+    /// (one page of one bucket). A refusal, or a project the service does not know, makes
+    /// the project unreachable; `principal` is who the credentials are, when known.
+    pub async fn verify(&self, principal: Option<&str>) -> Result<Verified, Refusal> {
+        let parent = format!("projects/{}", self.project);
+        let answer = send(&self.calls, "storage:ListBuckets", || {
+            self.client.list_buckets().set_parent(&parent).set_page_size(1).send()
+        })
+        .await;
+        let answer = answer
+            .map(|_| Caller { account: self.project.clone(), principal: principal.map(str::to_owned) })
+            .map_err(|error| format!("{}: {}", error.code, error.message));
+        judge(Provider::Gcp, &self.project, answer)
     }
 
     async fn buckets(&self) -> Result<Vec<Resource>, CallError> {
@@ -119,6 +179,7 @@ impl GcsProject {
             tags: bucket.labels.into_iter().collect(),
             created_at,
             managed: false,
+            guards: Vec::new(),
         }
     }
 
@@ -310,6 +371,10 @@ impl JanitorCloud for GcsProject {
 
     fn account(&self) -> &str {
         &self.project
+    }
+
+    fn principal(&self) -> Option<&str> {
+        self.principal.as_deref()
     }
 
     fn inventory<'a>(&'a self, targets: &'a [JanitorTarget]) -> CloudFuture<'a, Vec<Resource>> {

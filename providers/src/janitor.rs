@@ -37,6 +37,12 @@ pub trait JanitorCloud: Send + Sync {
     /// The account, project or subscription.
     fn account(&self) -> &str;
 
+    /// Who this adapter's calls are made as, as verified at the start of the job (the
+    /// `principal` of every audit record of its calls).
+    fn principal(&self) -> Option<&str> {
+        None
+    }
+
     /// Every resource of these types in the adapter's scan scope (its regions), with
     /// `managed` false: the caller knows the Terraform states.
     fn inventory<'a>(&'a self, targets: &'a [JanitorTarget]) -> CloudFuture<'a, Vec<Resource>>;

@@ -20,6 +20,7 @@ mod aws_execute;
 pub mod aws_janitor;
 pub mod azure_janitor;
 pub mod gcp_janitor;
+pub mod identity;
 pub mod janitor;
 pub mod pace;
 pub mod retry;

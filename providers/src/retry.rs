@@ -122,7 +122,7 @@ impl CallError {
 /// Classifies an SDK error: construction failures are permanent; timeouts, dispatch
 /// failures, 5xx, 429 and throttling codes are transient; the rest (auth, validation,
 /// not found) is permanent.
-pub fn classify<E: ProvideErrorMetadata + std::fmt::Debug>(
+pub fn classify<E: ProvideErrorMetadata + std::error::Error + 'static>(
     operation: &str,
     error: &SdkError<E, Response>,
 ) -> CallError {
@@ -132,6 +132,11 @@ pub fn classify<E: ProvideErrorMetadata + std::fmt::Debug>(
         .and_then(|response| response.headers().get("retry-after"))
         .and_then(|value| value.trim().parse::<u64>().ok())
         .map(Duration::from_secs);
+    // No credentials: the request was never sent (the SDK reports it as a dispatch
+    // failure); say why instead, and retry only what may pass on its own.
+    if let Some(credentials) = credentials_failure(error) {
+        return CallError { operation: operation.to_owned(), retry_after: None, ..credentials };
+    }
     let (code, message, transient) = match error {
         SdkError::ConstructionFailure(_) => ("ConstructionFailure".to_owned(), format!("{error:?}"), false),
         SdkError::TimeoutError(_) => ("Timeout".to_owned(), "the request timed out".to_owned(), true),
@@ -156,6 +161,35 @@ pub fn classify<E: ProvideErrorMetadata + std::fmt::Debug>(
         _ => ("Unknown".to_owned(), format!("{error:?}"), false),
     };
     CallError { operation: operation.to_owned(), code, message, transient, retry_after }
+}
+
+/// A call that failed before it was sent because no credentials could be had: missing
+/// ones, a broken profile, or a role that could not be assumed. Transient only when
+/// getting them timed out or STS was throttled or down; a refused `AssumeRole` (denied,
+/// wrong external id) is permanent and says so in STS's own words.
+fn credentials_failure(error: &(dyn std::error::Error + 'static)) -> Option<CallError> {
+    use aws_credential_types::provider::error::CredentialsError;
+    let mut chain = std::iter::successors(Some(error), |e| e.source());
+    let credentials = chain.find_map(|e| e.downcast_ref::<CredentialsError>())?;
+    let mut transient = matches!(credentials, CredentialsError::ProviderTimedOut(_));
+    let mut code = "CredentialsError".to_owned();
+    let mut message = match credentials {
+        CredentialsError::CredentialsNotLoaded(_) => "no credentials found".to_owned(),
+        CredentialsError::ProviderTimedOut(_) => "getting credentials timed out".to_owned(),
+        CredentialsError::InvalidConfiguration(_) => "invalid credentials configuration".to_owned(),
+        _ => "cannot get credentials".to_owned(),
+    };
+    let assumed = std::iter::successors(Some(credentials as &(dyn std::error::Error + 'static)), |e| e.source())
+        .find_map(|e| e.downcast_ref::<SdkError<aws_sdk_sts::operation::assume_role::AssumeRoleError, Response>>());
+    if let Some(assumed) = assumed {
+        let inner = classify("sts:AssumeRole", assumed);
+        transient = inner.transient;
+        code = format!("AssumeRole:{}", inner.code);
+        message = format!("sts:AssumeRole failed: {}: {}", inner.code, inner.message);
+    } else if let Some(source) = std::error::Error::source(credentials) {
+        message = format!("{message}: {source}");
+    }
+    Some(CallError { operation: String::new(), code, message, transient, retry_after: None })
 }
 
 /// Sees every attempt of every cloud call: the daemon's metrics. `operation` is

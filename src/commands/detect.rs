@@ -4,7 +4,7 @@
 //! collect every account and region, and only then decide and act. A failure before the
 //! deciding stage exits 1 with nothing changed and no finding recorded.
 
-use std::collections::{HashMap, HashSet};
+use std::collections::{BTreeMap, HashMap, HashSet};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
@@ -13,15 +13,18 @@ use driftguard_engine::audit::{AuditEventName, Outcome};
 use driftguard_engine::drift::normalize::{SUPPORTED_TYPES, declared};
 use driftguard_engine::drift::{Normalized, Scope, diff, missing};
 use driftguard_engine::finding::{Action, State};
+use driftguard_engine::identity::Refusal;
 use driftguard_engine::model::Provider;
 use driftguard_engine::policy::{Policy, StateSource};
-use driftguard_engine::report::{DriftReport, ReportFinding};
+use driftguard_engine::report::{DriftReport, RefusedAccount, ReportFinding};
 use driftguard_engine::tfstate::{self, StateFile};
 use driftguard_providers::aws::Aws;
+use driftguard_providers::identity::AwsSession;
 use driftguard_providers::retry::Calls;
 use driftguard_store::FindingRecord;
 use tokio::runtime::Handle;
 
+use super::accounts::{self, AwsReach, Checked};
 use super::{JobEnv, load_for_action, open_store, run_record};
 use crate::audit;
 use crate::cli::Cli;
@@ -32,24 +35,23 @@ use crate::runner::{Executor, Failure, RunInfo, Runner};
 #[derive(Debug, Clone)]
 struct Target {
     scope: Scope,
-    endpoint: Option<String>,
     global: bool,
     /// The account's regions: buckets elsewhere are out of scope.
     bucket_regions: Vec<String>,
 }
 
-/// Every account and region of the policy, or those of a split job's account or region.
-/// S3 and IAM (account-wide) go with the account's first region, split or not.
-fn targets(policy: &Policy, account_only: Option<&str>, region_only: Option<&str>) -> Vec<Target> {
+/// Every region of the verified accounts, or those of a split job's region. S3 and IAM
+/// (account-wide) go with the account's first region, split or not.
+fn targets(reached: &[AwsReach], region_only: Option<&str>) -> Vec<Target> {
     let mut out = Vec::new();
-    for account in policy.providers.aws.iter().filter(|a| account_only.is_none_or(|only| a.account == only)) {
+    for reach in reached {
+        let account = &reach.account;
         for (index, region) in account.regions.iter().enumerate() {
             if region_only.is_some_and(|only| only != region) {
                 continue;
             }
             out.push(Target {
-                scope: Scope { provider: Provider::Aws, account: account.account.clone(), region: region.clone() },
-                endpoint: account.endpoint.clone(),
+                scope: Scope { provider: Provider::Aws, account: account.id.clone(), region: region.clone() },
                 global: index == 0,
                 bucket_regions: account.regions.clone(),
             });
@@ -105,13 +107,14 @@ pub(super) fn load_states(
                 }
                 StateSource::S3 { bucket, key, region, .. } => {
                     let endpoint = policy.providers.aws.iter().find_map(|a| a.endpoint.clone());
-                    // The state bucket may live in an account the policy does not scan: its
-                    // calls are observed but not paced as one of the policy's accounts.
+                    // The state bucket may live in an account the policy does not scan: it
+                    // is read with the ambient credentials, observed but not paced as one of
+                    // the policy's accounts.
                     let calls = Calls::new(policy.retry, "aws").observed(env.observer.clone());
                     let name = format!("s3://{bucket}/{key}");
                     let result = runtime.block_on(async {
-                        let aws = Aws::connect(region, endpoint.as_deref(), calls).await;
-                        aws.read_object(bucket, key).await
+                        let session = AwsSession::ambient(region, endpoint.as_deref()).await;
+                        Aws::connect(&session, region, calls).read_object(bucket, key).await
                     });
                     match result {
                         Ok(bytes) => match tfstate::parse(&name, &bytes) {
@@ -143,13 +146,109 @@ fn placement(resource: &Normalized, arn: Option<&str>) -> (Option<String>, Optio
     (nonempty(parts[4]), nonempty(parts[3]))
 }
 
-/// Executes remediation through the AWS adapter of the finding's account and region.
+/// Declared resources, placed.
+#[derive(Debug, Default)]
+struct Placed {
+    /// Per target, the declared resources compared there.
+    by_target: Vec<Vec<Normalized>>,
+    /// Resources of types not compared, by type.
+    unsupported: BTreeMap<String, usize>,
+    /// Resources of supported types compared nowhere (a refused account, or outside the
+    /// job's accounts and regions).
+    unplaced: usize,
+}
+
+/// Places each declared resource in its target: by the account and region of its ARN; an
+/// S3 bucket (whose ARN names no account) in the account whose credentials listed it
+/// (`owners`); otherwise in the account of its state file's other ARNs. Nothing is placed
+/// in a refused account, nor, while any account is refused, anything whose account is
+/// unknown (it may be there): such resources are never compared, so never reported
+/// missing. Pure, so that the property below can hold it to that.
+fn place(states: &[StateFile], targets: &[Target], owners: &HashMap<&str, &str>, refused: &HashSet<&str>) -> Placed {
+    let mut placed = Placed { by_target: vec![Vec::new(); targets.len()], ..Placed::default() };
+    for state in states {
+        let home = home_account(state);
+        for resource in &state.resources {
+            if !SUPPORTED_TYPES.contains(&resource.resource_type.as_str()) {
+                *placed.unsupported.entry(resource.resource_type.clone()).or_default() += 1;
+                continue;
+            }
+            let Some(normalized) = declared(resource) else { continue };
+            let arn = resource.attributes.get("arn").and_then(serde_json::Value::as_str);
+            let (account, region) = placement(&normalized, arn);
+            let global_type =
+                normalized.resource_type.starts_with("aws_s3_") || normalized.resource_type.starts_with("aws_iam_");
+            let listed_by = || {
+                normalized
+                    .resource_type
+                    .starts_with("aws_s3_")
+                    .then(|| owners.get(normalized.id.as_str()).map(|owner| (*owner).to_owned()))
+                    .flatten()
+            };
+            let account = account.or_else(listed_by).or_else(|| home.clone());
+            let compared_nowhere = match account.as_deref() {
+                Some(account) => refused.contains(account),
+                None => !refused.is_empty(),
+            };
+            if compared_nowhere {
+                placed.unplaced += 1;
+                continue;
+            }
+            let index = targets.iter().position(|target| {
+                let account_ok = account.as_deref().is_none_or(|a| a == target.scope.account);
+                let region_ok = if global_type {
+                    target.global
+                } else {
+                    region.as_deref().is_none_or(|r| r == target.scope.region)
+                };
+                account_ok && region_ok
+            });
+            match index {
+                Some(index) => placed.by_target[index].push(normalized),
+                None => placed.unplaced += 1,
+            }
+        }
+    }
+    placed
+}
+
+/// Which verified account listed each bucket (bucket names are global; `ListBuckets`
+/// answers only with the caller's own).
+fn bucket_owners<'t>(targets: &'t [Target], live: &'t [Vec<Normalized>]) -> HashMap<&'t str, &'t str> {
+    let mut owners = HashMap::new();
+    for (target, resources) in targets.iter().zip(live) {
+        for resource in resources.iter().filter(|r| r.resource_type == "aws_s3_bucket") {
+            owners.insert(resource.id.as_str(), target.scope.account.as_str());
+        }
+    }
+    owners
+}
+
+/// The account a state file's resources live in, when their ARNs agree on one.
+fn home_account(state: &StateFile) -> Option<String> {
+    let mut accounts = state
+        .resources
+        .iter()
+        .filter_map(|resource| resource.attributes.get("arn").and_then(serde_json::Value::as_str))
+        .filter_map(driftguard_engine::identity::arn_account);
+    let first = accounts.next()?;
+    accounts.all(|account| account == first).then(|| first.to_owned())
+}
+
+/// Executes remediation through the AWS adapter of the finding's account and region: only
+/// verified accounts have one, so nothing is remediated in an account that was not.
 struct AwsExecutor<'r> {
     runtime: &'r Handle,
     clients: HashMap<(String, String), Arc<Aws>>,
+    /// Who calls are made as, per verified account.
+    principals: HashMap<String, String>,
 }
 
 impl Executor for AwsExecutor<'_> {
+    fn principal(&self, finding: &FindingRecord) -> Option<String> {
+        self.principals.get(&finding.account).cloned()
+    }
+
     fn execute(&mut self, finding: &FindingRecord, action: &Action) -> Result<(), Failure> {
         let Some(aws) = self.clients.get(&(finding.account.clone(), finding.region.clone())) else {
             return Err(Failure::other(format!("no client for account {} region {}", finding.account, finding.region)));
@@ -225,9 +324,19 @@ pub fn run(cli: &Cli, state_paths: &[PathBuf], report_path: Option<&Path>) -> Ex
         eprintln!("driftguard detect: {error}");
         return Exit::Runtime;
     }
-    summarize(&outcome.report, outcome.states, outcome.unsupported);
+    summarize(&outcome.report, outcome.states, outcome.unplaced);
+    for line in outcome.checked.lines() {
+        eprintln!("{line}");
+    }
     let drifted = outcome.report.findings.iter().any(|f| !matches!(f.state, State::Ignored));
-    if drifted { Exit::Drift } else { Exit::Success }
+    // A refused account was not governed at all: that outranks any drift found elsewhere.
+    if !outcome.checked.refused.is_empty() {
+        Exit::Runtime
+    } else if drifted {
+        Exit::Drift
+    } else {
+        Exit::Success
+    }
 }
 
 /// Writes a report whole or not at all (a temporary file renamed over the old one), so a
@@ -247,8 +356,11 @@ pub struct DetectOutcome {
     pub report: DriftReport,
     /// State files read.
     pub states: usize,
-    /// Declared resources of types not compared.
-    pub unsupported: usize,
+    /// Declared resources of supported types that no verified account's scan covers (in
+    /// a refused account, or outside every account and region of the job).
+    pub unplaced: usize,
+    /// What the identity checks found.
+    pub checked: Checked,
     /// A stop request ended it between two findings.
     pub interrupted: bool,
 }
@@ -279,20 +391,36 @@ pub fn execute(
         }
     };
 
-    // 2. Live state, every target, before anything is decided.
-    let targets = targets(policy, env.account.as_deref(), env.region.as_deref());
-    if targets.is_empty() {
+    // 2. Who each account's credentials are, before any other call there.
+    let in_scope = accounts::in_scope(policy, env, Provider::Aws);
+    if in_scope.is_empty() {
         return Err("driftguard detect: the policy lists no AWS account (providers.aws) in this job's scope".to_owned());
     }
-    let clients: HashMap<(String, String), Arc<Aws>> = runtime.block_on(async {
-        let mut clients = HashMap::new();
-        for target in &targets {
-            let calls = env.calls(policy, Provider::Aws, &target.scope.account);
-            let aws = Aws::connect(&target.scope.region, target.endpoint.as_deref(), calls).await;
-            clients.insert((target.scope.account.clone(), target.scope.region.clone()), Arc::new(aws));
+    let mut checked = Checked::default();
+    let mut reached = Vec::new();
+    for result in accounts::verify_aws(runtime, env, policy, &in_scope) {
+        checked.note(result.as_ref().map(|reach| &reach.verified));
+        match result {
+            Ok(reach) => reached.push(reach),
+            Err(refusal) => accounts::record_refusal(policy, &run_id, policy.dry_run, &refusal),
         }
-        clients
-    });
+    }
+
+    // 3. Live state, every target of a verified account, before anything is decided.
+    let targets = targets(&reached, env.region.as_deref());
+    let clients: HashMap<(String, String), Arc<Aws>> = targets
+        .iter()
+        .filter_map(|target| {
+            let reach = reached.iter().find(|reach| reach.account.id == target.scope.account)?;
+            let calls = env.calls(policy, Provider::Aws, &target.scope.account);
+            let aws = Aws::connect(&reach.session, &target.scope.region, calls);
+            Some(((target.scope.account.clone(), target.scope.region.clone()), Arc::new(aws)))
+        })
+        .collect();
+    let principals: HashMap<String, String> = reached
+        .iter()
+        .filter_map(|reach| Some((reach.account.id.clone(), reach.verified.principal()?.to_owned())))
+        .collect();
     let collected = runtime.block_on(collect_all(&targets, &clients, policy.detection.concurrency));
     let mut failures = Vec::new();
     let mut live: Vec<Vec<Normalized>> = vec![Vec::new(); targets.len()];
@@ -309,37 +437,12 @@ pub fn execute(
         return Err(lines.join("\n"));
     }
 
-    // 3. Place declared resources in targets.
-    let mut declared_by_target: Vec<Vec<Normalized>> = vec![Vec::new(); targets.len()];
-    let mut unsupported = 0usize;
-    for state in &states {
-        for resource in &state.resources {
-            if !SUPPORTED_TYPES.contains(&resource.resource_type.as_str()) {
-                unsupported += 1;
-                continue;
-            }
-            let Some(normalized) = declared(resource) else { continue };
-            let arn = resource.attributes.get("arn").and_then(serde_json::Value::as_str);
-            let (account, region) = placement(&normalized, arn);
-            let global_type =
-                normalized.resource_type.starts_with("aws_s3_") || normalized.resource_type.starts_with("aws_iam_");
-            let index = targets.iter().position(|target| {
-                let account_ok = account.as_deref().is_none_or(|a| a == target.scope.account);
-                let region_ok = if global_type {
-                    target.global
-                } else {
-                    region.as_deref().is_none_or(|r| r == target.scope.region)
-                };
-                account_ok && region_ok
-            });
-            match index {
-                Some(index) => declared_by_target[index].push(normalized),
-                None => unsupported += 1,
-            }
-        }
-    }
+    // 4. Place declared resources in the targets of verified accounts.
+    let refused: HashSet<&str> = checked.refused.iter().map(Refusal::account).collect();
+    let Placed { by_target: declared_by_target, unsupported, unplaced } =
+        place(&states, &targets, &bucket_owners(&targets, &live), &refused);
 
-    // 4. Diff, decide, act.
+    // 5. Diff, decide, act.
     let mut findings_by_target = Vec::new();
     for (index, target) in targets.iter().enumerate() {
         let counts = |resource: &Normalized| policy.detection.counts_unmanaged(resource);
@@ -355,7 +458,13 @@ pub fn execute(
         "detect run started",
     );
 
-    let mut executor = AwsExecutor { runtime, clients: clients.clone() };
+    if !unsupported.is_empty() {
+        let mut record = run_record(policy, &run_id, policy.dry_run, AuditEventName::StateUnsupported, Outcome::Noted);
+        record.reason =
+            Some(unsupported.iter().map(|(kind, count)| format!("{kind}: {count}")).collect::<Vec<_>>().join(", "));
+        audit::emit(&record, "resources of types DriftGuard does not compare were found in the states");
+    }
+    let mut executor = AwsExecutor { runtime, clients: clients.clone(), principals };
     let info = RunInfo { run_id: run_id.clone(), host: audit::host(), dry_run: policy.dry_run };
     let mut runner = Runner::new(policy, &mut store, info, Utc::now()).with_executor(&mut executor);
     let mut interrupted = false;
@@ -403,7 +512,7 @@ pub fn execute(
     })();
     let mut entries = outcome.map_err(|error| format!("driftguard detect: {error}"))?;
 
-    // 5. Verify remediations against a fresh collection, retrying while attempts last.
+    // 6. Verify remediations against a fresh collection, retrying while attempts last.
     for _round in 0..10 {
         if runner.awaiting_verification().is_empty() || env.stopping() {
             break;
@@ -432,20 +541,36 @@ pub fn execute(
     }
     drop(runner);
 
-    let report = DriftReport::new(&run_id, &policy.hash, policy.dry_run, Utc::now(), entries);
+    let refused_accounts = checked
+        .refused
+        .iter()
+        .map(|refusal| RefusedAccount {
+            provider: refusal.provider(),
+            account: refusal.account().to_owned(),
+            kind: refusal.kind().to_owned(),
+            reason: refusal.describe(),
+        })
+        .collect();
+    let counts = unsupported.iter().map(|(kind, count)| (kind.clone(), *count as u64)).collect();
+    let report = DriftReport::new(&run_id, &policy.hash, policy.dry_run, Utc::now(), entries)
+        .with_coverage(counts, refused_accounts);
     let run_status = if interrupted { "interrupted" } else { "succeeded" };
     let _ = store.finish_run(&run_id, run_status, Utc::now());
-    let mut finished = run_record(policy, &run_id, policy.dry_run, AuditEventName::RunFinished, Outcome::Succeeded);
-    finished.reason = Some(if interrupted {
-        format!("{} findings; interrupted by a stop request", report.summary.total)
-    } else {
-        format!("{} findings", report.summary.total)
-    });
+    let outcome = if checked.refused.is_empty() { Outcome::Succeeded } else { Outcome::Failed };
+    let mut finished = run_record(policy, &run_id, policy.dry_run, AuditEventName::RunFinished, outcome);
+    let mut reason = format!("{} findings", report.summary.total);
+    if !checked.refused.is_empty() {
+        reason += &format!("; {} account(s) refused", checked.refused.len());
+    }
+    if interrupted {
+        reason += "; interrupted by a stop request";
+    }
+    finished.reason = Some(reason);
     audit::emit(&finished, "detect run finished");
-    Ok(DetectOutcome { report, states: states.len(), unsupported, interrupted })
+    Ok(DetectOutcome { report, states: states.len(), unplaced, interrupted, checked })
 }
 
-fn summarize(report: &DriftReport, states: usize, unsupported: usize) {
+fn summarize(report: &DriftReport, states: usize, unplaced: usize) {
     for finding in &report.findings {
         eprintln!(
             "{:<9} {:<8} {:<40} {:<28} -> {}",
@@ -465,7 +590,110 @@ fn summarize(report: &DriftReport, states: usize, unsupported: usize) {
         s.by_kind.unmanaged,
         s.by_severity.critical,
         s.by_severity.high,
-        if unsupported > 0 { format!(", {unsupported} resources of types not compared") } else { String::new() },
+        if unplaced > 0 { format!(", {unplaced} outside the verified accounts and regions") } else { String::new() },
         if report.dry_run { "on" } else { "off" },
     );
+    if !report.unsupported.is_empty() {
+        let types: Vec<String> = report.unsupported.iter().map(|(kind, count)| format!("{kind} ({count})")).collect();
+        eprintln!("not compared (types DriftGuard does not know yet): {}", types.join(", "));
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    //! Placement as a property: whatever the states hold and whichever accounts were
+    //! refused, nothing is compared (so nothing can be reported, remediated or resolved)
+    //! in a refused account, and everything with a known account is compared there only.
+
+    use proptest::prelude::*;
+
+    use super::*;
+
+    const ACCOUNTS: [&str; 3] = ["111111111111", "222222222222", "333333333333"];
+    const REGIONS: [&str; 2] = ["us-east-1", "eu-west-1"];
+
+    fn resource(kind: usize, account: usize, region: usize, n: usize, name: &str) -> serde_json::Value {
+        let (account, region) = (ACCOUNTS[account], REGIONS[region]);
+        let (kind, attributes) = match kind {
+            0 => (
+                "aws_instance",
+                serde_json::json!({"id": format!("i-{n:08x}"), "arn": format!("arn:aws:ec2:{region}:{account}:instance/i-{n:08x}")}),
+            ),
+            1 => (
+                "aws_iam_role",
+                serde_json::json!({"id": format!("role-{n}"), "name": format!("role-{n}"), "arn": format!("arn:aws:iam::{account}:role/role-{n}")}),
+            ),
+            _ => (
+                "aws_s3_bucket",
+                serde_json::json!({"id": format!("bucket-{n}"), "bucket": format!("bucket-{n}"), "arn": format!("arn:aws:s3:::bucket-{n}")}),
+            ),
+        };
+        serde_json::json!({"mode": "managed", "type": kind, "name": name,
+            "provider": "provider[\"registry.terraform.io/hashicorp/aws\"]",
+            "instances": [{"schema_version": 0, "attributes": attributes}]})
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(300))]
+
+        #[test]
+        fn nothing_is_compared_in_a_refused_account(
+            refused in prop::collection::vec(any::<bool>(), 3),
+            states in prop::collection::vec(prop::collection::vec((0..3usize, 0..3usize, 0..2usize, 0..8usize), 0..8), 1..4),
+            owners in prop::collection::btree_map(0..8usize, 0..3usize, 0..6),
+        ) {
+            let refused_accounts: HashSet<&str> =
+                ACCOUNTS.iter().zip(&refused).filter(|(_, r)| **r).map(|(a, _)| *a).collect();
+            let targets: Vec<Target> = ACCOUNTS
+                .iter()
+                .filter(|a| !refused_accounts.contains(*a))
+                .flat_map(|account| {
+                    REGIONS.iter().enumerate().map(move |(index, region)| Target {
+                        scope: Scope { provider: Provider::Aws, account: (*account).to_owned(), region: (*region).to_owned() },
+                        global: index == 0,
+                        bucket_regions: REGIONS.map(str::to_owned).to_vec(),
+                    })
+                })
+                .collect();
+            // A bucket is listed only by a verified account's credentials.
+            let names: BTreeMap<usize, String> = owners.keys().map(|n| (*n, format!("bucket-{n}"))).collect();
+            let owner_map: HashMap<&str, &str> = owners
+                .iter()
+                .filter(|(_, a)| !refused[**a])
+                .map(|(n, a)| (names[n].as_str(), ACCOUNTS[*a]))
+                .collect();
+            let files: Vec<StateFile> = states
+                .iter()
+                .enumerate()
+                .map(|(index, resources)| {
+                    let json = serde_json::json!({"version": 4, "terraform_version": "1.9.8", "serial": 1,
+                        "lineage": format!("l{index}"), "outputs": {},
+                        "resources": resources.iter().enumerate().map(|(i, (k, a, r, n))| {
+                            // Buckets share names across states (as in life); other ids are unique.
+                            let id = if *k == 2 { *n } else { 1000 * (index + 1) + i };
+                            resource(*k, *a, *r, id, &format!("r{i}"))
+                        }).collect::<Vec<_>>()});
+                    tfstate::parse(&format!("s{index}"), json.to_string().as_bytes()).unwrap()
+                })
+                .collect();
+            let placed = place(&files, &targets, &owner_map, &refused_accounts);
+            let total: usize = files.iter().map(|f| f.resources.len()).sum();
+            let compared: usize = placed.by_target.iter().map(Vec::len).sum();
+            prop_assert_eq!(compared + placed.unplaced, total, "every resource is compared once or counted");
+            for (target, resources) in targets.iter().zip(&placed.by_target) {
+                prop_assert!(!refused_accounts.contains(target.scope.account.as_str()));
+                for resource in resources {
+                    let file = files.iter().find(|f| f.resources.iter().any(|r| r.id() == Some(resource.id.as_str()))).unwrap();
+                    let declared = file.resources.iter().find(|r| r.id() == Some(resource.id.as_str())).unwrap();
+                    let arn = declared.attributes.get("arn").and_then(serde_json::Value::as_str);
+                    if let Some(account) = arn.and_then(driftguard_engine::identity::arn_account) {
+                        prop_assert_eq!(account, target.scope.account.as_str(), "compared in another account");
+                    }
+                    if let Some(owner) = owner_map.get(resource.id.as_str()) {
+                        prop_assert_eq!(*owner, target.scope.account.as_str(), "a bucket compared away from its lister");
+                    }
+                }
+            }
+        }
+    }
 }

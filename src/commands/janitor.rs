@@ -13,22 +13,25 @@ use std::time::{Duration, Instant};
 
 use chrono::{DateTime, Utc};
 use driftguard_engine::audit::{AuditEventName, AuditRecord, Outcome};
+use driftguard_engine::identity::{Refusal, Verified};
 use driftguard_engine::model::Provider;
-use driftguard_engine::policy::Policy;
 use driftguard_engine::policy::raw::{JanitorPhase, JanitorTarget};
+use driftguard_engine::policy::{Account, Identity, Policy};
 use driftguard_engine::tfstate::StateFile;
 use driftguard_janitor::decide::{Decision, Mode, decide, fingerprint, mark_value};
 use driftguard_janitor::machine::{ItemEffect, ItemEvent, ItemState, step};
 use driftguard_janitor::{Resource, Skip};
 use driftguard_providers::aws::Aws;
 use driftguard_providers::aws_janitor::AwsAccount;
-use driftguard_providers::azure_janitor::AzureSubscription;
+use driftguard_providers::azure_janitor::{AzureSubscription, ServicePrincipal};
 use driftguard_providers::gcp_janitor::GcsProject;
 use driftguard_providers::janitor::{DeleteOptions, JanitorCloud};
+use driftguard_providers::retry::CallError;
 use driftguard_store::{JanitorItem, JanitorTransition, OutboxState, Store};
 use serde::{Deserialize, Serialize};
 use tokio::runtime::Handle;
 
+use super::accounts::{self, Checked};
 use super::{JobEnv, load_for_action, open_store, run_record};
 use crate::audit;
 use crate::cli::Cli;
@@ -112,42 +115,101 @@ fn managed_ids(states: &[StateFile]) -> BTreeSet<(String, String)> {
 }
 
 /// Every account, project and subscription of the policy whose provider has a janitor
-/// target: the scan scope (deletion is further limited by `janitor.delete_allowlist`).
-fn clouds(runtime: &Handle, env: &JobEnv, policy: &Policy) -> Result<Vec<Box<dyn JanitorCloud>>, String> {
+/// target and whose identity this job verified: the scan scope (deletion is further
+/// limited by `janitor.delete_allowlist`). A refused one is recorded and left out.
+fn clouds(runtime: &Handle, env: &JobEnv, policy: &Policy, run_id: &str) -> (Vec<Box<dyn JanitorCloud>>, Checked) {
     let targets = &policy.janitor.targets;
     let wants = |provider: Provider| targets.iter().any(|t| t.provider() == provider);
-    let mut out: Vec<Box<dyn JanitorCloud>> = Vec::new();
+    let mut checks: Vec<Check> = Vec::new();
     if wants(Provider::Aws) {
-        for account in policy.providers.aws.iter().filter(|a| !a.regions.is_empty() && env.covers(&a.account)) {
-            let clients = runtime.block_on(async {
-                let mut clients = Vec::new();
-                for region in &account.regions {
-                    let calls = env.calls(policy, Provider::Aws, &account.account);
-                    clients.push(Aws::connect(region, account.endpoint.as_deref(), calls).await);
-                }
-                clients
-            });
-            out.push(Box::new(AwsAccount::new(&account.account, clients)));
+        let in_scope: Vec<&Account> = accounts::in_scope(policy, env, Provider::Aws)
+            .into_iter()
+            .filter(|account| !account.regions.is_empty())
+            .collect();
+        // Protection is read only where it decides something: the policy does not lift it.
+        let termination_reads = (!policy.janitor.ec2_disable_termination_protection)
+            .then(|| policy.protection.name_prefix.clone())
+            .flatten();
+        for result in accounts::verify_aws(runtime, env, policy, &in_scope) {
+            checks.push(result.map(|reach| {
+                let clients = reach
+                    .account
+                    .regions
+                    .iter()
+                    .map(|region| {
+                        Aws::connect(&reach.session, region, env.calls(policy, Provider::Aws, &reach.account.id))
+                    })
+                    .collect();
+                let cloud =
+                    AwsAccount::new(&reach.verified, clients).reading_termination_protection(termination_reads.clone());
+                (Box::new(cloud) as Box<dyn JanitorCloud>, reach.verified)
+            }));
         }
     }
     if wants(Provider::Gcp) {
-        for project in policy.providers.gcp.iter().filter(|p| env.covers(&p.project)) {
-            let calls = env.calls(policy, Provider::Gcp, &project.project);
-            let cloud = runtime
-                .block_on(GcsProject::connect(&project.project, project.endpoint.as_deref(), calls))
-                .map_err(|error| format!("GCP project {}: {error}", project.project))?;
-            out.push(Box::new(cloud));
+        for account in accounts::in_scope(policy, env, Provider::Gcp) {
+            let Identity::Gcp { impersonate_service_account } = &account.identity else { continue };
+            let calls = env.calls(policy, Provider::Gcp, &account.id);
+            let impersonate = impersonate_service_account.as_deref();
+            checks.push(runtime.block_on(async {
+                let project = GcsProject::connect(&account.id, account.endpoint.as_deref(), impersonate, calls)
+                    .await
+                    .map_err(|error| unreachable(Provider::Gcp, &account.id, &error))?;
+                let verified = project.verify(impersonate).await?;
+                Ok((Box::new(project.verified(&verified)) as Box<dyn JanitorCloud>, verified))
+            }));
         }
     }
     if wants(Provider::Azure) {
-        for subscription in policy.providers.azure.iter().filter(|s| env.covers(&s.subscription)) {
-            let calls = env.calls(policy, Provider::Azure, &subscription.subscription);
-            let cloud = AzureSubscription::new(&subscription.subscription, subscription.endpoint.as_deref(), calls)
-                .map_err(|error| format!("Azure subscription {}: {error}", subscription.subscription))?;
-            out.push(Box::new(cloud));
+        for account in accounts::in_scope(policy, env, Provider::Azure) {
+            let Identity::Azure { service_principal, client_secret_env } = &account.identity else { continue };
+            let principal = service_principal.as_ref().map(|(tenant_id, client_id)| ServicePrincipal {
+                tenant_id: tenant_id.clone(),
+                client_id: client_id.clone(),
+                client_secret_env: client_secret_env.clone(),
+            });
+            let calls = env.calls(policy, Provider::Azure, &account.id);
+            checks.push(runtime.block_on(async {
+                let subscription =
+                    AzureSubscription::new(&account.id, account.endpoint.as_deref(), principal.as_ref(), calls)
+                        .map_err(|error| unreachable(Provider::Azure, &account.id, &error))?;
+                let verified = subscription.verify(principal.as_ref().map(|p| p.client_id.as_str())).await?;
+                Ok((Box::new(subscription.verified(&verified)) as Box<dyn JanitorCloud>, verified))
+            }));
         }
     }
-    Ok(out)
+    admit(policy, run_id, checks)
+}
+
+/// One account's identity check: its adapter, built from the verified identity, or why not.
+type Check = Result<(Box<dyn JanitorCloud>, Verified), Refusal>;
+
+/// Keeps the clouds whose identity was verified, in order; records every refusal.
+fn admit(policy: &Policy, run_id: &str, checks: Vec<Check>) -> (Vec<Box<dyn JanitorCloud>>, Checked) {
+    let mut admitted = Vec::new();
+    let mut checked = Checked::default();
+    for check in checks {
+        match check {
+            Ok((cloud, verified)) => {
+                checked.note(Ok(&verified));
+                admitted.push(cloud);
+            }
+            Err(refusal) => {
+                accounts::record_refusal(policy, run_id, policy.dry_run, &refusal);
+                checked.note(Err(&refusal));
+            }
+        }
+    }
+    (admitted, checked)
+}
+
+/// An adapter that could not even be built: the account cannot be reached.
+fn unreachable(provider: Provider, account: &str, error: &CallError) -> Refusal {
+    Refusal::Unreachable {
+        provider,
+        expected: account.to_owned(),
+        reason: format!("{}: {}", error.code, error.message),
+    }
 }
 
 /// Deletion order across types: what uses others goes first (instances use roles through
@@ -179,6 +241,8 @@ pub struct Tally {
     pub interrupted: bool,
     /// The run's id (audit events carry it).
     pub run_id: String,
+    /// What the identity checks found (refused accounts count as failures).
+    pub checked: Checked,
 }
 
 impl Tally {
@@ -313,6 +377,7 @@ impl Janitor<'_> {
             if self.dry_run { Outcome::Simulated } else { Outcome::Succeeded },
         );
         record.reason = detail;
+        record.principal = cloud.principal().map(str::to_owned);
         if self.dry_run {
             audit::emit(&record, &format!("dry-run: would call {api} on {}", resource.key()));
             return Ok(());
@@ -925,9 +990,9 @@ pub fn execute(
     };
     let known = Known::of(&states);
 
-    // 2. Every account's inventory, before anything is decided.
-    let clouds = clouds(runtime, env, policy)
-        .map_err(|error| format!("driftguard janitor: {error}; nothing was marked or deleted"))?;
+    // 2. Who each account's credentials are, before any other call there; then every
+    // verified account's inventory, before anything is decided.
+    let (clouds, checked) = clouds(runtime, env, policy, &run_id);
     let mut store = open_store(policy).map_err(|_| "driftguard janitor: the store could not be opened".to_owned())?;
     // A simulation writes nothing to the store, not even its run.
     if !policy.dry_run {
@@ -937,20 +1002,26 @@ pub fn execute(
         &run_record(policy, &run_id, policy.dry_run, AuditEventName::RunStarted, Outcome::Noted),
         "janitor run started",
     );
-    let (tally, listed) = match cycle(policy, runtime, &env.stop, &clouds, &known, &mut store, &run_id, plan, plan_out)
-    {
-        Ok(done) => done,
-        Err(error) => {
-            if !policy.dry_run {
-                let _ = store.finish_run(&run_id, "failed", Utc::now());
+    let (mut tally, listed) =
+        match cycle(policy, runtime, &env.stop, &clouds, &known, &mut store, &run_id, plan, plan_out) {
+            Ok(done) => done,
+            Err(error) => {
+                if !policy.dry_run {
+                    let _ = store.finish_run(&run_id, "failed", Utc::now());
+                }
+                let mut finished =
+                    run_record(policy, &run_id, policy.dry_run, AuditEventName::RunFinished, Outcome::Failed);
+                finished.reason = Some(error.clone());
+                audit::emit(&finished, "janitor run failed");
+                return Err(format!("driftguard janitor: {error}"));
             }
-            let mut finished =
-                run_record(policy, &run_id, policy.dry_run, AuditEventName::RunFinished, Outcome::Failed);
-            finished.reason = Some(error.clone());
-            audit::emit(&finished, "janitor run failed");
-            return Err(format!("driftguard janitor: {error}"));
-        }
-    };
+        };
+    // A refused account was not governed: the run failed there, whatever it did elsewhere.
+    tally.failed += checked.refused.len();
+    for line in checked.lines() {
+        tally.note("accounts refused", line);
+    }
+    tally.checked = checked;
     let run_status = match (tally.failed > 0, tally.interrupted) {
         (true, _) => "failed",
         (false, true) => "interrupted",
@@ -989,6 +1060,7 @@ fn resource_of_item(item: &JanitorItem) -> Option<Resource> {
         tags: serde_json::from_value(item.detail.get("tags").cloned().unwrap_or_default()).unwrap_or_default(),
         created_at: None,
         managed: false,
+        guards: Vec::new(),
     })
 }
 
@@ -1094,7 +1166,13 @@ fn cycle(
                         && r.resource_type == item.resource.resource_type
                         && r.id == item.resource.id
                 });
+                let reached = clouds
+                    .iter()
+                    .any(|c| c.provider() == item.resource.provider && c.account() == item.resource.account);
                 match found {
+                    // Its account was refused this run: nothing there is known, let alone gone.
+                    None if !reached => refused
+                        .push(format!("refused   {} (its account was not verified in this run)", item.resource.key())),
                     None => refused.push(format!("gone      {} (already gone before applying)", item.resource.key())),
                     Some(index) if fingerprint(policy, &resources[index]) != item.fingerprint => {
                         let decision = Decision::Skip { skip: Skip::NotInPlan };
@@ -1312,6 +1390,8 @@ mod tests {
         resources: Mutex<Vec<Resource>>,
         mutations: AtomicUsize,
         deleted: Mutex<Vec<Resource>>,
+        /// The account its resources are listed in (default [`ACCOUNT`]).
+        label: Option<String>,
     }
 
     impl MemoryCloud {
@@ -1330,7 +1410,7 @@ mod tests {
         }
 
         fn account(&self) -> &str {
-            ACCOUNT
+            self.label.as_deref().unwrap_or(ACCOUNT)
         }
 
         fn inventory<'a>(&'a self, targets: &'a [JanitorTarget]) -> CloudFuture<'a, Vec<Resource>> {
@@ -1404,6 +1484,7 @@ mod tests {
                     tags,
                     created_at: age.map(|hours| Utc::now() - chrono::Duration::hours(hours)),
                     managed: false,
+                    guards: Vec::new(),
                 }
             })
     }
@@ -1471,6 +1552,93 @@ mod tests {
                     None => original.created_at.is_some_and(|t| t + chrono::Duration::hours(1) <= Utc::now()),
                 };
                 prop_assert!(expired, "unexpired {original:?}");
+            }
+        }
+    }
+
+    /// One policy account in the property below: its label, the account its credentials
+    /// really reach (or none), and whether the allowlist names it.
+    #[derive(Debug, Clone)]
+    struct Estate {
+        label: &'static str,
+        reaches: Option<&'static str>,
+        allowlisted: bool,
+    }
+
+    fn arb_estate(label: &'static str) -> impl Strategy<Value = Estate> {
+        (prop::sample::select(vec![Some(label), Some("999999999999"), None]), any::<bool>())
+            .prop_map(move |(reaches, allowlisted)| Estate { label, reaches, allowlisted })
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(120))]
+
+        /// Whatever the credentials reach and the allowlist says: nothing is ever marked or
+        /// deleted in an account that is not both verified (its credentials reach it) and
+        /// allowlisted. The accounts go through the same admission as the real job
+        /// ([`driftguard_engine::identity::judge`], then [`admit`]).
+        #[test]
+        fn nothing_is_marked_or_deleted_outside_verified_allowlisted_accounts(
+            estates in (arb_estate("111111111111"), arb_estate("222222222222"), arb_estate("333333333333")),
+            inventory in prop::collection::vec(arb_resource(), 1..12),
+        ) {
+            let mut estates = [estates.0, estates.1, estates.2];
+            // The compiler refuses an enabled janitor that may delete nowhere.
+            if !estates.iter().any(|e| e.allowlisted) {
+                estates[0].allowlisted = true;
+            }
+            let allow: Vec<String> =
+                estates.iter().filter(|e| e.allowlisted).map(|e| format!("\"{}\"", e.label)).collect();
+            let mut text = String::from("dry_run: false\nflows:\n  - name: all\n    steps: [classify, plan, report]\nproviders:\n  aws:\n");
+            for estate in &estates {
+                text += &format!("    - account: \"{}\"\n      environment: sandbox\n      regions: [us-east-1]\n", estate.label);
+            }
+            text += "protection:\n  name_prefix: dg-\n  tags:\n    - key: Environment\n      values: [production]\n  caps:\n    max_deletions_per_run: 50\n    max_delete_percent: 100\njanitor:\n  enabled: true\n  targets: [aws_s3_bucket, aws_instance]\n  default_ttl: 1h\n  grace_period: 0s\n  phases: [api]\n  revenant_check_after: 10m\n  delete_allowlist:\n    aws: [";
+            text += &allow.join(", ");
+            text += "]\n";
+            let policy = compile("p.yaml", &text, None, &CliOverrides::default()).unwrap_or_else(|e| panic!("{e}\n{text}"));
+            let clouds: Vec<std::sync::Arc<MemoryCloud>> = estates
+                .iter()
+                .map(|estate| {
+                    // Each adapter lists its resources under its policy label (as the real
+                    // ones do): only verification can tell a mislabelled one.
+                    let resources = inventory
+                        .iter()
+                        .map(|r| Resource { account: estate.label.to_owned(), ..r.clone() })
+                        .collect();
+                    std::sync::Arc::new(MemoryCloud {
+                        resources: Mutex::new(resources),
+                        label: Some(estate.label.to_owned()),
+                        ..Default::default()
+                    })
+                })
+                .collect();
+            let checks = estates
+                .iter()
+                .zip(&clouds)
+                .map(|(estate, cloud)| {
+                    let answer = estate
+                        .reaches
+                        .map(|account| driftguard_engine::identity::Caller { account: account.to_owned(), principal: None })
+                        .ok_or_else(|| "AccessDenied".to_owned());
+                    driftguard_engine::identity::judge(Provider::Aws, estate.label, answer).map(|verified| {
+                        (Box::new(Shared(std::sync::Arc::clone(cloud))) as Box<dyn JanitorCloud>, verified)
+                    })
+                })
+                .collect();
+            let (admitted, checked) = admit(&policy, "r0", checks);
+            let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
+            let mut store = Store::open_in_memory().unwrap();
+            for index in 0..2 {
+                cycle(&policy, runtime.handle(), &AtomicBool::new(false), &admitted, &Known::default(), &mut store, &format!("r{index}"), None, None).unwrap();
+            }
+            for (estate, cloud) in estates.iter().zip(&clouds) {
+                let verified = estate.reaches == Some(estate.label);
+                prop_assert_eq!(checked.refused.iter().any(|r| r.account() == estate.label), !verified);
+                if !(verified && estate.allowlisted) {
+                    prop_assert_eq!(cloud.mutations.load(Ordering::SeqCst), 0, "{:?} was touched", estate);
+                    prop_assert!(cloud.deleted.lock().unwrap().is_empty());
+                }
             }
         }
     }

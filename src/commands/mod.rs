@@ -1,5 +1,6 @@
 //! One function per subcommand; `dispatch` maps each outcome to an exit code.
 
+pub mod accounts;
 mod ack;
 pub mod detect;
 mod history;
@@ -59,6 +60,9 @@ pub struct JobEnv {
     pub account: Option<String>,
     /// Only this region (detect split by region).
     pub region: Option<String>,
+    /// AWS sessions shared by the jobs of the process (assumed-role credentials reused
+    /// until they are refreshed).
+    pub sessions: Arc<accounts::Sessions>,
 }
 
 impl fmt::Debug for JobEnv {
@@ -69,6 +73,7 @@ impl fmt::Debug for JobEnv {
             .field("stop", &self.stop)
             .field("account", &self.account)
             .field("region", &self.region)
+            .field("sessions", &self.sessions)
             .finish()
     }
 }

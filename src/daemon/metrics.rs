@@ -43,6 +43,8 @@ pub struct Metrics {
     jobs_skipped: IntCounterVec,
     policy_reloads: IntCounterVec,
     webhook_deliveries: IntCounterVec,
+    account_refusals: IntCounterVec,
+    unsupported: IntGaugeVec,
 }
 
 fn counter(registry: &Registry, name: &str, help: &str, labels: &[&str]) -> IntCounterVec {
@@ -121,7 +123,33 @@ impl Metrics {
                 "Webhook messages, by webhook name and outcome.",
                 &["webhook", "outcome"],
             ),
+            account_refusals: counter(
+                &registry,
+                "driftguard_account_refusals_total",
+                "Accounts refused for a job, by provider, account and reason (identity_mismatch, unreachable).",
+                &["provider", "account", "reason"],
+            ),
+            unsupported: {
+                let gauge = IntGaugeVec::new(
+                    Opts::new(
+                        "driftguard_unsupported_resources",
+                        "Declared resources of Terraform types DriftGuard does not compare, in the last detect cycle.",
+                    ),
+                    &["resource_type"],
+                )
+                .expect("valid metric");
+                registry.register(Box::new(gauge.clone())).expect("registered once");
+                gauge
+            },
             registry,
+        }
+    }
+
+    /// A detect cycle's unsupported types replace the last ones.
+    pub fn unsupported(&self, report: &DriftReport) {
+        self.unsupported.reset();
+        for (resource_type, count) in &report.unsupported {
+            self.unsupported.with_label_values(&[resource_type]).set(i64::try_from(*count).unwrap_or(i64::MAX));
         }
     }
 
@@ -136,6 +164,20 @@ impl Metrics {
     /// An audit record: remediation calls and janitor deletions are counted from the trail.
     pub fn audit(&self, record: &AuditRecord) {
         match record.event {
+            AuditEventName::AccountIdentityMismatch | AuditEventName::AccountUnreachable => {
+                let reason = if record.event == AuditEventName::AccountUnreachable {
+                    "unreachable"
+                } else {
+                    "identity_mismatch"
+                };
+                self.account_refusals
+                    .with_label_values(&[
+                        record.provider.as_deref().unwrap_or_default(),
+                        record.account.as_deref().unwrap_or_default(),
+                        reason,
+                    ])
+                    .inc();
+            }
             AuditEventName::CloudMutation if record.finding_id.is_some() => match record.outcome {
                 Outcome::Succeeded => {
                     self.remediations.with_label_values(&["attempted"]).inc();
@@ -230,6 +272,9 @@ pub struct Health {
     pub ready: AtomicBool,
     /// SIGTERM/SIGINT arrived.
     pub draining: AtomicBool,
+    /// Accounts refused by their last job (`provider/account` → why): the daemon goes on
+    /// with the others, but is not fully ready while any is refused.
+    refused: Mutex<BTreeMap<String, String>>,
 }
 
 fn unix_now() -> u64 {
@@ -247,13 +292,30 @@ impl Health {
         if age <= STALL_AFTER.as_secs() { Ok(()) } else { Err(format!("main loop silent for {age}s")) }
     }
 
-    fn readiness(&self) -> Result<(), &'static str> {
+    /// A job's identity checks: verified accounts are cleared, refused ones noted.
+    pub fn accounts(&self, verified: &[(String, String)], refused: &[(String, String, String)]) {
+        let mut map = self.refused.lock().unwrap_or_else(PoisonError::into_inner);
+        for (provider, account) in verified {
+            map.remove(&format!("{provider}/{account}"));
+        }
+        for (provider, account, why) in refused {
+            map.insert(format!("{provider}/{account}"), why.clone());
+        }
+    }
+
+    fn readiness(&self) -> Result<(), String> {
         if self.draining.load(Ordering::SeqCst) {
-            Err("draining")
-        } else if self.ready.load(Ordering::SeqCst) {
+            return Err("draining".to_owned());
+        }
+        if !self.ready.load(Ordering::SeqCst) {
+            return Err("starting".to_owned());
+        }
+        let refused = self.refused.lock().unwrap_or_else(PoisonError::into_inner);
+        if refused.is_empty() {
             Ok(())
         } else {
-            Err("starting")
+            let accounts: Vec<String> = refused.iter().map(|(account, why)| format!("{account} ({why})")).collect();
+            Err(format!("degraded: account(s) refused: {}", accounts.join(", ")))
         }
     }
 }
@@ -357,10 +419,17 @@ mod tests {
         assert!(health.live().is_err(), "no heartbeat yet");
         health.beat();
         assert!(health.live().is_ok());
-        assert_eq!(health.readiness(), Err("starting"));
+        assert_eq!(health.readiness(), Err("starting".to_owned()));
         health.ready.store(true, Ordering::SeqCst);
         assert_eq!(health.readiness(), Ok(()));
+        health.accounts(&[], &[("aws".into(), "333333333333".into(), "identity_mismatch".into())]);
+        assert_eq!(
+            health.readiness(),
+            Err("degraded: account(s) refused: aws/333333333333 (identity_mismatch)".to_owned())
+        );
+        health.accounts(&[("aws".into(), "333333333333".into())], &[]);
+        assert_eq!(health.readiness(), Ok(()), "verified again: ready again");
         health.draining.store(true, Ordering::SeqCst);
-        assert_eq!(health.readiness(), Err("draining"));
+        assert_eq!(health.readiness(), Err("draining".to_owned()));
     }
 }

@@ -39,6 +39,7 @@ use self::metrics::{Health, Listener, Metrics};
 use self::webhooks::{Announcement, Item, Webhooks};
 use crate::audit;
 use crate::cli::Cli;
+use crate::commands::accounts::{Checked, Sessions};
 use crate::commands::{self, JobEnv, compile_policy, detect, janitor, load_for_action};
 use crate::exit::Exit;
 
@@ -203,6 +204,7 @@ struct Daemon<'c> {
     listener: Option<Listener>,
     escalations: Arc<Escalations>,
     pacer: Arc<Pacer>,
+    sessions: Arc<Sessions>,
     stop: Arc<AtomicBool>,
     draining: watch::Sender<bool>,
     running: Running,
@@ -251,6 +253,7 @@ impl<'c> Daemon<'c> {
             listener,
             escalations,
             pacer: Arc::new(Pacer::default()),
+            sessions: Arc::new(Sessions::default()),
             stop: Arc::new(AtomicBool::new(false)),
             draining,
             running: Running::default(),
@@ -424,6 +427,7 @@ impl<'c> Daemon<'c> {
             stop: Arc::clone(&self.stop),
             account: key.account.clone(),
             region: key.region.clone(),
+            sessions: Arc::clone(&self.sessions),
         };
         let delay = jobs::jitter(spec.jitter, u64::try_from(uuid::Uuid::new_v4().as_u128() >> 64).unwrap_or(0));
         let mut draining = self.draining.subscribe();
@@ -456,15 +460,23 @@ impl<'c> Daemon<'c> {
         match result {
             JobResult::NotStarted => {}
             JobResult::Detect(Ok(outcome)) => {
-                self.metrics.cycle(&job, if outcome.interrupted { "interrupted" } else { "succeeded" }, seconds);
+                let result = match (outcome.checked.refused.is_empty(), outcome.interrupted) {
+                    (false, _) => "failed",
+                    (true, true) => "interrupted",
+                    (true, false) => "succeeded",
+                };
+                self.metrics.cycle(&job, result, seconds);
                 self.metrics.findings(&job, &outcome.report);
+                self.metrics.unsupported(&outcome.report);
+                let refusals = self.identities(&outcome.checked);
                 if let Some(base) = &self.report {
                     let path = report_path(base, key);
                     if let Err(error) = detect::write_report(&path, &outcome.report) {
                         tracing::warn!(event = "daemon.report", error = %error, "cannot write the drift report");
                     }
                 }
-                let items = self.escalations.take(&outcome.report.run_id);
+                let mut items = self.escalations.take(&outcome.report.run_id);
+                items.extend(refusals);
                 self.announce(&Announcement {
                     job,
                     run_id: outcome.report.run_id.clone(),
@@ -481,8 +493,9 @@ impl<'c> Daemon<'c> {
                 };
                 self.metrics.cycle(&job, outcome, seconds);
                 self.metrics.deletions(&tally.deletions);
+                let refusals = self.identities(&tally.checked);
                 let mark_tag = self.policy.janitor.mark_tag.clone();
-                let items = tally
+                let mut items: Vec<Item> = tally
                     .marked
                     .iter()
                     .map(|resource| Item {
@@ -497,6 +510,7 @@ impl<'c> Daemon<'c> {
                         ),
                     })
                     .collect();
+                items.extend(refusals);
                 self.announce(&Announcement {
                     job,
                     run_id: tally.run_id.clone(),
@@ -510,6 +524,34 @@ impl<'c> Daemon<'c> {
                 tracing::error!(event = "job.failed", job = job.as_str(), error = error.as_str(), "job run failed");
             }
         }
+    }
+
+    /// A job's identity checks: readiness follows them, and each refusal is announced.
+    fn identities(&self, checked: &Checked) -> Vec<Item> {
+        let verified: Vec<(String, String)> = checked
+            .verified
+            .iter()
+            .map(|(provider, account)| (provider.as_str().to_owned(), account.clone()))
+            .collect();
+        let refused: Vec<(String, String, String)> = checked
+            .refused
+            .iter()
+            .map(|r| (r.provider().as_str().to_owned(), r.account().to_owned(), r.kind().to_owned()))
+            .collect();
+        self.health.accounts(&verified, &refused);
+        checked
+            .refused
+            .iter()
+            .map(|refusal| Item {
+                event: NotifyEvent::AccountRefused,
+                provider: refusal.provider().as_str().to_owned(),
+                account: refusal.account().to_owned(),
+                resource_type: "account".to_owned(),
+                resource_id: refusal.account().to_owned(),
+                severity: None,
+                summary: refusal.describe(),
+            })
+            .collect()
     }
 
     fn announce(&mut self, announcement: &Announcement) {

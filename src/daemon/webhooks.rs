@@ -248,17 +248,21 @@ async fn deliver(
         .map_err(|attempt| attempt.message)
 }
 
-fn counts(announcement: &Announcement) -> (usize, usize) {
-    let escalated = announcement.items.iter().filter(|i| i.event == NotifyEvent::Escalated).count();
-    (escalated, announcement.items.len() - escalated)
+fn count(announcement: &Announcement, event: NotifyEvent) -> usize {
+    announcement.items.iter().filter(|i| i.event == event).count()
 }
 
 fn headline(announcement: &Announcement) -> String {
-    let (escalated, marked) = counts(announcement);
     let mut parts = Vec::new();
+    let refused = count(announcement, NotifyEvent::AccountRefused);
+    if refused > 0 {
+        parts.push(format!("{refused} account(s) refused (identity not verified)"));
+    }
+    let escalated = count(announcement, NotifyEvent::Escalated);
     if escalated > 0 {
         parts.push(format!("{escalated} finding(s) escalated"));
     }
+    let marked = count(announcement, NotifyEvent::JanitorMarked);
     if marked > 0 {
         parts.push(format!("{marked} resource(s) marked for deletion"));
     }
@@ -298,7 +302,6 @@ pub fn slack_body(announcement: &Announcement) -> Value {
 
 /// Generic JSON body: everything, machine-readable.
 pub fn generic_body(announcement: &Announcement) -> Value {
-    let (escalated, marked) = counts(announcement);
     json!({
         "source": "driftguard",
         "summary": headline(announcement),
@@ -306,7 +309,11 @@ pub fn generic_body(announcement: &Announcement) -> Value {
         "run_id": announcement.run_id,
         "host": announcement.host,
         "dry_run": announcement.dry_run,
-        "counts": {"escalated": escalated, "janitor_marked": marked},
+        "counts": {
+            "escalated": count(announcement, NotifyEvent::Escalated),
+            "janitor_marked": count(announcement, NotifyEvent::JanitorMarked),
+            "account_refused": count(announcement, NotifyEvent::AccountRefused),
+        },
         "items": announcement.items,
     })
 }

@@ -247,6 +247,70 @@ retry:
     path
 }
 
+/// A member account reached by assuming `arn:aws:iam::ROLE_ACCOUNT:role/driftguard` (with
+/// the fixture's external id), as a `providers.aws` entry at `endpoint`.
+pub fn member_account(id: &str, role_account: &str, endpoint: &str, session: &str) -> String {
+    format!(
+        r#"    - account: "{id}"
+      environment: sandbox
+      regions: [us-east-1]
+      endpoint: {endpoint}
+      assume_role:
+        role_arn: arn:aws:iam::{role_account}:role/driftguard
+        external_id: dg-external
+        session_name: {session}
+        duration: 1h
+"#
+    )
+}
+
+/// A janitor policy over `accounts` (`providers.aws` entries) with its store `NAME.db` and
+/// file `NAME.yaml` in `dir`: buckets and instances, prefix `dg-`, protected by
+/// `Environment=production`, grace 0s, phase api only, deleting in `allow`; `extra` is
+/// appended.
+pub fn janitor_accounts_policy(dir: &Path, name: &str, accounts: &str, allow: &[&str], extra: &str) -> PathBuf {
+    let allow: Vec<String> = allow.iter().map(|id| format!("\"{id}\"")).collect();
+    let text = format!(
+        r"version: 1
+dry_run: false
+store:
+  path: {store}
+logging:
+  format: json
+providers:
+  aws:
+{accounts}flows:
+  - name: report
+    steps: [classify, plan, report]
+protection:
+  tags:
+    - key: Environment
+      values: [production]
+  name_prefix: dg-
+  caps:
+    max_deletions_per_run: 20
+    max_delete_percent: 100
+janitor:
+  enabled: true
+  targets: [aws_s3_bucket, aws_instance]
+  grace_period: 0s
+  phases: [api]
+  revenant_check_after: 10m
+  delete_allowlist:
+    aws: [{allow}]
+retry:
+  max_attempts: 3
+  base_delay: 5ms
+  max_delay: 50ms
+{extra}",
+        store = dir.join(format!("{name}.db")).display(),
+        allow = allow.join(", "),
+    );
+    let path = dir.join(format!("{name}.yaml"));
+    std::fs::write(&path, text).unwrap();
+    path
+}
+
 pub mod daemon;
 pub mod fakes;
 pub mod moto;

@@ -56,6 +56,11 @@ impl Moto {
         self.script("janitor_fixture.py", args)
     }
 
+    /// Runs tests/support/accounts_fixture.py (member accounts reached by AssumeRole).
+    pub fn accounts_fixture(&self, args: &[&str]) -> String {
+        self.script("accounts_fixture.py", args)
+    }
+
     fn script(&self, name: &str, args: &[&str]) -> String {
         let output = Command::new(&self.python)
             .arg(root().join("tests/support").join(name))

@@ -98,8 +98,24 @@ Environment variables
   AZ_FAKE_VERBOSE (1 = log request lines to stderr; headers are never logged),
   AZ_FAKE_FORGET_OPERATIONS (1 = a delete completes at once and its operation is forgotten: polls answer 404).
 
-Not modelled: subscriptions that do not exist (every subscription exists and starts empty), $filter,
-export_template, resource locks, tag count/length limits, validation of group names, real token checks.
+Subscriptions and who may reach them (DriftGuard's identity check relies on this)
+  GET    /subscriptions/{sub}                            Subscriptions_Get -> 200 {"id", "subscriptionId",
+                                                        "displayName", "state": "Enabled", "tenantId"}
+  * The fake knows the subscriptions of every group ever seeded, those in AZ_FAKE_SUBSCRIPTIONS (comma list)
+    and those added with POST /_fake/subscriptions {"subscription"}. Every /subscriptions/{sub}... request for
+    another one answers 404 SubscriptionNotFound ("The subscription '...' could not be found."), as ARM does
+    for a subscription the caller's tenant does not have.
+  * Service principals (the client-credentials grant of Microsoft Entra ID, which azure_identity's
+    ClientSecretCredential sends to {AZURE_AUTHORITY_HOST}/{tenant}/oauth2/v2.0/token):
+    AZ_FAKE_PRINCIPALS = {"TENANT/CLIENT": {"secret": "...", "subscriptions": ["..."]}}. A token request with a
+    known tenant, client and secret answers {"token_type": "Bearer", "expires_in": 3600, "access_token":
+    "fake-sp.TENANT.CLIENT"}; anything else 401 {"error": "invalid_client"}. ARM requests carrying such a token
+    reach only that principal's subscriptions: another known subscription answers 403 AuthorizationFailed.
+    Other bearer tokens (e.g. AZURE_ACCESS_TOKEN in tests) reach every known subscription. Unverified: real
+    Entra answers, token formats and lifetimes differ; only the request shape is the real one.
+
+Not modelled: $filter, export_template, resource locks, tag count/length limits, validation of group names,
+real token signatures.
 """
 
 from __future__ import annotations
@@ -122,11 +138,13 @@ FAIL_TAG = "fake-delete-fails"
 MAX_BODY = 1 << 20
 API_VERSION_RE = re.compile(r"^\d{4}-\d{2}-\d{2}(-preview)?$")
 
+ROUTE_SUBSCRIPTION = "/subscriptions/{sub}"
 ROUTE_LIST = "/subscriptions/{sub}/resourcegroups"
 ROUTE_GROUP = "/subscriptions/{sub}/resourcegroups/{name}"
 ROUTE_OPERATION = "/subscriptions/{sub}/operationresults/{opid}"
 ROUTE_CONTENTS = "/subscriptions/{sub}/resourcegroups/{name}/resources"
 ALLOWED_METHODS = {
+    ROUTE_SUBSCRIPTION: ("GET",),
     ROUTE_LIST: ("GET",),
     ROUTE_GROUP: ("GET", "PUT", "PATCH", "HEAD", "DELETE"),
     ROUTE_OPERATION: ("GET",),
@@ -160,6 +178,9 @@ class Config:
         # 1: a deletion completes at once and its operation is forgotten, so polling its
         # Location answers 404 OperationNotFound (operation records expire in real ARM).
         self.forget_operations = os.environ.get("AZ_FAKE_FORGET_OPERATIONS", "") == "1"
+        raw_subscriptions = os.environ.get("AZ_FAKE_SUBSCRIPTIONS", "")
+        self.subscriptions = {v.strip().lower() for v in raw_subscriptions.split(",") if v.strip()}
+        self.principals = json.loads(os.environ.get("AZ_FAKE_PRINCIPALS", "") or "{}")
 
 
 class ArmError(Exception):
@@ -212,6 +233,7 @@ class State:
     def reset(self) -> None:
         # Callers hold self.lock, except __init__.
         self.groups: dict[tuple[str, str], dict] = {}
+        self.subscriptions: set[str] = set(self.config.subscriptions)
         self.operations: dict[str, dict] = {}
         self.routes: Counter[str] = Counter()
         self.api_versions: Counter[str] = Counter()
@@ -403,6 +425,8 @@ class Handler(BaseHTTPRequestHandler):
             segments = [unquote(s) for s in parts.path.split("/") if s]
             if segments and segments[0] == "_fake":
                 self._admin(segments[1:], body)
+            elif len(segments) == 4 and [x.lower() for x in segments[1:]] == ["oauth2", "v2.0", "token"]:
+                self._token(segments[0], body)
             else:
                 self._arm(segments, body)
         except ArmError as err:
@@ -415,6 +439,8 @@ class Handler(BaseHTTPRequestHandler):
 
     def _route(self, segments: list[str]) -> tuple[str, dict[str, str]] | None:
         lower = [s.lower() for s in segments]
+        if len(segments) == 2 and lower[0] == "subscriptions":
+            return ROUTE_SUBSCRIPTION, {"sub": segments[1]}
         if len(segments) >= 3 and lower[0] == "subscriptions":
             if len(segments) == 3 and lower[2] == "resourcegroups":
                 return ROUTE_LIST, {"sub": segments[1]}
@@ -442,11 +468,14 @@ class Handler(BaseHTTPRequestHandler):
         if method not in ALLOWED_METHODS[route]:
             raise ArmError(405, "MethodNotAllowed", f"The requested method '{method}' is not allowed for {route}.")
 
-        self._check_auth()
+        token = self._check_auth()
         api_version = self._check_api_version()
+        self._check_subscription(params["sub"], token)
         self._maybe_throttle()
 
-        if route == ROUTE_LIST:
+        if route == ROUTE_SUBSCRIPTION:
+            self._subscription(params["sub"], token)
+        elif route == ROUTE_LIST:
             self._list(params["sub"], api_version)
         elif route == ROUTE_OPERATION:
             self._poll(params["sub"], params["opid"], api_version)
@@ -463,7 +492,70 @@ class Handler(BaseHTTPRequestHandler):
         else:
             self._delete(params["sub"], params["name"], api_version)
 
-    def _check_auth(self) -> None:
+    def _check_subscription(self, sub: str, token: str) -> None:
+        with self.state.lock:
+            known = sub.lower() in self.state.subscriptions
+        if not known:
+            raise ArmError(404, "SubscriptionNotFound", f"The subscription '{sub}' could not be found.")
+        principal = self._principal(token)
+        if principal is not None:
+            granted = {s.lower() for s in self.config.principals.get(principal, {}).get("subscriptions", [])}
+            if sub.lower() not in granted:
+                client = principal.split("/", 1)[-1]
+                raise ArmError(
+                    403,
+                    "AuthorizationFailed",
+                    f"The client '{client}' with object id '{client}' does not have authorization to perform action "
+                    f"'Microsoft.Resources/subscriptions/read' over scope '/subscriptions/{sub}' or the scope is invalid.",
+                )
+
+    @staticmethod
+    def _principal(token: str) -> str | None:
+        """`TENANT/CLIENT` of a token this fake issued, else None."""
+        if not token.startswith("fake-sp."):
+            return None
+        parts = token.split(".")
+        return f"{parts[1]}/{parts[2]}" if len(parts) == 3 else "unknown/unknown"
+
+    def _subscription(self, sub: str, token: str) -> None:
+        principal = self._principal(token)
+        tenant = principal.split("/", 1)[0] if principal else "00000000-0000-0000-0000-00000000fa4e"
+        self._send(
+            200,
+            {
+                "id": f"/subscriptions/{sub}",
+                "authorizationSource": "RoleBased",
+                "subscriptionId": sub,
+                "tenantId": tenant,
+                "displayName": f"fake subscription {sub}",
+                "state": "Enabled",
+                "subscriptionPolicies": {"locationPlacementId": "Public_2014-09-01", "quotaId": "fake", "spendingLimit": "Off"},
+            },
+        )
+
+    def _token(self, tenant: str, body: bytes) -> None:
+        form = {k: v[0] for k, v in parse_qs(body.decode("utf-8", "replace")).items()}
+        client = form.get("client_id", "")
+        principal = self.config.principals.get(f"{tenant}/{client}")
+        if (
+            form.get("grant_type") != "client_credentials"
+            or principal is None
+            or form.get("client_secret") != principal.get("secret")
+        ):
+            self._send(
+                401,
+                {"error": "invalid_client", "error_description": "AADSTS7000215: Invalid client secret provided (fake)."},
+                arm=False,
+            )
+            return
+        self._send(
+            200,
+            {"token_type": "Bearer", "expires_in": 3600, "ext_expires_in": 3600,
+             "access_token": f"fake-sp.{tenant}.{client}"},
+            arm=False,
+        )
+
+    def _check_auth(self) -> str:
         header = self.headers.get("Authorization")
         www = {
             "WWW-Authenticate": 'Bearer authorization_uri="https://login.microsoftonline.com/common", '
@@ -481,6 +573,7 @@ class Handler(BaseHTTPRequestHandler):
                 "Authentication failed. The 'Authorization' header is provided in an invalid format.",
                 www,
             )
+        return token.strip()
 
     def _check_api_version(self) -> str:
         values = self.query.get("api-version")
@@ -766,6 +859,13 @@ class Handler(BaseHTTPRequestHandler):
             self._send(200, out, arm=False)
         elif route == ("POST", "groups"):
             self._admin_seed(body)
+        elif route == ("POST", "subscriptions"):
+            data = self._json_body(body)
+            if not isinstance(data.get("subscription"), str) or not data["subscription"].strip():
+                raise ArmError(400, "InvalidRequestContent", "'subscription' is required and must be a string.")
+            with state.lock:
+                state.subscriptions.add(data["subscription"].strip().lower())
+            self._send(201, {"subscription": data["subscription"]}, arm=False)
         elif route == ("POST", "throttle"):
             data = self._json_body(body)
             with state.lock:
@@ -815,6 +915,7 @@ class Handler(BaseHTTPRequestHandler):
                 raise ArmError(400, "InvalidRequestContent", "'resources' must be a list of {name, type, tags?}.")
             group["resources"] = [dict(r) for r in resources]
             self.state.groups[key] = group
+            self.state.subscriptions.add(data["subscription"].lower())
             out = State.group_json(group)
         self._send(200 if replaced else 201, out, arm=False)
 

@@ -193,9 +193,14 @@ def check_paging(fake: Fake) -> None:
     r = fake.arm("GET", f"/subscriptions/{SUB}/resourcegroups?$filter=tagName%20eq%20%27a%27")
     assert_arm_error(r, 400, "FakeUnsupportedParameter")
 
-    # An unknown subscription lists empty, without nextLink.
-    r = fake.arm("GET", "/subscriptions/ffffffff-0000-0000-0000-000000000000/resourcegroups")
-    assert r.status == 200 and r.json() == {"value": []}, r.body
+    # An unknown subscription does not exist for the caller: 404 SubscriptionNotFound,
+    # on its own path and on everything under it (DriftGuard's identity check relies on it).
+    for path in ("", "/resourcegroups"):
+        r = fake.arm("GET", f"/subscriptions/ffffffff-0000-0000-0000-000000000000{path}")
+        assert_arm_error(r, 404, "SubscriptionNotFound")
+    # A known one answers for itself.
+    r = fake.arm("GET", f"/subscriptions/{SUB}")
+    assert r.status == 200 and r.json()["subscriptionId"] == SUB, r.body
 
 
 def check_get_put_patch_head(fake: Fake) -> None:

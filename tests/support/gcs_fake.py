@@ -13,8 +13,13 @@ RPCs served (everything else under any gRPC service answers UNIMPLEMENTED, and i
                 read_mask. Sorted by name; default page size GCS_FAKE_PAGE_SIZE (2) so that
                 paging is exercised; at most 1000. Bucket.project is "projects/{number}" when
                 the bucket was seeded with a project_number (as the real service answers),
-                else "projects/{id}". An unknown project lists nothing (unverified: the real
-                service may refuse it).
+                else "projects/{id}". Projects the fake knows are those of every bucket
+                ever seeded and those added with POST /projects (a project whose buckets
+                were all deleted is still known). Listing an unknown project answers
+                PERMISSION_DENIED, as the real service does for a project the caller's
+                credentials cannot list (unverified: for a project that does not exist at
+                all the real service may answer another code). DriftGuard's identity check
+                relies on this: a project the fake does not know is unreachable.
   GetBucket     name "projects/_/buckets/{bucket}", if_metageneration_[not_]match, read_mask.
   UpdateBucket  bucket.name + update_mask: "labels" (replace all), "labels.KEY" (set, or
                 remove when absent from bucket.labels), "versioning"/"versioning.enabled",
@@ -48,6 +53,7 @@ Faults: GCS_FAKE_UNAVAILABLE_EVERY=N (0: off) fails every N-th gRPC call with UN
 before it touches state. POST /fail queues failures for one RPC (see below).
 
 Admin side, plain HTTP/1.1 JSON on a second port (the gRPC port speaks only HTTP/2):
+  POST /projects {"project"[, "project_number"]}  makes a project known (listable, empty)
   POST /buckets {"project", "name", "location", "labels", "create_time" (RFC 3339),
                  optional "project_number", "versioning" (bool), "storage_class"}
   POST /objects {"bucket", "name", "generations": n, optional "live" (default true: the
@@ -210,6 +216,8 @@ class State:
         self.reset()
 
     def reset(self):
+        # Project ids and numbers the fake answers for.
+        self.projects = set()
         self.buckets = {}
         # bucket id -> object name -> versions, oldest generation first.
         self.objects = {}
@@ -255,7 +263,17 @@ class State:
             "versioning": bool(spec.get("versioning", False)),
         }
         self.objects[bucket_id] = {}
+        self.add_project(spec)
         return self.bucket_json(self.buckets[bucket_id])
+
+    def add_project(self, spec):
+        project = spec.get("project", "")
+        if not project:
+            raise ValueError("a project needs a 'project' id")
+        self.projects.add(project)
+        if spec.get("project_number"):
+            self.projects.add(str(spec["project_number"]))
+        return {"project": project}
 
     def add_objects(self, spec):
         bucket_id = spec.get("bucket", "")
@@ -409,6 +427,9 @@ class Storage:
         if not request.parent.startswith("projects/") or request.parent in ("projects/", "projects/_"):
             raise invalid(f"parent {request.parent!r} is not of the form projects/PROJECT")
         project = request.parent[len("projects/"):]
+        if project not in self.state.projects:
+            raise RpcError(grpc.StatusCode.PERMISSION_DENIED,
+                           f"The caller does not have storage.buckets.list access to the Google Cloud project {project!r}.")
         size = page_size_of(request)
         after = decode_token(request.page_token)
         names = sorted(
@@ -700,6 +721,8 @@ def admin_server(state):
             try:
                 spec = self.body()
                 with state.lock:
+                    if self.path == "/projects":
+                        return self.reply(201, state.add_project(spec))
                     if self.path == "/buckets":
                         return self.reply(201, state.add_bucket(spec))
                     if self.path == "/objects":

@@ -179,7 +179,10 @@ def main_checks(fake):
         assert len(response.buckets) == 5 and response.next_page_token == ""
         response = fake.call("ListBuckets", t.ListBucketsRequest(parent="projects/acme", prefix="b-c"))
         assert [b.bucket_id for b in response.buckets] == ["b-charlie"]
-        response = fake.call("ListBuckets", t.ListBucketsRequest(parent="projects/nobody"))
+        expect_code(grpc.StatusCode.PERMISSION_DENIED, fake.call, "ListBuckets",
+                    t.ListBucketsRequest(parent="projects/nobody"))
+        fake.ok("POST", "/projects", {"project": "empty-project"})
+        response = fake.call("ListBuckets", t.ListBucketsRequest(parent="projects/empty-project"))
         assert len(response.buckets) == 0 and response.next_page_token == ""
 
     @check

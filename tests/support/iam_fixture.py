@@ -5,7 +5,8 @@ Users (all in moto's default account 123456789012):
 - driftguard-admin: an inline policy allowing "*" on "*", for seeding and snapshots once
   enforcement is on;
 - driftguard-detect: docs/iam/detect-only.json attached, as written, as a managed policy;
-- driftguard-full: docs/iam/full.json attached the same way.
+- driftguard-full: docs/iam/full.json attached the same way;
+- driftguard-hub: docs/iam/hub.json (only sts:AssumeRole of member accounts' driftguard roles).
 
 moto enforces IAM once it has served INITIAL_NO_AUTH_ACTION_COUNT requests (an environment
 variable of the server process, read when moto is imported; unset means never). From then
@@ -41,7 +42,8 @@ DOCS = Path(__file__).resolve().parents[2] / "docs" / "iam"
 # The requests this fixture makes before it has a key moto knows.
 UNAUTHENTICATED = 3
 ADMIN = "driftguard-admin"
-USERS = {"detect": ("driftguard-detect", "detect-only.json"), "full": ("driftguard-full", "full.json")}
+USERS = {"detect": ("driftguard-detect", "detect-only.json"), "full": ("driftguard-full", "full.json"),
+         "hub": ("driftguard-hub", "hub.json")}
 EVERYTHING = {"Version": "2012-10-17", "Statement": [{"Sid": "Everything", "Effect": "Allow", "Action": "*", "Resource": "*"}]}
 
 

@@ -8,6 +8,7 @@ with attached and inline policies and an instance profile), not yet expired, pro
 unprefixed, managed by Terraform.
 
 Usage: janitor_fixture.py ENDPOINT seed STATE_OUT | snapshot | tag TYPE ID KEY VALUE | create-bucket NAME EXPIRES
+       | create-roles PREFIX COUNT EXPIRED
 """
 
 import json
@@ -86,6 +87,15 @@ def create_bucket(name, expires):
     bucket(name, tags(expires_at=expires))
 
 
+def create_roles(prefix, count, expired):
+    """`count` roles PREFIX-00.., the first `expired` of them expired, the rest not."""
+    iam = client("iam")
+    for index in range(int(count)):
+        expires = EXPIRED if index < int(expired) else FUTURE
+        iam.create_role(RoleName=f"{prefix}-{index:02d}", AssumeRolePolicyDocument=json.dumps(TRUST),
+                        Tags=tags(expires_at=expires))
+
+
 def tag(kind, ident, key, value):
     if kind == "bucket":
         s3 = client("s3")
@@ -134,5 +144,7 @@ if __name__ == "__main__":
         tag(*sys.argv[3:7])
     elif command == "create-bucket":
         create_bucket(sys.argv[3], sys.argv[4])
+    elif command == "create-roles":
+        create_roles(sys.argv[3], sys.argv[4], sys.argv[5])
     else:
         sys.exit(f"unknown command {command}")

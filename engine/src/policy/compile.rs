@@ -318,6 +318,15 @@ fn garde_message(message: &str) -> String {
                 let pattern = pattern.trim_matches('/');
                 let hint = match pattern {
                     r"^[0-9]{12}$" => "a 12-digit AWS account id, quoted",
+                    p if p.starts_with("^arn:aws") => "an IAM role ARN, e.g. arn:aws:iam::222222222222:role/driftguard",
+                    p if p.starts_with("^[0-9a-fA-F]{8}") => "a GUID, e.g. 00000000-0000-0000-0000-000000000000",
+                    p if p.contains("gserviceaccount") => {
+                        "a service account email, NAME@PROJECT.iam.gserviceaccount.com"
+                    }
+                    p if p.ends_with("{2,64}$") => "2 to 64 of letters, digits and _+=,.@-",
+                    p if p.ends_with("{2,1224}$") => "2 to 1224 of letters, digits and _+=,.@:/-",
+                    p if p.ends_with("{1,128}$") => "a profile name (letters, digits and _.+@-)",
+                    r"^[A-Za-z_][A-Za-z0-9_]*$" => "an environment variable name",
                     _ => "the documented format",
                 };
                 format!("must be {hint} (pattern {pattern})")

@@ -31,6 +31,8 @@ pub struct Policy {
     pub states: Vec<StateSource>,
     /// Accounts, projects, subscriptions.
     pub providers: raw::ProvidersSection,
+    /// The same, compiled: one [`Account`] each, in policy order (AWS, GCP, Azure).
+    pub accounts: Vec<Account>,
     /// Detect schedule.
     pub detect_schedule: Schedule,
     /// Janitor schedule.
@@ -74,6 +76,85 @@ impl Policy {
         set.unwrap_or_else(|| {
             DEFAULT_REQUESTS_PER_SECOND.iter().find(|(p, _)| *p == provider).map_or(20, |(_, rate)| *rate)
         })
+    }
+}
+
+impl Policy {
+    /// The account, project or subscription with this id.
+    pub fn account(&self, provider: Provider, id: &str) -> Option<&Account> {
+        self.accounts.iter().find(|account| account.provider == provider && account.id == id)
+    }
+}
+
+/// One account, project or subscription: where it is, how it is reached, and what the
+/// policy allows there. Its id is only a claim until a job verifies it (the providers'
+/// identity check): nothing is listed or changed in an account whose identity was not
+/// verified in this job.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Account {
+    /// The cloud.
+    pub provider: Provider,
+    /// AWS account id, GCP project id or Azure subscription id.
+    pub id: String,
+    /// Its environment (flows and classification use it when a resource has no tag).
+    pub environment: String,
+    /// Whether the janitor may delete there (`janitor.delete_allowlist`).
+    pub allowlisted: bool,
+    /// Most requests per second, across every job.
+    pub rate: u32,
+    /// Regions to scan (AWS; empty elsewhere).
+    pub regions: Vec<String>,
+    /// Endpoint override (a local emulator, a sovereign cloud).
+    pub endpoint: Option<String>,
+    /// How its credentials are obtained.
+    pub identity: Identity,
+}
+
+/// How an account's credentials are obtained. Secrets are never here: only where they are
+/// found (a profile name, an environment variable's name).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Identity {
+    /// AWS: the default chain or a named profile, then optionally a role.
+    Aws {
+        /// Shared-config profile for the base credentials.
+        profile: Option<String>,
+        /// A role in the account to assume with the base credentials.
+        assume_role: Option<AssumeRole>,
+    },
+    /// GCP: Application Default Credentials, optionally impersonating a service account.
+    Gcp {
+        /// The service account to impersonate.
+        impersonate_service_account: Option<String>,
+    },
+    /// Azure: the default chain, or one service principal.
+    Azure {
+        /// Tenant and client id of the service principal, when set.
+        service_principal: Option<(String, String)>,
+        /// The variable holding its client secret (else a workload identity token).
+        client_secret_env: Option<String>,
+    },
+}
+
+/// A role to assume.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AssumeRole {
+    /// The role's ARN.
+    pub role_arn: String,
+    /// The external id, if the trust policy requires one.
+    pub external_id: Option<String>,
+    /// The session name (default `driftguard`).
+    pub session_name: String,
+    /// Session length (STS's default when `None`).
+    pub duration: Option<Duration>,
+}
+
+impl AssumeRole {
+    /// The session name when the policy gives none.
+    pub const DEFAULT_SESSION_NAME: &'static str = "driftguard";
+
+    /// The account the role lives in (the fifth field of its ARN).
+    pub fn account(&self) -> Option<&str> {
+        self.role_arn.split(':').nth(4).filter(|id| !id.is_empty())
     }
 }
 
@@ -337,6 +418,8 @@ pub struct Protection {
     pub max_deletions_per_type: BTreeMap<String, u32>,
     /// Percentage cap.
     pub max_delete_percent: u8,
+    /// The percentage cap applies from this many prefixed resources of a type in an account.
+    pub percent_min_population: usize,
 }
 
 impl Protection {
@@ -462,6 +545,64 @@ impl Builder {
         }
     }
 
+    fn accounts(file: &PolicyFile) -> Vec<Account> {
+        let allow = &file.janitor.delete_allowlist;
+        let rate = |provider: Provider, set: Option<u32>| {
+            set.unwrap_or_else(|| {
+                DEFAULT_REQUESTS_PER_SECOND.iter().find(|(p, _)| *p == provider).map_or(20, |(_, rate)| *rate)
+            })
+        };
+        let mut out = Vec::new();
+        for account in &file.providers.aws {
+            let assume_role = account.assume_role.as_ref().map(|role| AssumeRole {
+                role_arn: role.role_arn.clone().unwrap_or_default(),
+                external_id: role.external_id.clone(),
+                session_name: role.session_name.clone().unwrap_or_else(|| AssumeRole::DEFAULT_SESSION_NAME.to_owned()),
+                // Checked by garde already (the same parser).
+                duration: role.duration.as_deref().and_then(|text| parse_duration(text).ok()),
+            });
+            out.push(Account {
+                provider: Provider::Aws,
+                id: account.account.clone(),
+                environment: account.environment.clone(),
+                allowlisted: allow.aws.contains(&account.account),
+                rate: rate(Provider::Aws, account.max_requests_per_second),
+                regions: account.regions.clone(),
+                endpoint: account.endpoint.clone(),
+                identity: Identity::Aws { profile: account.profile.clone(), assume_role },
+            });
+        }
+        for project in &file.providers.gcp {
+            out.push(Account {
+                provider: Provider::Gcp,
+                id: project.project.clone(),
+                environment: project.environment.clone(),
+                allowlisted: allow.gcp.contains(&project.project),
+                rate: rate(Provider::Gcp, project.max_requests_per_second),
+                regions: Vec::new(),
+                endpoint: project.endpoint.clone(),
+                identity: Identity::Gcp { impersonate_service_account: project.impersonate_service_account.clone() },
+            });
+        }
+        for subscription in &file.providers.azure {
+            let service_principal = subscription.tenant_id.clone().zip(subscription.client_id.clone());
+            out.push(Account {
+                provider: Provider::Azure,
+                id: subscription.subscription.clone(),
+                environment: subscription.environment.clone(),
+                allowlisted: allow.azure.contains(&subscription.subscription),
+                rate: rate(Provider::Azure, subscription.max_requests_per_second),
+                regions: Vec::new(),
+                endpoint: subscription.endpoint.clone(),
+                identity: Identity::Azure {
+                    service_principal,
+                    client_secret_env: subscription.client_secret_env.clone(),
+                },
+            });
+        }
+        out
+    }
+
     fn schedule(&mut self, name: &str, raw: &raw::Schedule) -> Schedule {
         let cron = match parse_cron(&raw.cron) {
             Ok((normalised, _)) => normalised,
@@ -571,6 +712,7 @@ pub(crate) fn build(source: &str, text: &str, file: PolicyFile) -> Result<Policy
         max_deletions_per_run: clamp_u32(caps.max_deletions_per_run),
         max_deletions_per_type: caps.max_deletions_per_type.iter().map(|(k, v)| (k.clone(), clamp_u32(*v))).collect(),
         max_delete_percent: u8::try_from(caps.max_delete_percent.clamp(0, 100)).unwrap_or(100),
+        percent_min_population: usize::try_from(caps.percent_min_population.max(1)).unwrap_or(1),
     };
     let j = &file.janitor;
     let janitor = Janitor {
@@ -596,6 +738,7 @@ pub(crate) fn build(source: &str, text: &str, file: PolicyFile) -> Result<Policy
         rds_disable_deletion_protection: j.rds_disable_deletion_protection,
         revenant_check_after: builder.duration(&["janitor", "revenant_check_after"], &j.revenant_check_after),
     };
+    let accounts = Builder::accounts(&file);
     let retry = Retry {
         max_attempts: clamp_u32(file.retry.max_attempts),
         base_delay: builder.duration(&["retry", "base_delay"], &file.retry.base_delay),
@@ -652,6 +795,7 @@ pub(crate) fn build(source: &str, text: &str, file: PolicyFile) -> Result<Policy
         log_level: file.logging.level,
         states,
         providers: file.providers.clone(),
+        accounts,
         detect_schedule,
         janitor_schedule,
         detection,

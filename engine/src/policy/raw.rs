@@ -217,7 +217,11 @@ pub struct ProvidersSection {
     pub azure: Vec<AzureSubscription>,
 }
 
-/// One AWS account. Credentials come from the standard AWS environment, never from here.
+/// One AWS account. Credentials never come from here: the base credentials are the standard
+/// AWS chain's (environment, web identity / OIDC token, SSO, profile, instance or task
+/// role), or the named `profile`'s; `assume_role` then reaches the account through a role
+/// in it (hub and spoke). Every job verifies with `sts:GetCallerIdentity` that the
+/// credentials reach `account` before it lists or changes anything there.
 #[derive(Debug, Clone, Default, Serialize, Deserialize, JsonSchema, Validate)]
 #[serde(deny_unknown_fields, default)]
 pub struct AwsAccount {
@@ -239,6 +243,36 @@ pub struct AwsAccount {
     /// Default 20.
     #[garde(inner(range(min = 1, max = 100_000)))]
     pub max_requests_per_second: Option<u32>,
+    /// A named profile of the shared AWS config files (`~/.aws/config`, `~/.aws/credentials`)
+    /// for this account's base credentials, instead of the default chain's.
+    #[garde(inner(pattern(r"^[A-Za-z0-9_.+@-]{1,128}$")))]
+    pub profile: Option<String>,
+    /// Reach this account by assuming a role in it with the base credentials (the names of
+    /// the Terraform AWS provider's `assume_role` block). The temporary credentials are
+    /// cached and refreshed before they expire.
+    #[garde(dive)]
+    pub assume_role: Option<AssumeRole>,
+}
+
+/// A role to assume (`sts:AssumeRole`).
+#[derive(Debug, Clone, Default, Serialize, Deserialize, JsonSchema, Validate)]
+#[serde(deny_unknown_fields, default)]
+pub struct AssumeRole {
+    /// The role's ARN, e.g. `arn:aws:iam::222222222222:role/driftguard`. Its account must
+    /// be this entry's `account`: credentials of a role elsewhere are refused at run time.
+    #[garde(required, inner(pattern(r"^arn:aws[a-z-]*:iam::[0-9]{12}:role/[A-Za-z0-9_+=,.@/-]+$")))]
+    pub role_arn: Option<String>,
+    /// The external id the role's trust policy requires (`sts:ExternalId`), if any.
+    #[garde(inner(pattern(r"^[A-Za-z0-9_+=,.@:/-]{2,1224}$")))]
+    pub external_id: Option<String>,
+    /// The session name, seen in CloudTrail and in every audit record's `principal`.
+    /// Default `driftguard`.
+    #[garde(inner(pattern(r"^[A-Za-z0-9_+=,.@-]{2,64}$")))]
+    pub session_name: Option<String>,
+    /// How long each set of temporary credentials lives (15m to 12h; the role's maximum
+    /// session duration must allow it). Default: STS's default, 1h.
+    #[garde(inner(custom(super::checks::duration)))]
+    pub duration: Option<String>,
 }
 
 /// One GCP project.
@@ -257,6 +291,11 @@ pub struct GcpProject {
     /// Most API requests per second to this project, across every job. Default 50.
     #[garde(inner(range(min = 1, max = 100_000)))]
     pub max_requests_per_second: Option<u32>,
+    /// A service account to impersonate for this project (the Application Default
+    /// Credentials need `roles/iam.serviceAccountTokenCreator` on it). Default: the
+    /// Application Default Credentials themselves.
+    #[garde(inner(pattern(r"^[a-z0-9-]+@[a-z0-9.-]+\.iam\.gserviceaccount\.com$")))]
+    pub impersonate_service_account: Option<String>,
 }
 
 /// One Azure subscription.
@@ -276,6 +315,19 @@ pub struct AzureSubscription {
     /// (Resource Manager budgets requests per subscription per hour).
     #[garde(inner(range(min = 1, max = 100_000)))]
     pub max_requests_per_second: Option<u32>,
+    /// The Microsoft Entra tenant of this subscription's service principal. With
+    /// `client_id`: sign in as that application in that tenant (a client secret from
+    /// `client_secret_env`, else a workload identity token from `AZURE_FEDERATED_TOKEN_FILE`)
+    /// instead of the default credential chain.
+    #[garde(inner(pattern(r"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$")))]
+    pub tenant_id: Option<String>,
+    /// The application (client) id of this subscription's service principal.
+    #[garde(inner(pattern(r"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$")))]
+    pub client_id: Option<String>,
+    /// The environment variable holding that application's client secret (a secret is
+    /// never written in the policy).
+    #[garde(inner(pattern(r"^[A-Za-z_][A-Za-z0-9_]*$")))]
+    pub client_secret_env: Option<String>,
 }
 
 /// Job schedules. Cron expressions have five fields (minute first) or six (second first).
@@ -575,9 +627,16 @@ pub struct Caps {
     /// Deletions per janitor run for one resource type.
     #[garde(skip)]
     pub max_deletions_per_type: BTreeMap<String, i64>,
-    /// Refuse to delete when more than this percentage of a type's prefixed resources would go.
+    /// Refuse to delete when more than this percentage of a type's prefixed resources in one
+    /// account would go (only where the account holds at least `percent_min_population`
+    /// of them).
     #[garde(range(min = 1, max = 100))]
     pub max_delete_percent: i64,
+    /// The percentage cap applies only to an account holding at least this many prefixed
+    /// resources of the type: a percentage means nothing on a population of one. Below it,
+    /// the per-run and per-type caps still apply. Default 10.
+    #[garde(range(min = 1, max = 1_000_000))]
+    pub percent_min_population: i64,
 }
 
 impl Default for Caps {
@@ -587,6 +646,7 @@ impl Default for Caps {
             max_deletions_per_run: 10,
             max_deletions_per_type: BTreeMap::new(),
             max_delete_percent: 50,
+            percent_min_population: 10,
         }
     }
 }
@@ -896,7 +956,7 @@ impl Default for Webhook {
             name: String::new(),
             format: WebhookFormat::Generic,
             url_env: String::new(),
-            events: vec![NotifyEvent::Escalated, NotifyEvent::JanitorMarked],
+            events: vec![NotifyEvent::Escalated, NotifyEvent::JanitorMarked, NotifyEvent::AccountRefused],
             max_per_minute: 6,
         }
     }
@@ -920,4 +980,7 @@ pub enum NotifyEvent {
     Escalated,
     /// Resources the janitor marked for deletion (the grace period starts).
     JanitorMarked,
+    /// An account, project or subscription refused for a job: its credentials reach
+    /// another account, or none (nothing was listed or changed there).
+    AccountRefused,
 }

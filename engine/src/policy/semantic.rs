@@ -124,14 +124,65 @@ fn check_states(policy: &PolicyFile, problems: &mut Problems) {
     }
 }
 
+/// STS accepts session durations from 15 minutes to 12 hours.
+const SESSION_MIN: std::time::Duration = std::time::Duration::from_mins(15);
+const SESSION_MAX: std::time::Duration = std::time::Duration::from_hours(12);
+
 fn check_providers(policy: &PolicyFile, problems: &mut Problems) {
     let mut seen: HashMap<&str, usize> = HashMap::new();
     for (index, account) in policy.providers.aws.iter().enumerate() {
+        let here = at(path(&["providers", "aws"]), &[Seg::Index(index)]);
         if let Some(earlier) = seen.insert(account.account.as_str(), index) {
             problems.push((
-                at(path(&["providers", "aws"]), &[Seg::Index(index), key("account")]),
+                at(here.clone(), &[key("account")]),
                 format!("account {:?} is listed twice (also providers.aws[{earlier}])", account.account),
             ));
+        }
+        if let Some(text) = account.assume_role.as_ref().and_then(|role| role.duration.as_deref())
+            && let Ok(duration) = parse_duration(text)
+            && !(SESSION_MIN..=SESSION_MAX).contains(&duration)
+        {
+            problems.push((
+                at(here, &[key("assume_role"), key("duration")]),
+                format!("{text} is outside what STS accepts for a role session: 15m to 12h"),
+            ));
+        }
+    }
+    let mut seen: HashMap<&str, usize> = HashMap::new();
+    for (index, project) in policy.providers.gcp.iter().enumerate() {
+        if let Some(earlier) = seen.insert(project.project.as_str(), index) {
+            problems.push((
+                at(path(&["providers", "gcp"]), &[Seg::Index(index), key("project")]),
+                format!("project {:?} is listed twice (also providers.gcp[{earlier}])", project.project),
+            ));
+        }
+    }
+    let mut seen: HashMap<String, usize> = HashMap::new();
+    for (index, subscription) in policy.providers.azure.iter().enumerate() {
+        let here = at(path(&["providers", "azure"]), &[Seg::Index(index)]);
+        if let Some(earlier) = seen.insert(subscription.subscription.to_lowercase(), index) {
+            problems.push((
+                at(here.clone(), &[key("subscription")]),
+                format!(
+                    "subscription {:?} is listed twice (also providers.azure[{earlier}])",
+                    subscription.subscription
+                ),
+            ));
+        }
+        match (&subscription.tenant_id, &subscription.client_id) {
+            (Some(_), None) => problems.push((
+                at(here.clone(), &[key("tenant_id")]),
+                "tenant_id needs client_id: both name the service principal to sign in as".to_owned(),
+            )),
+            (None, Some(_)) => problems.push((
+                at(here.clone(), &[key("client_id")]),
+                "client_id needs tenant_id: both name the service principal to sign in as".to_owned(),
+            )),
+            (None, None) if subscription.client_secret_env.is_some() => problems.push((
+                at(here.clone(), &[key("client_secret_env")]),
+                "client_secret_env needs tenant_id and client_id: whose secret it is".to_owned(),
+            )),
+            _ => {}
         }
     }
 }

@@ -312,6 +312,18 @@ impl MarkedEventReceiver for Builder {
     }
 }
 
+/// The first tab in a line's indentation, from the line before `near` on (1-based), else
+/// anywhere: where a tab-indentation error really is.
+fn tab_indentation(text: &str, near: usize) -> Option<Position> {
+    let tabs = text.lines().enumerate().filter_map(|(index, line)| {
+        let indentation = &line[..line.len() - line.trim_start_matches([' ', '\t']).len()];
+        let column = indentation.chars().position(|c| c == '\t')?;
+        Some(Position { line: index + 1, column: column + 1 })
+    });
+    let all: Vec<Position> = tabs.collect();
+    all.iter().find(|p| p.line + 1 >= near).or_else(|| all.first()).copied()
+}
+
 impl Builder {
     fn current_path(&self) -> Vec<Seg> {
         self.stack
@@ -331,11 +343,23 @@ pub fn read(text: &str) -> ReadYaml {
     let mut parser = Parser::new_from_str(text);
     if let Err(error) = parser.load(&mut builder, true) {
         let mut problems = builder.problems;
-        problems.push(YamlProblem {
-            position: position(*error.marker()),
+        let at = position(*error.marker());
+        let problem = if error.info().contains("tab") {
+            // The scanner reports a tab where it noticed it, often the end of the line
+            // before; people need the tab itself.
+            tab_indentation(text, at.line).map(|position| YamlProblem {
+                position,
+                path: Vec::new(),
+                message: "tabs are not allowed for indentation".to_owned(),
+            })
+        } else {
+            None
+        };
+        problems.push(problem.unwrap_or_else(|| YamlProblem {
+            position: at,
             path: Vec::new(),
             message: format!("YAML syntax error: {}", error.info()),
-        });
+        }));
         return ReadYaml { value: None, source_map: builder.source_map, problems };
     }
     ReadYaml { value: builder.root, source_map: builder.source_map, problems: builder.problems }
