@@ -76,7 +76,7 @@ fn notify_sequence_across_start_reload_and_stop_with_watchdog_pings() {
     let reason = refused["reason"].as_str().unwrap();
     assert!(reason.contains("policy.yaml:") && reason.contains("shutdown_timout"), "{reason}");
     assert!(reason.contains("did you mean"), "{reason}");
-    assert!(daemon.stderr().contains("shutdown_timout"), "the problem is printed too");
+    daemon.wait_stderr("shutdown_timout"); // the problem is printed too
     assert_eq!(http_get(&address, "/readyz").0, 200, "still governing under the old policy");
     let (_, metrics) = http_get(&address, "/metrics");
     assert!(metrics.contains(r#"driftguard_policy_reloads_total{outcome="rejected"} 1"#), "{metrics}");

@@ -280,3 +280,37 @@ fn state_from_the_s3_backend_and_a_resource_deleted_outside_terraform_is_missing
     assert_eq!(summary(&report), vec![row("aws_iam_policy", "-", "missing", "medium", "escalated")], "{stderr}");
     assert!(stderr.contains("from 1 state file(s)"), "{stderr}");
 }
+
+/// Types DriftGuard does not compare yet are reported, never dropped: counted per type in
+/// the report's `unsupported` section, named on stderr, and in one `state.unsupported`
+/// audit record per run; the supported ones are compared as ever.
+#[test]
+fn types_not_compared_are_reported_in_the_report_the_log_and_the_summary() {
+    let dir = tempfile::tempdir().unwrap();
+    let (moto, state, _) = seeded(dir.path());
+    let mut document: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(&state).unwrap()).unwrap();
+    for (kind, name) in [("aws_lambda_function", "a"), ("aws_lambda_function", "b"), ("aws_sqs_queue", "q")] {
+        document["resources"].as_array_mut().unwrap().push(serde_json::json!({
+            "mode": "managed", "type": kind, "name": name,
+            "provider": "provider[\"registry.terraform.io/hashicorp/aws\"]",
+            "instances": [{"schema_version": 0, "attributes": {"id": name, "arn": format!("arn:aws:lambda:us-east-1:123456789012:function:{name}")}}]
+        }));
+    }
+    std::fs::write(&state, document.to_string()).unwrap();
+    let policy = policy(dir.path(), &moto.endpoint, true);
+    let (code, report, stdout, stderr) = detect(dir.path(), &policy, &state);
+    assert_eq!(code, 0, "no drift in what is compared: {stderr}");
+    assert_eq!(report["unsupported"], serde_json::json!({"aws_lambda_function": 2, "aws_sqs_queue": 1}));
+    assert!(
+        stderr
+            .contains("not compared (types DriftGuard does not know yet): aws_lambda_function (2), aws_sqs_queue (1)"),
+        "{stderr}"
+    );
+    let records: Vec<serde_json::Value> = stdout
+        .lines()
+        .filter_map(|line| serde_json::from_str::<serde_json::Value>(line).ok())
+        .filter(|line| line["event"] == "state.unsupported")
+        .collect();
+    assert_eq!(records.len(), 1, "{stdout}");
+    assert_eq!(records[0]["reason"], "aws_lambda_function: 2, aws_sqs_queue: 1");
+}

@@ -1,5 +1,5 @@
-//! The AWS adapter: live collection in DriftGuard's normal form, remediation calls, and
-//! reading Terraform state from the S3 backend. Every call goes through [`crate::retry`].
+//! The AWS adapter: live collection in DriftGuard's normal form, and reading Terraform
+//! state from the S3 backend (remediation calls are in `aws_execute.rs`). Every call goes through [`crate::retry`].
 
 use std::collections::BTreeMap;
 
@@ -7,7 +7,6 @@ use driftguard_engine::drift::normalize::{
     RuleSource, boolean, insert_tags, policy_document, protocol, rule_atom, scalar, string_set,
 };
 use driftguard_engine::drift::{Attributes, Normalized};
-use driftguard_engine::finding::Action;
 use futures_util::{StreamExt, stream};
 use serde_json::Value;
 
@@ -501,11 +500,6 @@ impl Aws {
             .await
             .map(|data| data.into_bytes().to_vec())
             .map_err(|error| CallError { transient: true, ..CallError::local("s3:GetObject", error.to_string()) })
-    }
-
-    /// Runs one planned remediation call.
-    pub async fn execute(&self, action: &Action) -> Result<(), CallError> {
-        crate::aws_execute::execute(self, action).await
     }
 
     pub(crate) fn clients(

@@ -55,7 +55,7 @@ fn s3_tag(key: &str, value: &str, operation: &str) -> Result<s3::Tag, CallError>
 }
 
 /// Runs one planned call.
-pub(crate) async fn execute(aws: &Aws, action: &driftguard_engine::finding::Action) -> Result<(), CallError> {
+pub async fn execute(aws: &Aws, action: &driftguard_engine::finding::Action) -> Result<(), CallError> {
     let this = aws;
     let (ec2_client, s3_home, rds_client, iam_client) = aws.clients();
     let id = action.target.as_str();

@@ -165,7 +165,7 @@ impl AwsAccount {
             Some(value) => json!({"Key": key, "Value": value}),
             None => json!({"Key": key}),
         };
-        aws.execute(&Action { api: api.to_owned(), target, params }).await
+        crate::aws_execute::execute(aws, &Action { api: api.to_owned(), target, params }).await
     }
 }
 

@@ -16,10 +16,11 @@ macro_rules! send {
 }
 
 pub mod aws;
-mod aws_execute;
+pub mod aws_execute;
 pub mod aws_janitor;
 pub mod azure_janitor;
 pub mod gcp_janitor;
+pub mod iac;
 pub mod identity;
 pub mod janitor;
 pub mod pace;

@@ -5,10 +5,10 @@ use driftguard_engine::audit::{AuditEventName, Outcome};
 use driftguard_engine::finding::{Context, Event, step};
 use driftguard_store::{AckRecord, EffectsStatus, OutboxState, TransitionRecord};
 
-use super::{load_for_action, open_store, run_record};
 use crate::audit;
 use crate::cli::Cli;
 use crate::exit::Exit;
+use crate::job::{load_for_action, open_store, run_record};
 use crate::runner::{machine_of, steps_of};
 
 /// Parses `--until`: a date (the acknowledgement runs to the end of that day, UTC) or an
@@ -45,7 +45,7 @@ pub fn run(cli: &Cli, finding_id: &str, until: &str, reason: &str, by: Option<&s
         Ok(policy) => policy,
         Err(exit) => return exit,
     };
-    let _lock = match super::lock_store_if_free(&policy, "ack") {
+    let _lock = match crate::job::lock_store_if_free(&policy, "ack") {
         Ok(lock) => lock,
         Err(exit) => return exit,
     };

@@ -15,20 +15,20 @@ use driftguard_engine::drift::{Normalized, Scope, diff, missing};
 use driftguard_engine::finding::{Action, State};
 use driftguard_engine::identity::Refusal;
 use driftguard_engine::model::Provider;
-use driftguard_engine::policy::{Policy, StateSource};
+use driftguard_engine::policy::Policy;
 use driftguard_engine::report::{DriftReport, RefusedAccount, ReportFinding};
-use driftguard_engine::tfstate::{self, StateFile};
+use driftguard_engine::tfstate::StateFile;
 use driftguard_providers::aws::Aws;
-use driftguard_providers::identity::AwsSession;
-use driftguard_providers::retry::Calls;
+use driftguard_providers::aws_execute;
 use driftguard_store::FindingRecord;
 use tokio::runtime::Handle;
 
-use super::accounts::{self, AwsReach, Checked};
-use super::{JobEnv, load_for_action, open_store, run_record};
 use crate::audit;
 use crate::cli::Cli;
 use crate::exit::Exit;
+use crate::job::accounts::{self, AwsReach, Checked};
+use crate::job::states::load_states;
+use crate::job::{JobEnv, load_for_action, open_store, run_record};
 use crate::runner::{Executor, Failure, RunInfo, Runner};
 
 /// One account and region to collect; `global` collects S3 and IAM too (once per account).
@@ -58,80 +58,6 @@ fn targets(reached: &[AwsReach], region_only: Option<&str>) -> Vec<Target> {
         }
     }
     out
-}
-
-fn expand(pattern: &str) -> Result<Vec<PathBuf>, String> {
-    let matches: Vec<PathBuf> = glob::glob(pattern)
-        .map_err(|error| format!("state path {pattern:?}: {error}"))?
-        .filter_map(Result::ok)
-        .collect();
-    if matches.is_empty() {
-        return Err(format!("state path {pattern:?} matches no file"));
-    }
-    Ok(matches)
-}
-
-fn read_local(path: &Path) -> Result<StateFile, String> {
-    let name = path.display().to_string();
-    let bytes = std::fs::read(path).map_err(|error| format!("{name}: cannot read: {error}"))?;
-    tfstate::parse(&name, &bytes).map_err(|error| error.to_string())
-}
-
-/// Reads every state: `--state` paths when given, else the policy's sources.
-pub(super) fn load_states(
-    runtime: &Handle,
-    env: &JobEnv,
-    policy: &Policy,
-    overrides: &[PathBuf],
-) -> Result<Vec<StateFile>, Vec<String>> {
-    let mut states = Vec::new();
-    let mut errors = Vec::new();
-    let local = |pattern: &str, states: &mut Vec<StateFile>, errors: &mut Vec<String>| match expand(pattern) {
-        Ok(paths) => {
-            for path in paths {
-                match read_local(&path) {
-                    Ok(state) => states.push(state),
-                    Err(error) => errors.push(error),
-                }
-            }
-        }
-        Err(error) => errors.push(error),
-    };
-    if overrides.is_empty() {
-        for source in &policy.states {
-            match source {
-                StateSource::Local { paths, .. } => {
-                    for pattern in paths {
-                        local(pattern, &mut states, &mut errors);
-                    }
-                }
-                StateSource::S3 { bucket, key, region, .. } => {
-                    let endpoint = policy.providers.aws.iter().find_map(|a| a.endpoint.clone());
-                    // The state bucket may live in an account the policy does not scan: it
-                    // is read with the ambient credentials, observed but not paced as one of
-                    // the policy's accounts.
-                    let calls = Calls::new(policy.retry, "aws").observed(env.observer.clone());
-                    let name = format!("s3://{bucket}/{key}");
-                    let result = runtime.block_on(async {
-                        let session = AwsSession::ambient(region, endpoint.as_deref()).await;
-                        Aws::connect(&session, region, calls).read_object(bucket, key).await
-                    });
-                    match result {
-                        Ok(bytes) => match tfstate::parse(&name, &bytes) {
-                            Ok(state) => states.push(state),
-                            Err(error) => errors.push(error.to_string()),
-                        },
-                        Err(error) => errors.push(format!("{name}: {error}")),
-                    }
-                }
-            }
-        }
-    } else {
-        for path in overrides {
-            local(&path.display().to_string(), &mut states, &mut errors);
-        }
-    }
-    if errors.is_empty() { Ok(states) } else { Err(errors) }
 }
 
 /// (account, region) from an ARN; either may be empty (S3 and IAM are not regional).
@@ -254,7 +180,7 @@ impl Executor for AwsExecutor<'_> {
             return Err(Failure::other(format!("no client for account {} region {}", finding.account, finding.region)));
         };
         let aws = Arc::clone(aws);
-        self.runtime.block_on(async move { aws.execute(action).await }).map_err(|error| {
+        self.runtime.block_on(async move { aws_execute::execute(&aws, action).await }).map_err(|error| {
             if error.is_not_found() {
                 Failure {
                     reason: format!("target not found ({error}): deleted since collection, reported as missing"),
@@ -300,16 +226,13 @@ pub fn run(cli: &Cli, state_paths: &[PathBuf], report_path: Option<&Path>) -> Ex
         Ok(policy) => policy,
         Err(exit) => return exit,
     };
-    let _lock = match super::lock_store(&policy, "detect") {
+    let _lock = match crate::job::lock_store(&policy, "detect") {
         Ok(lock) => lock,
         Err(exit) => return exit,
     };
-    let runtime = match tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build() {
+    let runtime = match crate::job::runtime("detect") {
         Ok(runtime) => runtime,
-        Err(error) => {
-            eprintln!("driftguard detect: cannot start the async runtime: {error}");
-            return Exit::Runtime;
-        }
+        Err(exit) => return exit,
     };
     let outcome = match execute(&policy, runtime.handle(), &JobEnv::default(), state_paths) {
         Ok(outcome) => outcome,
@@ -673,7 +596,7 @@ mod tests {
                             let id = if *k == 2 { *n } else { 1000 * (index + 1) + i };
                             resource(*k, *a, *r, id, &format!("r{i}"))
                         }).collect::<Vec<_>>()});
-                    tfstate::parse(&format!("s{index}"), json.to_string().as_bytes()).unwrap()
+                    driftguard_engine::tfstate::parse(&format!("s{index}"), json.to_string().as_bytes()).unwrap()
                 })
                 .collect();
             let placed = place(&files, &targets, &owner_map, &refused_accounts);

@@ -4,9 +4,9 @@ use chrono::{DateTime, NaiveDate, Utc};
 use driftguard_engine::policy::checks::parse_duration;
 use driftguard_store::HistoryFilter;
 
-use super::{load_for_action, open_store};
 use crate::cli::{Cli, HistoryFormat};
 use crate::exit::Exit;
+use crate::job::{load_for_action, open_store};
 
 /// Parses `--since`: a duration back from now (`7d`), an RFC 3339 time, or a date.
 pub fn parse_since(text: &str, now: DateTime<Utc>) -> Result<DateTime<Utc>, String> {

@@ -25,17 +25,18 @@ use driftguard_providers::aws::Aws;
 use driftguard_providers::aws_janitor::AwsAccount;
 use driftguard_providers::azure_janitor::{AzureSubscription, ServicePrincipal};
 use driftguard_providers::gcp_janitor::GcsProject;
+use driftguard_providers::iac;
 use driftguard_providers::janitor::{DeleteOptions, JanitorCloud};
 use driftguard_providers::retry::CallError;
 use driftguard_store::{JanitorItem, JanitorTransition, OutboxState, Store};
 use serde::{Deserialize, Serialize};
 use tokio::runtime::Handle;
 
-use super::accounts::{self, Checked};
-use super::{JobEnv, load_for_action, open_store, run_record};
 use crate::audit;
 use crate::cli::Cli;
 use crate::exit::Exit;
+use crate::job::accounts::{self, Checked};
+use crate::job::{JobEnv, load_for_action, open_store, run_record};
 
 /// A reviewed deletion plan: what `--plan-out` writes and `--apply-plan` reads.
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -67,9 +68,6 @@ pub struct PlanItem {
 }
 
 const PLAN_VERSION: u32 = 1;
-
-/// How long an interrupted IaC command may take to stop before it is killed.
-const IAC_GRACE: Duration = Duration::from_secs(10);
 
 /// What the policy's Terraform states say: the janitor never touches what they manage and
 /// never runs a destroy on one of their files.
@@ -437,69 +435,11 @@ impl Janitor<'_> {
         }
     }
 
-    /// Runs the IaC destroy in `workdir`; `Err` says why it did not succeed. On timeout
-    /// the command is interrupted first (SIGINT, as a person at the terminal would: terraform
-    /// then stops cleanly and releases its state lock) and killed if it has not stopped
-    /// within [`IAC_GRACE`].
+    /// Runs the IaC destroy in `workdir` (see [`iac::destroy`]).
     fn run_iac(&self, workdir: &str) -> Result<(), String> {
-        use tokio::io::AsyncReadExt;
         let iac = &self.policy.janitor.iac;
-        let timeout = self.policy.janitor.iac_timeout;
-        self.runtime.block_on(async {
-            let mut command = tokio::process::Command::new(&iac.command);
-            command
-                .args(&iac.args)
-                .current_dir(workdir)
-                .envs(&iac.env)
-                // systemd's notify socket belongs to the daemon alone (NotifyAccess=main).
-                .env_remove("NOTIFY_SOCKET")
-                .env_remove("WATCHDOG_USEC")
-                .env_remove("WATCHDOG_PID")
-                .stdin(std::process::Stdio::null())
-                .stdout(std::process::Stdio::null())
-                .stderr(std::process::Stdio::piped())
-                // Its own process group, so that an interrupt reaches what a wrapper
-                // (terragrunt, a script) started too.
-                .process_group(0)
-                .kill_on_drop(true);
-            let mut child = command.spawn().map_err(|error| format!("cannot start {:?}: {error}", iac.command))?;
-            let mut stderr_pipe = child.stderr.take();
-            let reader = tokio::spawn(async move {
-                let mut text = String::new();
-                if let Some(pipe) = stderr_pipe.as_mut() {
-                    let _ = pipe.read_to_string(&mut text).await;
-                }
-                text
-            });
-            let status = tokio::select! {
-                status = child.wait() => status.map_err(|error| format!("waiting for {:?}: {error}", iac.command))?,
-                () = tokio::time::sleep(timeout) => {
-                    if let Some(pid) = child.id() {
-                        let group = format!("-{pid}");
-                        let _ = tokio::process::Command::new("kill").args(["-INT", "--", &group]).status().await;
-                    }
-                    if tokio::time::timeout(IAC_GRACE, child.wait()).await.is_err() {
-                        if let Some(pid) = child.id() {
-                            let group = format!("-{pid}");
-                            let _ = tokio::process::Command::new("kill").args(["-KILL", "--", &group]).status().await;
-                        }
-                        let _ = child.kill().await;
-                    }
-                    return Err(format!("timed out after {}s", timeout.as_secs()));
-                }
-            };
-            let stderr = reader.await.unwrap_or_default();
-            if status.success() {
-                Ok(())
-            } else if stderr.contains("Error acquiring the state lock") {
-                Err("state lock held by another run".to_owned())
-            } else {
-                // Terraform's diagnostics read "Error: <summary>": the first one says most.
-                let lines = || stderr.lines().map(str::trim).filter(|l| !l.is_empty());
-                let summary = lines().find(|l| l.starts_with("Error: ")).or_else(|| lines().next_back());
-                Err(format!("exit {}: {}", status.code().map_or(-1, |c| c), summary.unwrap_or("no message")))
-            }
-        })
+        let command = iac::Command { program: &iac.command, args: &iac.args, env: &iac.env };
+        self.runtime.block_on(iac::destroy(&command, workdir, self.policy.janitor.iac_timeout))
     }
 
     /// The deletion of the due resources: phase 1 per working directory, verification,
@@ -910,7 +850,7 @@ pub fn run(cli: &Cli, plan_out: Option<&Path>, apply_plan: Option<&Path>) -> Exi
         eprintln!("driftguard janitor: janitor.enabled is false in {}; nothing to do", policy.source);
         return Exit::Success;
     }
-    let _lock = match super::lock_store(&policy, "janitor") {
+    let _lock = match crate::job::lock_store(&policy, "janitor") {
         Ok(lock) => lock,
         Err(exit) => return exit,
     };
@@ -935,12 +875,9 @@ pub fn run(cli: &Cli, plan_out: Option<&Path>, apply_plan: Option<&Path>) -> Exi
         );
         return Exit::Runtime;
     }
-    let runtime = match tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build() {
+    let runtime = match crate::job::runtime("janitor") {
         Ok(runtime) => runtime,
-        Err(error) => {
-            eprintln!("driftguard janitor: cannot start the async runtime: {error}");
-            return Exit::Runtime;
-        }
+        Err(exit) => return exit,
     };
     let (tally, listed) = match execute(&policy, runtime.handle(), &JobEnv::default(), plan.as_ref(), plan_out) {
         Ok(done) => done,
@@ -978,7 +915,7 @@ pub fn execute(
     let started = Utc::now();
 
     // 1. What Terraform manages: the janitor never touches it, so no state, no run.
-    let states = match super::detect::load_states(runtime, env, policy, &[]) {
+    let states = match crate::job::states::load_states(runtime, env, policy, &[]) {
         Ok(states) => states,
         Err(mut errors) => {
             errors.push(

@@ -6,10 +6,10 @@ use chrono::Utc;
 use driftguard_engine::audit::{AuditEventName, Outcome};
 use driftguard_engine::report::{DetectedDrift, DriftReport};
 
-use super::{load_for_action, open_store, run_record};
 use crate::audit;
 use crate::cli::Cli;
 use crate::exit::Exit;
+use crate::job::{load_for_action, open_store, run_record};
 use crate::runner::{RunInfo, Runner};
 
 pub fn run(cli: &Cli, findings: &Path, report_path: Option<&Path>) -> Exit {
@@ -31,7 +31,7 @@ pub fn run(cli: &Cli, findings: &Path, report_path: Option<&Path>) -> Exit {
         Ok(policy) => policy,
         Err(exit) => return exit,
     };
-    let _lock = match super::lock_store_if_free(&policy, "simulate") {
+    let _lock = match crate::job::lock_store_if_free(&policy, "simulate") {
         Ok(lock) => lock,
         Err(exit) => return exit,
     };

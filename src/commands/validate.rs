@@ -2,9 +2,9 @@
 
 use driftguard_engine::policy::{Diagnostic, Identity, Policy};
 
-use super::{PolicyFailure, compile_policy};
 use crate::cli::{Cli, ValidateFormat};
 use crate::exit::Exit;
+use crate::job::{PolicyFailure, compile_policy};
 
 pub fn run(cli: &Cli, format: ValidateFormat) -> Exit {
     let file = cli.policy.display().to_string();

@@ -39,9 +39,10 @@ use self::metrics::{Health, Listener, Metrics};
 use self::webhooks::{Announcement, Item, Webhooks};
 use crate::audit;
 use crate::cli::Cli;
-use crate::commands::accounts::{Checked, Sessions};
-use crate::commands::{self, JobEnv, compile_policy, detect, janitor, load_for_action};
+use crate::commands::{detect, janitor};
 use crate::exit::Exit;
+use crate::job::accounts::{Checked, Sessions};
+use crate::job::{self, JobEnv, compile_policy, load_for_action};
 
 /// Longest pause between two turns of the main loop (heartbeat, watchdog).
 const BEAT: Duration = Duration::from_secs(1);
@@ -112,7 +113,7 @@ fn notify(states: &[NotifyState<'_>]) {
 
 /// Emits a daemon-level audit event (run id `daemon`).
 fn daemon_event(policy: &Policy, event: AuditEventName, action: &str, outcome: Outcome, reason: String, message: &str) {
-    let mut record = commands::run_record(policy, "daemon", policy.dry_run, event, outcome);
+    let mut record = job::run_record(policy, "daemon", policy.dry_run, event, outcome);
     action.clone_into(&mut record.action);
     record.reason = Some(reason);
     audit::emit(&record, message);
@@ -153,27 +154,23 @@ pub fn run(cli: &Cli, report: Option<&Path>) -> Exit {
             for problem in &problems {
                 eprintln!("{problem}");
             }
-            let mut record =
-                commands::run_record(&policy, "none", true, AuditEventName::PolicyRejected, Outcome::Failed);
+            let mut record = job::run_record(&policy, "none", true, AuditEventName::PolicyRejected, Outcome::Failed);
             record.reason = Some(format!("{} webhook problem(s) in {}", problems.len(), policy.source));
             audit::emit(&record, "policy refused; nothing was touched");
             return Exit::Policy;
         }
     };
-    let Ok(lock) = commands::lock_store(&policy, "run") else {
+    let Ok(lock) = job::lock_store(&policy, "run") else {
         return Exit::Runtime;
     };
     // Opened (and migrated) before READY=1: a store that cannot be opened fails the start.
-    let Ok(store) = commands::open_store(&policy) else {
+    let Ok(store) = job::open_store(&policy) else {
         return Exit::Runtime;
     };
     drop(store);
-    let runtime = match tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build() {
+    let runtime = match job::runtime("run") {
         Ok(runtime) => runtime,
-        Err(error) => {
-            eprintln!("driftguard run: cannot start the async runtime: {error}");
-            return Exit::Runtime;
-        }
+        Err(exit) => return exit,
     };
     let report = report.map(Path::to_path_buf).or_else(|| policy.daemon.report_path.clone());
     let exit = runtime.block_on(async move {

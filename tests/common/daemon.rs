@@ -8,7 +8,7 @@ use std::os::unix::net::UnixDatagram;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Stdio};
 use std::sync::mpsc::{Receiver, RecvTimeoutError, channel};
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, Condvar, Mutex};
 use std::time::{Duration, Instant};
 
 use serde_json::Value;
@@ -24,7 +24,7 @@ pub struct Daemon {
     lines: Receiver<Value>,
     /// Every JSON log line read so far.
     pub seen: Vec<Value>,
-    stderr: Arc<Mutex<String>>,
+    stderr: Arc<(Mutex<String>, Condvar)>,
     stderr_reader: Option<std::thread::JoinHandle<()>>,
     notify: UnixDatagram,
     /// Every notify datagram received so far.
@@ -83,7 +83,7 @@ impl Daemon {
                 }
             }
         });
-        let stderr = Arc::new(Mutex::new(String::new()));
+        let stderr = Arc::new((Mutex::new(String::new()), Condvar::new()));
         let mut pipe = child.stderr.take().unwrap();
         let collected = Arc::clone(&stderr);
         let stderr_reader = std::thread::spawn(move || {
@@ -94,7 +94,8 @@ impl Daemon {
                     break;
                 }
                 text.push_str(&String::from_utf8_lossy(&buffer[..n]));
-                collected.lock().unwrap().clone_from(&text);
+                collected.0.lock().unwrap().clone_from(&text);
+                collected.1.notify_all();
             }
         });
         Self {
@@ -115,7 +116,17 @@ impl Daemon {
 
     /// What it wrote to stderr so far.
     pub fn stderr(&self) -> String {
-        self.stderr.lock().unwrap().clone()
+        self.stderr.0.lock().unwrap().clone()
+    }
+
+    /// Waits until stderr holds `text` (stderr and the JSON log are two pipes, read by two
+    /// threads: a line on one says nothing about how far the other was read).
+    pub fn wait_stderr(&self, text: &str) -> String {
+        let (lock, written) = &*self.stderr;
+        let guard = lock.lock().unwrap();
+        let (guard, timeout) = written.wait_timeout_while(guard, PATIENCE, |seen| !seen.contains(text)).unwrap();
+        assert!(!timeout.timed_out(), "no {text:?} on stderr:\n{}", *guard);
+        guard.clone()
     }
 
     /// Waits for the first log event (after those already consumed) that `matches`.

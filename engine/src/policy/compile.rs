@@ -19,7 +19,7 @@ use figment::value::Value;
 use garde::Validate;
 
 use super::compiled::{Policy, build};
-use super::diag::{Diagnostic, Diagnostics, Position, Seg, render_path};
+use super::diag::{Diagnostic, Diagnostics, Position, Seg, did_you_mean, render_path};
 use super::raw::PolicyFile;
 use super::semantic;
 use super::yaml;
@@ -400,16 +400,6 @@ fn enum_noun(variants: &[&str]) -> &'static str {
     } else {
         "value"
     }
-}
-
-/// The closest candidate, when close enough to be a likely typo.
-pub(crate) fn did_you_mean<'c>(word: &str, candidates: impl IntoIterator<Item = &'c str>) -> Option<&'c str> {
-    candidates
-        .into_iter()
-        .map(|candidate| (strsim::jaro_winkler(word, candidate), candidate))
-        .filter(|(score, _)| *score >= 0.8)
-        .max_by(|a, b| a.0.total_cmp(&b.0))
-        .map(|(_, candidate)| candidate)
 }
 
 fn serde_message(kind: &Kind) -> String {

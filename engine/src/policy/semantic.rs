@@ -4,8 +4,8 @@
 use std::collections::HashMap;
 
 use super::checks::parse_duration;
-use super::compile::did_you_mean;
 use super::diag::Seg;
+use super::diag::did_you_mean;
 use super::raw::{JanitorPhase, JanitorTarget, POLICY_VERSION, PolicyFile, StateBackend};
 use crate::model::Step;
 
