@@ -60,12 +60,12 @@ fn outcome(outcome: Outcome) -> &'static str {
 }
 
 /// Sees every audit record after it is logged (the daemon's metrics and announcements).
-pub type Listener = Box<dyn Fn(&AuditRecord) + Send + Sync>;
+pub type AuditListener = Box<dyn Fn(&AuditRecord) + Send + Sync>;
 
-static LISTENER: OnceLock<Listener> = OnceLock::new();
+static LISTENER: OnceLock<AuditListener> = OnceLock::new();
 
 /// Sets the process's audit listener (once; later calls are ignored).
-pub fn listen(listener: Listener) {
+pub fn listen(listener: AuditListener) {
     let _ = LISTENER.set(listener);
 }
 

@@ -16,12 +16,9 @@ macro_rules! send {
 }
 
 pub mod aws;
-pub mod aws_execute;
-pub mod aws_janitor;
-pub mod azure_janitor;
-pub mod gcp_janitor;
+pub mod azure;
+pub mod gcp;
 pub mod iac;
-pub mod identity;
 pub mod janitor;
 pub mod pace;
 pub mod retry;

@@ -18,8 +18,8 @@ use driftguard_engine::model::Provider;
 use driftguard_engine::policy::Policy;
 use driftguard_engine::report::{DriftReport, RefusedAccount, ReportFinding};
 use driftguard_engine::tfstate::StateFile;
-use driftguard_providers::aws::Aws;
-use driftguard_providers::aws_execute;
+use driftguard_providers::aws::AwsClient;
+use driftguard_providers::aws::execute;
 use driftguard_store::FindingRecord;
 use tokio::runtime::Handle;
 
@@ -165,7 +165,7 @@ fn home_account(state: &StateFile) -> Option<String> {
 /// verified accounts have one, so nothing is remediated in an account that was not.
 struct AwsExecutor<'r> {
     runtime: &'r Handle,
-    clients: HashMap<(String, String), Arc<Aws>>,
+    clients: HashMap<(String, String), Arc<AwsClient>>,
     /// Who calls are made as, per verified account.
     principals: HashMap<String, String>,
 }
@@ -180,7 +180,7 @@ impl Executor for AwsExecutor<'_> {
             return Err(Failure::other(format!("no client for account {} region {}", finding.account, finding.region)));
         };
         let aws = Arc::clone(aws);
-        self.runtime.block_on(async move { aws_execute::execute(&aws, action).await }).map_err(|error| {
+        self.runtime.block_on(async move { execute::execute(&aws, action).await }).map_err(|error| {
             if error.is_not_found() {
                 Failure {
                     reason: format!("target not found ({error}): deleted since collection, reported as missing"),
@@ -197,7 +197,7 @@ impl Executor for AwsExecutor<'_> {
 
 async fn collect_all(
     targets: &[Target],
-    clients: &HashMap<(String, String), Arc<Aws>>,
+    clients: &HashMap<(String, String), Arc<AwsClient>>,
     concurrency: usize,
 ) -> Vec<(usize, Result<Vec<Normalized>, String>)> {
     let semaphore = Arc::new(tokio::sync::Semaphore::new(concurrency));
@@ -331,12 +331,12 @@ pub fn execute(
 
     // 3. Live state, every target of a verified account, before anything is decided.
     let targets = targets(&reached, env.region.as_deref());
-    let clients: HashMap<(String, String), Arc<Aws>> = targets
+    let clients: HashMap<(String, String), Arc<AwsClient>> = targets
         .iter()
         .filter_map(|target| {
             let reach = reached.iter().find(|reach| reach.account.id == target.scope.account)?;
             let calls = env.calls(policy, Provider::Aws, &target.scope.account);
-            let aws = Aws::connect(&reach.session, &target.scope.region, calls);
+            let aws = AwsClient::connect(&reach.session, &target.scope.region, calls);
             Some(((target.scope.account.clone(), target.scope.region.clone()), Arc::new(aws)))
         })
         .collect();

@@ -21,10 +21,11 @@ use driftguard_engine::tfstate::StateFile;
 use driftguard_janitor::decide::{Decision, Mode, decide, fingerprint, mark_value};
 use driftguard_janitor::machine::{ItemEffect, ItemEvent, ItemState, step};
 use driftguard_janitor::{Resource, Skip};
-use driftguard_providers::aws::Aws;
-use driftguard_providers::aws_janitor::AwsAccount;
-use driftguard_providers::azure_janitor::{AzureSubscription, ServicePrincipal};
-use driftguard_providers::gcp_janitor::GcsProject;
+use driftguard_providers::aws::AwsClient;
+use driftguard_providers::aws::janitor::AwsCloud;
+use driftguard_providers::azure::ServicePrincipal;
+use driftguard_providers::azure::janitor::AzureSubscription;
+use driftguard_providers::gcp::janitor::GcsProject;
 use driftguard_providers::iac;
 use driftguard_providers::janitor::{DeleteOptions, JanitorCloud};
 use driftguard_providers::retry::CallError;
@@ -135,11 +136,11 @@ fn clouds(runtime: &Handle, env: &JobEnv, policy: &Policy, run_id: &str) -> (Vec
                     .regions
                     .iter()
                     .map(|region| {
-                        Aws::connect(&reach.session, region, env.calls(policy, Provider::Aws, &reach.account.id))
+                        AwsClient::connect(&reach.session, region, env.calls(policy, Provider::Aws, &reach.account.id))
                     })
                     .collect();
                 let cloud =
-                    AwsAccount::new(&reach.verified, clients).reading_termination_protection(termination_reads.clone());
+                    AwsCloud::new(&reach.verified, clients).reading_termination_protection(termination_reads.clone());
                 (Box::new(cloud) as Box<dyn JanitorCloud>, reach.verified)
             }));
         }
@@ -251,7 +252,7 @@ impl Tally {
 }
 
 /// One run's context.
-struct Janitor<'a> {
+struct JanitorRun<'a> {
     policy: &'a Policy,
     store: &'a mut Store,
     runtime: &'a Handle,
@@ -264,7 +265,7 @@ struct Janitor<'a> {
     tally: Tally,
 }
 
-impl Janitor<'_> {
+impl JanitorRun<'_> {
     fn record(&self, event: AuditEventName, resource: &Resource, action: &str, outcome: Outcome) -> AuditRecord {
         let mut record = run_record(self.policy, &self.run_id, self.dry_run, event, outcome);
         action.clone_into(&mut record.action);
@@ -1043,7 +1044,7 @@ fn cycle(
         .map(|item| (item.key.clone(), item))
         .collect();
     let now = Utc::now();
-    let mut janitor = Janitor {
+    let mut janitor = JanitorRun {
         policy,
         store,
         runtime,

@@ -12,7 +12,7 @@ use driftguard_engine::audit::{AuditEventName, Outcome};
 use driftguard_engine::identity::{Refusal, Verified};
 use driftguard_engine::model::Provider;
 use driftguard_engine::policy::{Account, Policy};
-use driftguard_providers::identity::AwsSession;
+use driftguard_providers::aws::identity::AwsSession;
 use tokio::runtime::Handle;
 
 use super::{JobEnv, run_record};

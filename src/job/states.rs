@@ -6,8 +6,8 @@ use std::path::{Path, PathBuf};
 
 use driftguard_engine::policy::{Policy, StateSource};
 use driftguard_engine::tfstate::{self, StateFile};
-use driftguard_providers::aws::Aws;
-use driftguard_providers::identity::AwsSession;
+use driftguard_providers::aws::AwsClient;
+use driftguard_providers::aws::identity::AwsSession;
 use driftguard_providers::retry::Calls;
 use tokio::runtime::Handle;
 
@@ -67,7 +67,7 @@ pub fn load_states(
                     let name = format!("s3://{bucket}/{key}");
                     let result = runtime.block_on(async {
                         let session = AwsSession::ambient(region, endpoint.as_deref()).await;
-                        Aws::connect(&session, region, calls).read_object(bucket, key).await
+                        AwsClient::connect(&session, region, calls).read_object(bucket, key).await
                     });
                     match result {
                         Ok(bytes) => match tfstate::parse(&name, &bytes) {

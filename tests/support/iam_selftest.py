@@ -2,7 +2,7 @@
 through tests/support/moto_server.py and tests/support/iam_fixture.py, with boto3.
 
 1. Every AWS operation DriftGuard's code sends (every send!(_, "service:Operation", _) in
-   providers/src/aws.rs, aws_execute.rs, aws_janitor.rs) is in OPERATIONS below, and the
+   providers/src/aws/{client,collect,execute,janitor}.rs) is in OPERATIONS below, and the
    IAM actions OPERATIONS says they need are exactly the actions of each file.
 2. INITIAL_NO_AUTH_ACTION_COUNT=3 is enough for iam_fixture.py, 2 is not; --enforce works
    on a server started without it; the "testing" key is refused once enforcement is on.
@@ -34,7 +34,7 @@ from botocore.parsers import ResponseParserError
 SUPPORT = Path(__file__).resolve().parent
 ROOT = SUPPORT.parents[1]
 DOCS = ROOT / "docs" / "iam"
-SOURCES = [ROOT / "providers" / "src" / name for name in ("aws.rs", "aws_execute.rs", "aws_janitor.rs")]
+SOURCES = [ROOT / "providers" / "src" / "aws" / name for name in ("client.rs", "collect.rs", "execute.rs", "janitor.rs")]
 REGION = "us-east-1"
 ACCOUNT = "123456789012"
 DENIED = {"AccessDenied", "AccessDeniedException", "UnauthorizedOperation", "403", "Forbidden"}
@@ -130,7 +130,7 @@ def op(job, name, actions, run, probe=None, moto=None):
 
 
 OPERATIONS = [
-    # detect: Terraform state from the S3 backend, then live collection (aws.rs).
+    # detect: Terraform state from the S3 backend, then live collection (aws/client.rs, aws/collect.rs).
     op("detect", "s3:GetObject", ["s3:GetObject"],
        lambda c, i: c.s3.get_object(Bucket="dg-state", Key="prod/terraform.tfstate")["Body"].read()),
     op("detect", "ec2:DescribeInstances", ["ec2:DescribeInstances"], lambda c, i: c.ec2.describe_instances(MaxResults=100)),
@@ -153,7 +153,7 @@ OPERATIONS = [
     op("detect", "iam:ListPolicies", ["iam:ListPolicies"], lambda c, i: c.iam.list_policies(Scope="Local")),
     op("detect", "iam:GetPolicyVersion", ["iam:GetPolicyVersion"],
        lambda c, i: c.iam.get_policy_version(PolicyArn=i["policy"], VersionId="v1")),
-    # remediate (aws_execute.rs): reads above, plus these writes.
+    # remediate (aws/execute.rs): reads above, plus these writes.
     op("remediate", "ec2:RevokeSecurityGroupIngress", ["ec2:RevokeSecurityGroupIngress"],
        lambda c, i: c.ec2.revoke_security_group_ingress(GroupId=i["group"], IpPermissions=perm(443, "10.0.0.0/8")),
        lambda c: c.ec2.revoke_security_group_ingress(GroupId=MISSING_SG, IpPermissions=perm(443, "10.0.0.0/8"))),
@@ -226,7 +226,7 @@ OPERATIONS = [
     op("remediate", "iam:CreatePolicyVersion", ["iam:CreatePolicyVersion"],
        lambda c, i: c.iam.create_policy_version(PolicyArn=i["policy"], PolicyDocument=READ_DOC, SetAsDefault=True),
        lambda c: c.iam.create_policy_version(PolicyArn=f"arn:aws:iam::{ACCOUNT}:policy/dg-missing", PolicyDocument=READ_DOC, SetAsDefault=True)),
-    # janitor (aws_janitor.rs): inventory reads above; marks are the tag calls above; then:
+    # janitor (aws/janitor.rs): inventory reads above; marks are the tag calls above; then:
     op("janitor", "s3:ListObjectVersions", ["s3:ListBucketVersions"],
        lambda c, i: c.s3.list_object_versions(Bucket="dg-old-bucket", MaxKeys=1000),
        lambda c: c.s3.list_object_versions(Bucket="dg-missing-bucket", MaxKeys=1000)),

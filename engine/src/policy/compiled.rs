@@ -52,7 +52,7 @@ pub struct Policy {
     /// Retry settings.
     pub retry: Retry,
     /// The daemon.
-    pub daemon: Daemon,
+    pub daemon: DaemonSettings,
     /// Webhooks.
     pub webhooks: Vec<raw::Webhook>,
     /// The deserialised file, for `schema`-level introspection and display.
@@ -194,7 +194,7 @@ pub struct Schedule {
 
 /// Compiled daemon settings.
 #[derive(Debug, Clone)]
-pub struct Daemon {
+pub struct DaemonSettings {
     /// Drain time on SIGTERM/SIGINT.
     pub shutdown_timeout: Duration,
     /// Metrics and health listener, if on.
@@ -764,7 +764,7 @@ pub(crate) fn build(source: &str, text: &str, file: PolicyFile) -> Result<Policy
             parsed
         }
     };
-    let daemon = Daemon {
+    let daemon = DaemonSettings {
         shutdown_timeout: builder.duration(&["daemon", "shutdown_timeout"], &file.daemon.shutdown_timeout),
         metrics_listen,
         report_path: Some(file.daemon.report_path.trim()).filter(|p| !p.is_empty()).map(std::path::PathBuf::from),

@@ -13,17 +13,17 @@ use driftguard_engine::policy::raw::JanitorTarget;
 use driftguard_janitor::{Guard, Resource};
 use serde_json::json;
 
-use crate::aws::Aws;
+use crate::aws::AwsClient;
 use crate::janitor::{CloudFuture, DeleteOptions, JanitorCloud, gone_is_done};
 use crate::retry::CallError;
 
 /// One verified AWS account: a client per region of the policy; the first also serves S3
 /// and IAM.
 #[derive(Debug, Clone)]
-pub struct AwsAccount {
+pub struct AwsCloud {
     account: String,
     principal: Option<String>,
-    regions: Vec<Aws>,
+    regions: Vec<AwsClient>,
     /// Read termination protection of instances whose name has this prefix (the only
     /// ones that can be candidates), so that a protected one is blocked at selection.
     /// `None` when the policy lifts protection anyway: no read is needed.
@@ -118,9 +118,9 @@ where
     }
 }
 
-impl AwsAccount {
+impl AwsCloud {
     /// A verified account with one client per region; `regions` must not be empty.
-    pub fn new(account: &Verified, regions: Vec<Aws>) -> Self {
+    pub fn new(account: &Verified, regions: Vec<AwsClient>) -> Self {
         Self {
             account: account.account().to_owned(),
             principal: account.principal().map(str::to_owned),
@@ -136,11 +136,11 @@ impl AwsAccount {
         self
     }
 
-    fn home(&self) -> &Aws {
+    fn home(&self) -> &AwsClient {
         &self.regions[0]
     }
 
-    fn client(&self, region: &str) -> &Aws {
+    fn client(&self, region: &str) -> &AwsClient {
         self.regions.iter().find(|aws| aws.region == region).unwrap_or_else(|| self.home())
     }
 
@@ -165,11 +165,11 @@ impl AwsAccount {
             Some(value) => json!({"Key": key, "Value": value}),
             None => json!({"Key": key}),
         };
-        crate::aws_execute::execute(aws, &Action { api: api.to_owned(), target, params }).await
+        crate::aws::execute::execute(aws, &Action { api: api.to_owned(), target, params }).await
     }
 }
 
-impl Aws {
+impl AwsClient {
     async fn janitor_buckets(&self, account: &str, regions: &[String]) -> Result<Vec<Resource>, CallError> {
         let mut out = Vec::new();
         let mut token: Option<String> = None;
@@ -562,7 +562,7 @@ impl Aws {
     }
 }
 
-impl JanitorCloud for AwsAccount {
+impl JanitorCloud for AwsCloud {
     fn provider(&self) -> Provider {
         Provider::Aws
     }

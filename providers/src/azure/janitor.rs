@@ -18,17 +18,14 @@
 //! throttled page would restart the whole listing. Each page is retried on its own.
 
 use std::collections::BTreeMap;
-use std::future::Future;
-use std::pin::Pin;
 use std::sync::Arc;
 use std::time::Duration;
 
-use azure_core::auth::{AccessToken, Secret, TokenCredential};
-use azure_core::error::ErrorKind;
+use azure_core::auth::TokenCredential;
 use azure_core::headers::{self, Headers};
 use azure_core::{
-    BytesStream, ClientOptions, Context, HttpClient, Method, Pipeline, Policy, PolicyResult, Request, Response,
-    RetryOptions, StatusCode, TransportOptions, Url,
+    ClientOptions, Context, Method, Pipeline, Policy, Request, Response, RetryOptions, StatusCode, TransportOptions,
+    Url,
 };
 use azure_mgmt_resources::models::{ResourceGroup, ResourceGroupListResult, ResourceGroupPatchable};
 use driftguard_engine::identity::{Caller, Refusal, Verified, judge};
@@ -38,15 +35,14 @@ use driftguard_janitor::{Guard, Resource};
 use serde_json::Value;
 use tokio::time::Instant;
 
+use super::arm::{
+    ArmTransport, OP_SETUP, RedactBearer, ServicePrincipal, StaticToken, TOKEN_ENV, classify, retry_after,
+};
 use crate::janitor::{CloudFuture, DeleteOptions, JanitorCloud};
 use crate::retry::{CallError, Calls, call};
 
 /// Azure Resource Manager in the public cloud.
 pub const DEFAULT_ENDPOINT: &str = "https://management.azure.com";
-
-/// A pre-obtained ARM bearer token (e.g. `az account get-access-token --query accessToken
-/// -o tsv`). When set, it is used as is instead of azure_identity's credential chain.
-pub const TOKEN_ENV: &str = "AZURE_ACCESS_TOKEN";
 
 /// How long a resource group deletion may run before the janitor stops waiting (it keeps
 /// going in Azure; the next run sees it gone or deletes again). Large groups take minutes.
@@ -61,9 +57,6 @@ const MIN_POLL_PAUSE: Duration = Duration::from_millis(200);
 /// The pause between polls when ARM sends no `Retry-After` (it normally says 15 s).
 const DEFAULT_POLL_PAUSE: Duration = Duration::from_secs(15);
 
-/// One request and its body, at most; reqwest has no timeout of its own here.
-const REQUEST_TIMEOUT: Duration = Duration::from_mins(1);
-
 /// The api-version of the requests built here; the same as the 0.21 client's default
 /// package (`package-resources-2021-04`), so every request speaks one version.
 const API_VERSION: &str = "2021-04-01";
@@ -73,78 +66,7 @@ const OP_GET: &str = "resources:GetResourceGroup";
 const OP_UPDATE: &str = "resources:UpdateResourceGroup";
 const OP_DELETE: &str = "resources:DeleteResourceGroup";
 const OP_CONTENTS: &str = "resources:ListByResourceGroup";
-const OP_SETUP: &str = "resources:Connect";
 const OP_IDENTITY: &str = "resources:GetSubscription";
-
-/// One subscription's own service principal (the policy's `tenant_id` and `client_id`).
-#[derive(Clone, PartialEq, Eq)]
-pub struct ServicePrincipal {
-    /// Microsoft Entra tenant.
-    pub tenant_id: String,
-    /// Application (client) id.
-    pub client_id: String,
-    /// The environment variable holding the client secret; without one, the workload
-    /// identity token in `AZURE_FEDERATED_TOKEN_FILE` is used.
-    pub client_secret_env: Option<String>,
-}
-
-impl std::fmt::Debug for ServicePrincipal {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("ServicePrincipal")
-            .field("tenant_id", &self.tenant_id)
-            .field("client_id", &self.client_id)
-            .field("client_secret_env", &self.client_secret_env)
-            .finish()
-    }
-}
-
-impl ServicePrincipal {
-    fn credential(&self) -> Result<Arc<dyn TokenCredential>, CallError> {
-        let options = azure_identity::TokenCredentialOptions::default();
-        let authority = options.authority_host().map_err(|error| classify(OP_SETUP, &error))?;
-        let http = azure_core::new_http_client();
-        if let Some(variable) = &self.client_secret_env {
-            // The value is a secret: only the variable's name may appear in an error.
-            let secret = std::env::var(variable)
-                .ok()
-                .filter(|secret| !secret.trim().is_empty())
-                .ok_or_else(|| CallError::local(OP_SETUP, format!("${variable} (client_secret_env) is not set")))?;
-            return Ok(Arc::new(azure_identity::ClientSecretCredential::new(
-                http,
-                authority,
-                self.tenant_id.clone(),
-                self.client_id.clone(),
-                secret,
-            )));
-        }
-        let path = std::env::var("AZURE_FEDERATED_TOKEN_FILE").map_err(|_| {
-            CallError::local(
-                OP_SETUP,
-                "a service principal without client_secret_env signs in with a workload identity token, \
-                 but AZURE_FEDERATED_TOKEN_FILE is not set",
-            )
-        })?;
-        let token = std::fs::read_to_string(&path).map_err(|error| {
-            CallError::local(OP_SETUP, format!("cannot read AZURE_FEDERATED_TOKEN_FILE {path}: {error}"))
-        })?;
-        Ok(Arc::new(azure_identity::WorkloadIdentityCredential::new(
-            http,
-            authority,
-            self.tenant_id.clone(),
-            self.client_id.clone(),
-            token.trim().to_owned(),
-        )))
-    }
-}
-
-/// What the Authorization header holds while the request goes through azure_core's
-/// policies (see [`RedactBearer`]).
-const REDACTED: &str = "[redacted]";
-
-/// A boxed future as `async_trait` writes it: azure_core's traits are `async_trait`
-/// traits, and the async-trait crate is not a dependency here, so the two impls below are
-/// written in its expanded form.
-type Boxed<'a, T> = Pin<Box<dyn Future<Output = azure_core::Result<T>> + Send + 'a>>;
 
 /// One Azure subscription: its resource groups, through one ARM endpoint.
 #[derive(Clone)]
@@ -207,9 +129,7 @@ impl AzureSubscription {
         let options = ClientOptions::default()
             .retry(RetryOptions::none())
             .per_retry_policies(vec![Arc::new(RedactBearer) as Arc<dyn Policy>])
-            .transport(TransportOptions::new_custom_policy(Arc::new(ArmTransport {
-                http: azure_core::new_http_client(),
-            })));
+            .transport(TransportOptions::new_custom_policy(Arc::new(ArmTransport::new())));
         let pipeline =
             Pipeline::new(Some("driftguard"), Some(env!("CARGO_PKG_VERSION")), options.clone(), Vec::new(), Vec::new());
         let client = azure_mgmt_resources::Client::new(endpoint.clone(), credential.clone(), scopes.clone(), options);
@@ -620,267 +540,6 @@ fn tags(value: Option<&Value>) -> BTreeMap<String, String> {
         .unwrap_or_default()
 }
 
-/// How long the service asked us to wait, when it said: `retry-after-ms`,
-/// `x-ms-retry-after-ms` or `Retry-After` (seconds or an HTTP date), in azure_core's order.
-fn retry_after(headers: &Headers) -> Option<Duration> {
-    [headers::RETRY_AFTER_MS, headers::X_MS_RETRY_AFTER_MS, headers::RETRY_AFTER]
-        .iter()
-        .any(|name| headers.get_optional_str(name).is_some())
-        .then(|| azure_core::lro::get_retry_after(headers))
-}
-
 fn poll_pause(headers: &Headers) -> Duration {
     retry_after(headers).unwrap_or(DEFAULT_POLL_PAUSE).clamp(MIN_POLL_PAUSE, MAX_POLL_PAUSE)
-}
-
-/// Statuses worth another attempt: throttling, timeouts and the gateway/server 5xx. (The
-/// same set azure_core's own retry policy uses.)
-fn transient_status(status: u16) -> bool {
-    matches!(status, 408 | 429 | 500 | 502 | 503 | 504)
-}
-
-/// The code for an error answer without an ARM code: the status's name, so that a bare
-/// 404 reads `NotFound` and a bare 429 `TooManyRequests`, like the codes retry.rs knows.
-fn status_name(status: u16) -> String {
-    match status {
-        400 => "BadRequest".to_owned(),
-        401 => "Unauthorized".to_owned(),
-        403 => "Forbidden".to_owned(),
-        404 => "NotFound".to_owned(),
-        405 => "MethodNotAllowed".to_owned(),
-        408 => "RequestTimeout".to_owned(),
-        409 => "Conflict".to_owned(),
-        412 => "PreconditionFailed".to_owned(),
-        429 => "TooManyRequests".to_owned(),
-        500 => "InternalServerError".to_owned(),
-        502 => "BadGateway".to_owned(),
-        503 => "ServiceUnavailable".to_owned(),
-        504 => "GatewayTimeout".to_owned(),
-        other => other.to_string(),
-    }
-}
-
-/// An ARM error answer, as our transport read it: `{"error": {"code", "message"}}`.
-#[derive(Debug, thiserror::Error)]
-#[error("HTTP {status}: {code}: {message}")]
-struct ArmFailure {
-    status: u16,
-    code: String,
-    message: String,
-    retry_after: Option<Duration>,
-}
-
-impl ArmFailure {
-    fn new(status: u16, headers: &Headers, body: &[u8]) -> Self {
-        let json: Option<Value> = serde_json::from_slice(body).ok();
-        let detail = json.as_ref().map(|json| json.get("error").unwrap_or(json));
-        let field = |name: &str| {
-            detail
-                .and_then(|detail| detail.get(name))
-                .and_then(Value::as_str)
-                .filter(|text| !text.is_empty())
-                .map(str::to_owned)
-        };
-        let code = field("code")
-            .or_else(|| headers.get_optional_string(&headers::ERROR_CODE))
-            .unwrap_or_else(|| status_name(status));
-        let message = field("message").unwrap_or_else(|| {
-            let text = String::from_utf8_lossy(body);
-            let text = text.trim();
-            if text.is_empty() { format!("HTTP {status} without a body") } else { text.chars().take(500).collect() }
-        });
-        Self { status, code, message, retry_after: retry_after(headers) }
-    }
-}
-
-/// Classifies an azure_core error: ARM error answers by status and code; transport
-/// failures (connection, timeout, broken body) are transient; credential, decoding and
-/// other local failures are not.
-fn classify(operation: &str, error: &azure_core::Error) -> CallError {
-    let mut cause: Option<&(dyn std::error::Error + 'static)> = error.get_ref().map(|inner| inner as _);
-    while let Some(inner) = cause {
-        if let Some(failure) = inner.downcast_ref::<ArmFailure>() {
-            return CallError {
-                operation: operation.to_owned(),
-                code: failure.code.clone(),
-                message: failure.message.clone(),
-                transient: transient_status(failure.status),
-                retry_after: failure.retry_after,
-            };
-        }
-        cause = inner.source();
-    }
-    let (code, transient) = match error.kind() {
-        ErrorKind::HttpResponse { status, error_code } => {
-            let status = u16::from(*status);
-            (error_code.clone().unwrap_or_else(|| status_name(status)), transient_status(status))
-        }
-        ErrorKind::Io => ("TransportError".to_owned(), true),
-        ErrorKind::Credential => ("CredentialUnavailable".to_owned(), false),
-        ErrorKind::DataConversion => ("InvalidResponse".to_owned(), false),
-        ErrorKind::MockFramework | ErrorKind::Other => ("Unknown".to_owned(), false),
-    };
-    CallError { operation: operation.to_owned(), code, message: describe(error), transient, retry_after: None }
-}
-
-/// The error and its causes on one line (azure_core's Display shows only the outermost).
-fn describe(error: &azure_core::Error) -> String {
-    let mut text = error.to_string();
-    let mut cause = std::error::Error::source(error);
-    while let Some(inner) = cause {
-        let part = inner.to_string();
-        if !text.contains(&part) {
-            text.push_str(": ");
-            text.push_str(&part);
-        }
-        cause = inner.source();
-    }
-    text
-}
-
-/// A bearer token obtained elsewhere ([`TOKEN_ENV`]). ARM tells when it has expired
-/// (401 `ExpiredAuthenticationToken`); its real expiry is unknown here, so it is given one
-/// far in the future and never refreshed.
-struct StaticToken(AccessToken);
-
-impl StaticToken {
-    fn new(token: &str) -> Result<Self, CallError> {
-        let expires_on = azure_core::date::parse_rfc3339("9999-12-31T23:59:59Z")
-            .map_err(|error| CallError::local(OP_SETUP, error.to_string()))?;
-        Ok(Self(AccessToken::new(Secret::new(token.to_owned()), expires_on)))
-    }
-}
-
-impl std::fmt::Debug for StaticToken {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str("StaticToken(<redacted>)")
-    }
-}
-
-impl TokenCredential for StaticToken {
-    fn get_token<'life0, 'life1, 'life2, 'async_trait>(
-        &'life0 self,
-        _scopes: &'life1 [&'life2 str],
-    ) -> Boxed<'async_trait, AccessToken>
-    where
-        'life0: 'async_trait,
-        'life1: 'async_trait,
-        'life2: 'async_trait,
-        Self: 'async_trait,
-    {
-        let token = self.0.clone();
-        Box::pin(async move { Ok(token) })
-    }
-
-    fn clear_cache<'life0, 'async_trait>(&'life0 self) -> Boxed<'async_trait, ()>
-    where
-        'life0: 'async_trait,
-        Self: 'async_trait,
-    {
-        Box::pin(async { Ok(()) })
-    }
-}
-
-/// The Authorization header's value, carried past azure_core's transport policy.
-#[derive(Clone)]
-struct Bearer(String);
-
-impl std::fmt::Debug for Bearer {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str("Bearer(<redacted>)")
-    }
-}
-
-/// Keeps the bearer token out of logs. azure_core 0.21's transport policy logs every
-/// request at debug level, and its `Headers` Debug redacts every header *except*
-/// Authorization, so with DriftGuard's log level at debug the token would be written out.
-/// This per-retry policy (the last before the transport) moves the header's value into
-/// the request context and leaves `[redacted]` in the header; [`ArmTransport`] puts it
-/// back just for the exchange.
-#[derive(Debug)]
-struct RedactBearer;
-
-impl Policy for RedactBearer {
-    fn send<'life0, 'life1, 'life2, 'life3, 'async_trait>(
-        &'life0 self,
-        ctx: &'life1 Context,
-        request: &'life2 mut Request,
-        next: &'life3 [Arc<dyn Policy>],
-    ) -> Boxed<'async_trait, Response>
-    where
-        'life0: 'async_trait,
-        'life1: 'async_trait,
-        'life2: 'async_trait,
-        'life3: 'async_trait,
-        Self: 'async_trait,
-    {
-        Box::pin(async move {
-            let Some((policy, rest)) = next.split_first() else {
-                return Err(azure_core::Error::message(ErrorKind::Other, "no transport after the redaction policy"));
-            };
-            match request.headers().get_optional_string(&headers::AUTHORIZATION) {
-                Some(value) if value != REDACTED => {
-                    let mut ctx = ctx.clone();
-                    ctx.insert(Bearer(value));
-                    request.insert_header(headers::AUTHORIZATION, REDACTED);
-                    policy.send(&ctx, request, rest).await
-                }
-                _ => policy.send(ctx, request, rest).await,
-            }
-        })
-    }
-}
-
-/// The transport: azure_core's HTTP client (reqwest), with the bearer token restored from
-/// the context, a time limit, and error answers read in full. A non-2xx answer becomes an
-/// error carrying an [`ArmFailure`] (status, ARM code, message, `Retry-After`), which
-/// [`classify`] finds again; success bodies are read here too, so the time limit covers them.
-#[derive(Debug)]
-struct ArmTransport {
-    http: Arc<dyn HttpClient>,
-}
-
-impl ArmTransport {
-    async fn exchange(&self, request: &Request) -> PolicyResult {
-        let response = self.http.execute_request(request).await?;
-        let (status, headers, body) = response.deconstruct();
-        let body = body.collect().await?;
-        if status.is_success() {
-            return Ok(Response::new(status, headers, Box::pin(BytesStream::new(body))));
-        }
-        let failure = ArmFailure::new(u16::from(status), &headers, &body);
-        let kind = ErrorKind::http_response(status, Some(failure.code.clone()));
-        Err(azure_core::Error::full(kind, failure, format!("ARM answered {}", u16::from(status))))
-    }
-}
-
-impl Policy for ArmTransport {
-    fn send<'life0, 'life1, 'life2, 'life3, 'async_trait>(
-        &'life0 self,
-        ctx: &'life1 Context,
-        request: &'life2 mut Request,
-        _next: &'life3 [Arc<dyn Policy>],
-    ) -> Boxed<'async_trait, Response>
-    where
-        'life0: 'async_trait,
-        'life1: 'async_trait,
-        'life2: 'async_trait,
-        'life3: 'async_trait,
-        Self: 'async_trait,
-    {
-        Box::pin(async move {
-            let bearer = ctx.get::<Bearer>().cloned();
-            if let Some(Bearer(value)) = bearer {
-                request.insert_header(headers::AUTHORIZATION, value);
-            }
-            let result = tokio::time::timeout(REQUEST_TIMEOUT, self.exchange(request)).await;
-            request.insert_header(headers::AUTHORIZATION, REDACTED);
-            result.unwrap_or_else(|_| {
-                Err(azure_core::Error::message(
-                    ErrorKind::Io,
-                    format!("no complete answer within {} s", REQUEST_TIMEOUT.as_secs()),
-                ))
-            })
-        })
-    }
 }

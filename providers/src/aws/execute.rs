@@ -5,7 +5,7 @@ use aws_sdk_ec2::types as ec2;
 use aws_sdk_s3::types as s3;
 use serde_json::Value;
 
-use crate::aws::Aws;
+use crate::aws::AwsClient;
 use crate::retry::CallError;
 
 fn text<'a>(params: &'a Value, key: &str, operation: &str) -> Result<&'a str, CallError> {
@@ -55,7 +55,7 @@ fn s3_tag(key: &str, value: &str, operation: &str) -> Result<s3::Tag, CallError>
 }
 
 /// Runs one planned call.
-pub async fn execute(aws: &Aws, action: &driftguard_engine::finding::Action) -> Result<(), CallError> {
+pub async fn execute(aws: &AwsClient, action: &driftguard_engine::finding::Action) -> Result<(), CallError> {
     let this = aws;
     let (ec2_client, s3_home, rds_client, iam_client) = aws.clients();
     let id = action.target.as_str();

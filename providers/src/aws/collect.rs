@@ -1,5 +1,5 @@
-//! The AWS adapter: live collection in DriftGuard's normal form, and reading Terraform
-//! state from the S3 backend (remediation calls are in `aws_execute.rs`). Every call goes through [`crate::retry`].
+//! Live collection in DriftGuard's normal form: everything the comparison needs from one
+//! account and region, read concurrently under the account's pace.
 
 use std::collections::BTreeMap;
 
@@ -10,22 +10,8 @@ use driftguard_engine::drift::{Attributes, Normalized};
 use futures_util::{StreamExt, stream};
 use serde_json::Value;
 
-use crate::retry::{CallError, Calls};
-
-/// Clients for one account and region.
-#[derive(Debug, Clone)]
-pub struct Aws {
-    ec2: aws_sdk_ec2::Client,
-    s3: aws_sdk_s3::Client,
-    rds: aws_sdk_rds::Client,
-    iam: aws_sdk_iam::Client,
-    /// The loaded configuration, for S3 clients of other regions (bucket calls must go
-    /// to the bucket's own region: elsewhere AWS answers 301 PermanentRedirect).
-    config: aws_config::SdkConfig,
-    calls: Calls,
-    /// The region.
-    pub region: String,
-}
+use crate::aws::AwsClient;
+use crate::retry::CallError;
 
 /// Per-resource reads (an instance's attribute, a bucket's documents) in flight at once in
 /// one collection; the account's pace bounds the request rate whatever this is.
@@ -72,22 +58,7 @@ fn permission_atoms(permissions: &[aws_sdk_ec2::types::IpPermission], group_id: 
     string_set(atoms)
 }
 
-impl Aws {
-    /// Clients for one region of an account's session (its credentials and endpoint).
-    pub fn connect(session: &crate::identity::AwsSession, region: &str, calls: Calls) -> Self {
-        let config = session.config(region);
-        let s3_config = aws_sdk_s3::config::Builder::from(&config).force_path_style(true).build();
-        Self {
-            ec2: aws_sdk_ec2::Client::new(&config),
-            s3: aws_sdk_s3::Client::from_conf(s3_config),
-            rds: aws_sdk_rds::Client::new(&config),
-            iam: aws_sdk_iam::Client::new(&config),
-            config,
-            calls,
-            region: region.to_owned(),
-        }
-    }
-
+impl AwsClient {
     /// Everything DriftGuard compares in this region; `global` adds the account-wide
     /// services (S3, IAM), collected once per account, with only the buckets that live in
     /// `bucket_regions` (the account's regions in the policy: its scan scope).
@@ -107,48 +78,6 @@ impl Aws {
         Ok(resources)
     }
 
-    /// Every instance that is not on its way out (terminated, shutting-down), all pages:
-    /// what drift collection and the janitor both start from.
-    pub(crate) async fn live_instances(&self) -> Result<Vec<aws_sdk_ec2::types::Instance>, CallError> {
-        let mut out = Vec::new();
-        let mut token: Option<String> = None;
-        loop {
-            let page = send!(
-                self,
-                "ec2:DescribeInstances",
-                self.ec2.describe_instances().set_next_token(token.clone()).max_results(100)
-            )?;
-            for instance in page.reservations().iter().flat_map(aws_sdk_ec2::types::Reservation::instances) {
-                let state = instance.state().and_then(|s| s.name()).map(|n| n.as_str().to_owned()).unwrap_or_default();
-                if instance.instance_id().is_some() && state != "terminated" && state != "shutting-down" {
-                    out.push(instance.clone());
-                }
-            }
-            token = page.next_token().filter(|t| !t.is_empty()).map(str::to_owned);
-            if token.is_none() {
-                return Ok(out);
-            }
-        }
-    }
-
-    /// Every DB instance, all pages.
-    pub(crate) async fn all_databases(&self) -> Result<Vec<aws_sdk_rds::types::DbInstance>, CallError> {
-        let mut out = Vec::new();
-        let mut marker: Option<String> = None;
-        loop {
-            let page = send!(
-                self,
-                "rds:DescribeDBInstances",
-                self.rds.describe_db_instances().set_marker(marker.clone()).max_records(100)
-            )?;
-            out.extend(page.db_instances().iter().cloned());
-            marker = page.marker().filter(|m| !m.is_empty()).map(str::to_owned);
-            if marker.is_none() {
-                return Ok(out);
-            }
-        }
-    }
-
     /// Whether termination protection is on (not part of `DescribeInstances`).
     async fn termination(
         &self,
@@ -157,7 +86,7 @@ impl Aws {
         send!(
             self,
             "ec2:DescribeInstanceAttribute",
-            self.ec2
+            self.ec2()
                 .describe_instance_attribute()
                 .instance_id(id)
                 .attribute(aws_sdk_ec2::types::InstanceAttributeName::DisableApiTermination)
@@ -217,7 +146,7 @@ impl Aws {
             let page = send!(
                 self,
                 "ec2:DescribeSecurityGroups",
-                self.ec2.describe_security_groups().set_next_token(token.clone()).max_results(100)
+                self.ec2().describe_security_groups().set_next_token(token.clone()).max_results(100)
             )?;
             for group in page.security_groups() {
                 let Some(id) = group.group_id() else { continue };
@@ -242,7 +171,7 @@ impl Aws {
             let page = send!(
                 self,
                 "ec2:DescribeSecurityGroupRules",
-                self.ec2.describe_security_group_rules().set_next_token(token.clone()).max_results(1000)
+                self.ec2().describe_security_group_rules().set_next_token(token.clone()).max_results(1000)
             )?;
             for rule in page.security_group_rules() {
                 let Some(id) = rule.security_group_rule_id() else { continue };
@@ -300,7 +229,7 @@ impl Aws {
         let mut token: Option<String> = None;
         let mut clients: BTreeMap<String, aws_sdk_s3::Client> = BTreeMap::new();
         loop {
-            let page = send!(self, "s3:ListBuckets", self.s3.list_buckets().set_continuation_token(token.clone()))?;
+            let page = send!(self, "s3:ListBuckets", self.s3().list_buckets().set_continuation_token(token.clone()))?;
             let mut wanted: Vec<(String, aws_sdk_s3::Client)> = Vec::new();
             for bucket in page.buckets() {
                 let Some(name) = bucket.name() else { continue };
@@ -326,30 +255,6 @@ impl Aws {
                 return Ok(out);
             }
         }
-    }
-
-    /// Where a bucket lives. `GetBucketLocation` answers from any region; its legacy
-    /// values are `null` for us-east-1 and `EU` for eu-west-1.
-    pub async fn bucket_region(&self, name: &str) -> Result<String, CallError> {
-        let location = send!(self, "s3:GetBucketLocation", self.s3.get_bucket_location().bucket(name))?;
-        Ok(match location.location_constraint().map(aws_sdk_s3::types::BucketLocationConstraint::as_str) {
-            None | Some("") => "us-east-1".to_owned(),
-            Some("EU") => "eu-west-1".to_owned(),
-            Some(other) => other.to_owned(),
-        })
-    }
-
-    /// An S3 client for another region (same credentials, endpoint and settings).
-    pub(crate) fn s3_in(&self, region: &str) -> aws_sdk_s3::Client {
-        if region == self.region {
-            return self.s3.clone();
-        }
-        aws_sdk_s3::Client::from_conf(
-            aws_sdk_s3::config::Builder::from(&self.config)
-                .region(aws_config::Region::new(region.to_owned()))
-                .force_path_style(true)
-                .build(),
-        )
     }
 
     /// A bucket as the four Terraform resources that describe it.
@@ -441,11 +346,11 @@ impl Aws {
         let mut out = Vec::new();
         let mut marker: Option<String> = None;
         loop {
-            let page = send!(self, "iam:ListRoles", self.iam.list_roles().set_marker(marker.clone()).max_items(100))?;
+            let page = send!(self, "iam:ListRoles", self.iam().list_roles().set_marker(marker.clone()).max_items(100))?;
             for role in page.roles() {
                 let name = role.role_name();
                 // ListRoles leaves out tags and may leave out the session duration.
-                let full = send!(self, "iam:GetRole", self.iam.get_role().role_name(name))?;
+                let full = send!(self, "iam:GetRole", self.iam().get_role().role_name(name))?;
                 let role = full.role().unwrap_or(role);
                 let mut a = Attributes::new();
                 a.insert(
@@ -470,14 +375,14 @@ impl Aws {
             let page = send!(
                 self,
                 "iam:ListPolicies",
-                self.iam.list_policies().scope(aws_sdk_iam::types::PolicyScopeType::Local).set_marker(marker.clone())
+                self.iam().list_policies().scope(aws_sdk_iam::types::PolicyScopeType::Local).set_marker(marker.clone())
             )?;
             for policy in page.policies() {
                 let (Some(arn), Some(version)) = (policy.arn(), policy.default_version_id()) else { continue };
                 let document = send!(
                     self,
                     "iam:GetPolicyVersion",
-                    self.iam.get_policy_version().policy_arn(arn).version_id(version)
+                    self.iam().get_policy_version().policy_arn(arn).version_id(version)
                 )?;
                 let mut a = Attributes::new();
                 let text = document.policy_version().and_then(|v| v.document());
@@ -490,49 +395,4 @@ impl Aws {
             }
         }
     }
-
-    /// Reads a Terraform state from the S3 backend.
-    pub async fn read_object(&self, bucket: &str, key: &str) -> Result<Vec<u8>, CallError> {
-        let object = send!(self, "s3:GetObject", self.s3.get_object().bucket(bucket).key(key))?;
-        object
-            .body
-            .collect()
-            .await
-            .map(|data| data.into_bytes().to_vec())
-            .map_err(|error| CallError { transient: true, ..CallError::local("s3:GetObject", error.to_string()) })
-    }
-
-    pub(crate) fn clients(
-        &self,
-    ) -> (&aws_sdk_ec2::Client, &aws_sdk_s3::Client, &aws_sdk_rds::Client, &aws_sdk_iam::Client) {
-        (&self.ec2, &self.s3, &self.rds, &self.iam)
-    }
-
-    pub(crate) fn ec2(&self) -> &aws_sdk_ec2::Client {
-        &self.ec2
-    }
-
-    pub(crate) fn s3(&self) -> &aws_sdk_s3::Client {
-        &self.s3
-    }
-
-    pub(crate) fn rds(&self) -> &aws_sdk_rds::Client {
-        &self.rds
-    }
-
-    pub(crate) fn iam(&self) -> &aws_sdk_iam::Client {
-        &self.iam
-    }
-
-    pub(crate) fn calls(&self) -> &Calls {
-        &self.calls
-    }
-}
-
-/// Tags as a map, for callers that need them whole.
-pub fn tag_map(attributes: &Attributes) -> BTreeMap<String, String> {
-    attributes
-        .iter()
-        .filter_map(|(k, v)| Some((k.strip_prefix("tags.")?.to_owned(), v.as_str().unwrap_or_default().to_owned())))
-        .collect()
 }

@@ -1,0 +1,6 @@
+//! Azure: the janitor's adapter for resource groups, through Resource Manager.
+
+mod arm;
+pub mod janitor;
+
+pub use arm::{ServicePrincipal, TOKEN_ENV};
