@@ -44,7 +44,16 @@ pub enum LogFormatArg {
     Text,
 }
 
-/// Output formats of `validate`.
+/// Output format of `coverage`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum CoverageFormat {
+    /// One line per type.
+    Text,
+    /// A JSON array of {provider, resource_type, attributes, remediation, unmanaged, janitor}.
+    Json,
+}
+
+/// Output format of `validate`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
 pub enum ValidateFormat {
     /// `FILE:LINE:COL: path: message` lines on stderr.
@@ -146,6 +155,13 @@ pub enum Command {
         /// Which schema.
         #[arg(value_enum)]
         which: SchemaKind,
+    },
+    /// Print the resource catalogue: every Terraform type DriftGuard knows, what it
+    /// compares and restores, and what the janitor may delete. Needs no policy.
+    Coverage {
+        /// Output format: a table (text) or an array of objects (json).
+        #[arg(long, value_enum, default_value = "text")]
+        format: CoverageFormat,
     },
     /// Acknowledge a finding: suppress it until a date or until the drift changes.
     Ack {

@@ -31,10 +31,11 @@ fn main() -> ExitCode {
 
 /// Runs the command.
 fn dispatch(cli: &Cli) -> Exit {
-    use commands::{ack, detect, history, janitor, schema, simulate, validate};
+    use commands::{ack, coverage, detect, history, janitor, schema, simulate, validate};
     match &cli.command {
         Command::Validate { format } => validate::run(cli, *format),
         Command::Schema { which } => schema::run(*which),
+        Command::Coverage { format } => coverage::run(*format),
         Command::History { resource, finding, since, limit, format } => {
             history::run(cli, resource.as_deref(), finding.as_deref(), since.as_deref(), *limit, *format)
         }

@@ -213,3 +213,58 @@ fn detect_refuses_bad_state_files_before_touching_anything() {
     );
     assert!(!dir.path().join("state.db").exists(), "no store was written");
 }
+
+/// `coverage --format json` prints the catalogue: the 11 compared AWS types of today and
+/// the janitor's types, each with what it compares, restores and may delete.
+#[test]
+fn coverage_prints_the_catalogue() {
+    let dir = tempfile::tempdir().unwrap();
+    let (code, stdout, stderr) = run(driftguard(dir.path()).args(["coverage", "--format", "json"]));
+    assert_eq!(code, 0, "{stderr}");
+    let all: Vec<serde_json::Value> = serde_json::from_str(&stdout).unwrap();
+    let compared: Vec<&str> = all
+        .iter()
+        .filter(|c| !c["attributes"].as_array().unwrap().is_empty())
+        .map(|c| c["resource_type"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        compared,
+        [
+            "aws_instance",
+            "aws_security_group",
+            "aws_vpc_security_group_ingress_rule",
+            "aws_vpc_security_group_egress_rule",
+            "aws_s3_bucket",
+            "aws_s3_bucket_versioning",
+            "aws_s3_bucket_server_side_encryption_configuration",
+            "aws_s3_bucket_public_access_block",
+            "aws_db_instance",
+            "aws_iam_role",
+            "aws_iam_policy"
+        ]
+    );
+    for line in &all {
+        for key in ["provider", "resource_type", "attributes", "remediation", "unmanaged", "janitor"] {
+            assert!(line.get(key).is_some(), "{key} missing in {line}");
+        }
+    }
+    let role = all.iter().find(|c| c["resource_type"] == "aws_iam_role").unwrap();
+    assert_eq!(role["remediation"], serde_json::json!(["assume_role_policy", "max_session_duration", "tags.*"]));
+    assert_eq!(role["janitor"], true);
+    let janitor: Vec<&str> =
+        all.iter().filter(|c| c["janitor"] == true).map(|c| c["resource_type"].as_str().unwrap()).collect();
+    assert_eq!(
+        janitor,
+        [
+            "aws_instance",
+            "aws_s3_bucket",
+            "aws_db_instance",
+            "aws_iam_role",
+            "google_storage_bucket",
+            "azurerm_resource_group"
+        ]
+    );
+    let (code, text, _) = run(driftguard(dir.path()).args(["coverage"]));
+    assert_eq!(code, 0);
+    assert!(text.contains("13 types: 11 compared, 6 deletable by the janitor"), "{text}");
+}

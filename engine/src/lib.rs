@@ -3,6 +3,7 @@
 //! environment through figment, and nothing depends on tokio or a cloud SDK (CI checks it).
 
 pub mod audit;
+pub mod catalogue;
 pub mod drift;
 pub mod finding;
 pub mod identity;

@@ -10,7 +10,7 @@ use std::sync::Arc;
 
 use chrono::Utc;
 use driftguard_engine::audit::{AuditEventName, Outcome};
-use driftguard_engine::drift::normalize::{SUPPORTED_TYPES, declared};
+use driftguard_engine::drift::normalize::{compared, declared};
 use driftguard_engine::drift::{Normalized, Scope, diff, missing};
 use driftguard_engine::finding::{Action, State};
 use driftguard_engine::identity::Refusal;
@@ -95,7 +95,7 @@ fn place(states: &[StateFile], targets: &[Target], owners: &HashMap<&str, &str>,
     for state in states {
         let home = home_account(state);
         for resource in &state.resources {
-            if !SUPPORTED_TYPES.contains(&resource.resource_type.as_str()) {
+            if !compared(&resource.resource_type) {
                 *placed.unsupported.entry(resource.resource_type.clone()).or_default() += 1;
                 continue;
             }

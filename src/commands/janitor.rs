@@ -211,16 +211,11 @@ fn unreachable(provider: Provider, account: &str, error: &CallError) -> Refusal 
     }
 }
 
-/// Deletion order across types: what uses others goes first (instances use roles through
-/// instance profiles; buckets and databases stand alone), roles last.
+/// Deletion order across types, from the catalogue: what uses others goes first.
 fn order(target: JanitorTarget) -> u8 {
-    match target {
-        JanitorTarget::AwsInstance => 0,
-        JanitorTarget::AwsDbInstance => 1,
-        JanitorTarget::AwsS3Bucket | JanitorTarget::GoogleStorageBucket => 2,
-        JanitorTarget::AzurermResourceGroup => 3,
-        JanitorTarget::AwsIamRole => 4,
-    }
+    driftguard_engine::catalogue::janitor_entry(target)
+        .and_then(|entry| entry.janitor)
+        .map_or(u8::MAX, |role| role.order)
 }
 
 /// What one run did, for the summary and the exit code.

@@ -2,6 +2,7 @@
 //! what they share with the daemon lives in [`crate::job`].
 
 pub mod ack;
+pub mod coverage;
 pub mod detect;
 pub mod history;
 pub mod janitor;

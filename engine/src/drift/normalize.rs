@@ -7,20 +7,10 @@ use serde_json::{Map, Value};
 use super::{Attributes, Normalized};
 use crate::tfstate::StateResource;
 
-/// Resource types DriftGuard compares.
-pub const SUPPORTED_TYPES: &[&str] = &[
-    "aws_instance",
-    "aws_security_group",
-    "aws_vpc_security_group_ingress_rule",
-    "aws_vpc_security_group_egress_rule",
-    "aws_s3_bucket",
-    "aws_s3_bucket_versioning",
-    "aws_s3_bucket_server_side_encryption_configuration",
-    "aws_s3_bucket_public_access_block",
-    "aws_db_instance",
-    "aws_iam_role",
-    "aws_iam_policy",
-];
+/// Whether drift detection compares this Terraform type (its catalogue entry says how).
+pub fn compared(resource_type: &str) -> bool {
+    crate::catalogue::entry(resource_type).is_some_and(crate::catalogue::Entry::compared)
+}
 
 /// Null, `""`, `[]` and `{}` are one value (the provider treats them alike); everything
 /// else is kept as is.
@@ -212,7 +202,7 @@ fn as_sorted_list(value: Value) -> Value {
     Value::Array(items)
 }
 
-fn get<'a>(attributes: &'a Value, path: &[&str]) -> Option<&'a Value> {
+pub(crate) fn get<'a>(attributes: &'a Value, path: &[&str]) -> Option<&'a Value> {
     let mut node = attributes;
     for key in path {
         node = match node {
@@ -227,11 +217,11 @@ fn get<'a>(attributes: &'a Value, path: &[&str]) -> Option<&'a Value> {
     }
 }
 
-fn text(attributes: &Value, path: &[&str]) -> Value {
+pub(crate) fn text(attributes: &Value, path: &[&str]) -> Value {
     scalar(get(attributes, path).cloned().unwrap_or(Value::Null))
 }
 
-fn number(attributes: &Value, path: &[&str]) -> Value {
+pub(crate) fn number(attributes: &Value, path: &[&str]) -> Value {
     match get(attributes, path) {
         Some(Value::Number(number)) => Value::Number(number.clone()),
         Some(Value::String(text)) => text.parse::<i64>().map_or(Value::Null, Value::from),
@@ -247,7 +237,7 @@ pub fn insert_tags(out: &mut Attributes, tags: impl IntoIterator<Item = (String,
     }
 }
 
-fn declared_tags(attributes: &Value) -> Vec<(String, String)> {
+pub(crate) fn declared_tags(attributes: &Value) -> Vec<(String, String)> {
     let tags = match attributes.get("tags_all") {
         Some(Value::Object(map)) if !map.is_empty() => map,
         _ => match attributes.get("tags") {
@@ -258,14 +248,14 @@ fn declared_tags(attributes: &Value) -> Vec<(String, String)> {
     tags.iter().map(|(key, value)| (key.clone(), value.as_str().unwrap_or_default().to_owned())).collect()
 }
 
-fn strings(value: Option<&Value>) -> Vec<String> {
+pub(crate) fn strings(value: Option<&Value>) -> Vec<String> {
     value
         .and_then(Value::as_array)
         .map_or_else(Vec::new, |items| items.iter().filter_map(Value::as_str).map(str::to_owned).collect())
 }
 
 /// Terraform's inline `ingress`/`egress` blocks → atoms.
-fn declared_rules(attributes: &Value, key: &str) -> Value {
+pub(crate) fn declared_rules(attributes: &Value, key: &str) -> Value {
     let mut atoms = Vec::new();
     for rule in attributes.get(key).and_then(Value::as_array).into_iter().flatten() {
         let protocol_name = rule.get("protocol").and_then(Value::as_str).unwrap_or("-1");
@@ -283,89 +273,17 @@ fn declared_rules(attributes: &Value, key: &str) -> Value {
     string_set(atoms)
 }
 
-/// The declared side of a state resource, for the supported types (else `None`).
+/// The declared side of a state resource, for the compared types (else `None`): its id
+/// and attributes as its catalogue entry reads them.
 pub fn declared(resource: &StateResource) -> Option<Normalized> {
+    let entry = crate::catalogue::entry(&resource.resource_type).filter(|entry| entry.compared())?;
     let a = &resource.attributes;
-    let mut out = Attributes::new();
-    let id = match resource.resource_type.as_str() {
-        "aws_instance" => {
-            out.insert("instance_type".into(), text(a, &["instance_type"]));
-            out.insert("vpc_security_group_ids".into(), string_set(strings(a.get("vpc_security_group_ids"))));
-            out.insert("iam_instance_profile".into(), text(a, &["iam_instance_profile"]));
-            out.insert("disable_api_termination".into(), boolean(a.get("disable_api_termination")));
-            out.insert("metadata_options.http_tokens".into(), text(a, &["metadata_options", "http_tokens"]));
-            out.insert("monitoring".into(), boolean(a.get("monitoring")));
-            insert_tags(&mut out, declared_tags(a));
-            resource.id()?.to_owned()
-        }
-        "aws_security_group" => {
-            out.insert("name".into(), text(a, &["name"]));
-            out.insert("ingress".into(), declared_rules(a, "ingress"));
-            out.insert("egress".into(), declared_rules(a, "egress"));
-            insert_tags(&mut out, declared_tags(a));
-            resource.id()?.to_owned()
-        }
-        "aws_vpc_security_group_ingress_rule" | "aws_vpc_security_group_egress_rule" => {
-            for key in ["security_group_id", "cidr_ipv4", "cidr_ipv6", "referenced_security_group_id", "prefix_list_id"]
-            {
-                out.insert(key.into(), text(a, &[key]));
-            }
-            let protocol_name = a.get("ip_protocol").and_then(Value::as_str).map(protocol);
-            out.insert("ip_protocol".into(), protocol_name.clone().map_or(Value::Null, Value::String));
-            let all = protocol_name.as_deref() == Some("-1");
-            out.insert("from_port".into(), if all { Value::Null } else { number(a, &["from_port"]) });
-            out.insert("to_port".into(), if all { Value::Null } else { number(a, &["to_port"]) });
-            insert_tags(&mut out, declared_tags(a));
-            resource.id()?.to_owned()
-        }
-        "aws_s3_bucket" => {
-            insert_tags(&mut out, declared_tags(a));
-            a.get("bucket").and_then(Value::as_str).or(resource.id())?.to_owned()
-        }
-        "aws_s3_bucket_versioning" => {
-            let status = text(a, &["versioning_configuration", "status"]);
-            // "Disabled" is how Terraform writes a bucket that never had versioning.
-            let status = if status == "Disabled" { Value::Null } else { status };
-            out.insert("versioning_configuration.status".into(), status);
-            a.get("bucket").and_then(Value::as_str)?.to_owned()
-        }
-        "aws_s3_bucket_server_side_encryption_configuration" => {
-            let base = ["rule", "apply_server_side_encryption_by_default"];
-            out.insert("rule.sse_algorithm".into(), text(a, &[base[0], base[1], "sse_algorithm"]));
-            out.insert("rule.kms_master_key_id".into(), text(a, &[base[0], base[1], "kms_master_key_id"]));
-            out.insert("rule.bucket_key_enabled".into(), boolean(get(a, &["rule", "bucket_key_enabled"])));
-            a.get("bucket").and_then(Value::as_str)?.to_owned()
-        }
-        "aws_s3_bucket_public_access_block" => {
-            for key in ["block_public_acls", "block_public_policy", "ignore_public_acls", "restrict_public_buckets"] {
-                out.insert(key.into(), boolean(a.get(key)));
-            }
-            a.get("bucket").and_then(Value::as_str)?.to_owned()
-        }
-        "aws_db_instance" => {
-            out.insert("instance_class".into(), text(a, &["instance_class"]));
-            for key in ["publicly_accessible", "storage_encrypted", "deletion_protection"] {
-                out.insert(key.into(), boolean(a.get(key)));
-            }
-            out.insert("backup_retention_period".into(), number(a, &["backup_retention_period"]));
-            insert_tags(&mut out, declared_tags(a));
-            // Newer providers record the DbiResourceId as `id`; the name is `identifier`.
-            a.get("identifier").and_then(Value::as_str).or(resource.id())?.to_owned()
-        }
-        "aws_iam_role" => {
-            let document = a.get("assume_role_policy").and_then(Value::as_str).map_or(Value::Null, policy_document);
-            out.insert("assume_role_policy".into(), document);
-            out.insert("max_session_duration".into(), number(a, &["max_session_duration"]));
-            insert_tags(&mut out, declared_tags(a));
-            a.get("name").and_then(Value::as_str).or(resource.id())?.to_owned()
-        }
-        "aws_iam_policy" => {
-            let document = a.get("policy").and_then(Value::as_str).map_or(Value::Null, policy_document);
-            out.insert("policy".into(), document);
-            a.get("arn").and_then(Value::as_str).or(resource.id())?.to_owned()
-        }
-        _ => return None,
-    };
+    let id = entry.identity.iter().find_map(|key| a.get(*key).and_then(Value::as_str))?.to_owned();
+    let mut out: Attributes =
+        entry.attributes.iter().map(|attribute| (attribute.path.to_owned(), (attribute.declared)(a))).collect();
+    if entry.tags.is_some() {
+        insert_tags(&mut out, declared_tags(a));
+    }
     Some(Normalized {
         resource_type: resource.resource_type.clone(),
         id,

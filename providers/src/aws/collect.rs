@@ -1,8 +1,9 @@
 //! Live collection in DriftGuard's normal form: everything the comparison needs from one
 //! account and region, read concurrently under the account's pace.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 
+use driftguard_engine::catalogue::{self, Listing, Scope};
 use driftguard_engine::drift::normalize::{
     RuleSource, boolean, insert_tags, policy_document, protocol, rule_atom, scalar, string_set,
 };
@@ -59,23 +60,34 @@ fn permission_atoms(permissions: &[aws_sdk_ec2::types::IpPermission], group_id: 
 }
 
 impl AwsClient {
-    /// Everything DriftGuard compares in this region; `global` adds the account-wide
-    /// services (S3, IAM), collected once per account, with only the buckets that live in
-    /// `bucket_regions` (the account's regions in the policy: its scan scope).
+    /// Everything DriftGuard compares in this region: every listing the catalogue's
+    /// entries name, all at once (the account's pace bounds the rate). `global` adds the
+    /// account-wide listings (S3, IAM), collected once per account, with only the buckets
+    /// that live in `bucket_regions` (the account's regions in the policy: its scan scope).
     pub async fn collect(&self, global: bool, bucket_regions: &[String]) -> Result<Vec<Normalized>, CallError> {
-        let (instances, groups, group_rules, databases) =
-            tokio::join!(self.instances(), self.security_groups(), self.security_group_rules(), self.databases());
-        let mut resources = instances?;
-        resources.extend(groups?);
-        resources.extend(group_rules?);
-        resources.extend(databases?);
-        if global {
-            let (buckets, roles, policies) = tokio::join!(self.buckets(bucket_regions), self.roles(), self.policies());
-            resources.extend(buckets?);
-            resources.extend(roles?);
-            resources.extend(policies?);
+        let listings: BTreeSet<Listing> = catalogue::entries()
+            .filter_map(|entry| entry.listing)
+            .filter(|listing| global || listing.scope() == Scope::Regional)
+            .collect();
+        let reads = listings.iter().map(|listing| self.list(*listing, bucket_regions));
+        let mut resources = Vec::new();
+        for listed in futures_util::future::join_all(reads).await {
+            resources.extend(listed?);
         }
         Ok(resources)
+    }
+
+    /// One listing of the catalogue, in the normal form of the types it serves.
+    async fn list(&self, listing: Listing, bucket_regions: &[String]) -> Result<Vec<Normalized>, CallError> {
+        match listing {
+            Listing::Ec2Instances => self.instances().await,
+            Listing::Ec2SecurityGroups => self.security_groups().await,
+            Listing::Ec2SecurityGroupRules => self.security_group_rules().await,
+            Listing::RdsDbInstances => self.databases().await,
+            Listing::S3Buckets => self.buckets(bucket_regions).await,
+            Listing::IamRoles => self.roles().await,
+            Listing::IamPolicies => self.policies().await,
+        }
     }
 
     /// Whether termination protection is on (not part of `DescribeInstances`).
