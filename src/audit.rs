@@ -128,6 +128,40 @@ pub fn host() -> String {
 // subject (the finding runner, the janitor): exactly one record per call, saying what
 // the cloud shows.
 
+/// What settles an outbox record left in doubt: the owner of its subject. Stored as text
+/// (`finding:ID`, `janitor:KEY`, `workdir:DIR`); everywhere else it is this type.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum OutboxSubject {
+    /// A finding's remediation calls: settled by the runner, from the drift.
+    Finding(String),
+    /// A janitor item's calls (mark, unmark, delete): settled by the janitor, from listing.
+    Janitor(String),
+    /// A phase-1 destroy in a working directory: settled from the directory's state.
+    Workdir(String),
+}
+
+impl OutboxSubject {
+    /// The stored form.
+    pub fn to_text(&self) -> String {
+        match self {
+            OutboxSubject::Finding(id) => format!("finding:{id}"),
+            OutboxSubject::Janitor(key) => format!("janitor:{key}"),
+            OutboxSubject::Workdir(dir) => format!("workdir:{dir}"),
+        }
+    }
+
+    /// The stored form read back (`None`: a subject of a newer driftguard, left alone).
+    pub fn parse(text: &str) -> Option<OutboxSubject> {
+        let (kind, rest) = text.split_once(':')?;
+        match kind {
+            "finding" => Some(OutboxSubject::Finding(rest.to_owned())),
+            "janitor" => Some(OutboxSubject::Janitor(rest.to_owned())),
+            "workdir" => Some(OutboxSubject::Workdir(rest.to_owned())),
+            _ => None,
+        }
+    }
+}
+
 /// Runs in progress in this process: their in-doubt records are calls in flight, not
 /// interrupted ones, and are never settled by another job.
 static LIVE_RUNS: Mutex<BTreeSet<String>> = Mutex::new(BTreeSet::new());
@@ -166,14 +200,14 @@ impl AsRef<OutboxEntry> for Outgoing {
 }
 
 /// An outbox entry for `record` (given an `event_id` if it has none). `subject` names
-/// what settles it if it is left in doubt: `finding:ID`, `janitor:KEY`, `workdir:DIR`.
-pub fn entry(record: &AuditRecord, message: &str, subject: &str, state: OutboxState) -> Outgoing {
+/// what settles it if it is left in doubt.
+pub fn entry(record: &AuditRecord, message: &str, subject: &OutboxSubject, state: OutboxState) -> Outgoing {
     let mut record = record.clone();
     let event_id = record.event_id.get_or_insert_with(new_event_id).clone();
     let entry = OutboxEntry {
         event_id,
         run_id: record.run_id.clone(),
-        subject: subject.to_owned(),
+        subject: subject.to_text(),
         state,
         // Serialising a record of strings and enums cannot fail.
         record: serde_json::to_string(&record).unwrap_or_default(),
@@ -217,22 +251,30 @@ pub fn replay(store: &Store) -> Result<usize, StoreError> {
     Ok(ready.len())
 }
 
-/// In-doubt records of runs not in progress here, whose subject starts with `prefix`.
-pub fn in_doubt(store: &Store, prefix: &str) -> Result<Vec<OutboxEntry>, StoreError> {
+/// In-doubt records of runs not in progress here, with their subjects, those `wanted`.
+pub fn in_doubt(
+    store: &Store,
+    wanted: impl Fn(&OutboxSubject) -> bool,
+) -> Result<Vec<(OutboxSubject, OutboxEntry)>, StoreError> {
     let live = LIVE_RUNS.lock().unwrap_or_else(std::sync::PoisonError::into_inner).clone();
     Ok(store
         .outbox()?
         .into_iter()
-        .filter(|entry| {
-            entry.state == OutboxState::InDoubt && entry.subject.starts_with(prefix) && !live.contains(&entry.run_id)
-        })
+        .filter(|entry| entry.state == OutboxState::InDoubt && !live.contains(&entry.run_id))
+        .filter_map(|entry| Some((OutboxSubject::parse(&entry.subject)?, entry)))
+        .filter(|(subject, _)| wanted(subject))
         .collect())
 }
 
 /// Puts a call's record in the outbox before the call is made: "in doubt" (outcome
 /// `unknown`) until [`finish`] gives its answer, or a later run settles it from live
 /// state ([`settle`]). A call whose record cannot be stored must not be made.
-pub fn begin(store: &mut Store, record: &AuditRecord, message: &str, subject: &str) -> Result<OutboxEntry, StoreError> {
+pub fn begin(
+    store: &mut Store,
+    record: &AuditRecord,
+    message: &str,
+    subject: &OutboxSubject,
+) -> Result<OutboxEntry, StoreError> {
     let mut intent = record.clone();
     intent.outcome = Outcome::Unknown;
     let pending = entry(&intent, message, subject, OutboxState::InDoubt);
@@ -274,7 +316,7 @@ pub fn call<T>(
     store: &mut Store,
     record: &AuditRecord,
     message: &str,
-    subject: &str,
+    subject: &OutboxSubject,
     call: impl FnOnce() -> Result<T, String>,
 ) -> Result<Result<T, String>, StoreError> {
     let pending = begin(store, record, message, subject)?;

@@ -11,7 +11,7 @@ use driftguard_engine::policy::{Policy, Subject};
 use driftguard_engine::report::{DetectedDrift, ReportFinding};
 use driftguard_store::{EffectsStatus, FindingRecord, OutboxState, Store, StoreError, TransitionRecord};
 
-use crate::audit;
+use crate::audit::{self, OutboxSubject};
 
 /// Why a run could not go on.
 #[derive(Debug, thiserror::Error)]
@@ -275,10 +275,8 @@ impl<'a> Runner<'a> {
     /// Settles the records of this finding's calls a stopped process left in doubt:
     /// `took` is what live state shows (the drift is gone: the fix took).
     fn settle(&mut self, finding: &FindingRecord, took: bool) -> Result<(), RunError> {
-        for entry in audit::in_doubt(self.store, &subject(finding))? {
-            if entry.subject != subject(finding) {
-                continue;
-            }
+        let mine = subject(finding);
+        for (_, entry) in audit::in_doubt(self.store, |subject| *subject == mine)? {
             let (outcome, reason) = if took {
                 (Outcome::Succeeded, "confirmed after an interruption: the drift is gone")
             } else {
@@ -612,8 +610,8 @@ impl<'a> Runner<'a> {
 }
 
 /// The outbox subject of a finding's records.
-fn subject(finding: &FindingRecord) -> String {
-    format!("finding:{}", finding.id)
+fn subject(finding: &FindingRecord) -> OutboxSubject {
+    OutboxSubject::Finding(finding.id.clone())
 }
 
 fn hold_reason(hold: &Hold) -> String {

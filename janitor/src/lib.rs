@@ -3,7 +3,10 @@
 //! and can only ever delete what [`select`] returned as a candidate and [`apply_caps`] kept.
 
 pub mod decide;
+pub mod known;
 pub mod machine;
+pub mod plan;
+pub mod rules;
 
 use std::collections::BTreeMap;
 

@@ -158,18 +158,31 @@ impl ItemEvent {
     }
 }
 
-/// What the runtime must do next, after persisting the transition.
+/// What the runtime must do next, after persisting the transition (under dry-run, after
+/// recording it in memory only). The machine carries dry-run itself: a simulation never
+/// gets a mutating effect, only its `Would…` twin, which the runtime audits as simulated.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum ItemEffect {
     /// Run the IaC destroy in the resource's working directory.
     RunIac,
+    /// Dry-run: record the IaC destroy that would run; what it would leave is unknown.
+    WouldRunIac,
     /// Ask the API whether it is still there.
     CheckGone,
     /// Delete it through the API, in dependency order.
     DeleteViaApi,
+    /// Dry-run: record the API deletion that would run.
+    WouldDeleteViaApi,
     /// Nothing more this run.
     Rest,
+}
+
+impl ItemEffect {
+    /// Whether carrying it out changes anything in a cloud.
+    pub fn is_mutating(self) -> bool {
+        matches!(self, ItemEffect::RunIac | ItemEffect::DeleteViaApi)
+    }
 }
 
 /// An event the machine does not accept in a state: a bug in the caller.
@@ -182,8 +195,25 @@ pub struct IllegalItemEvent {
     pub event: &'static str,
 }
 
-/// The pure step: `None` is an item not yet known to the store.
-pub fn step(state: Option<ItemState>, event: &ItemEvent) -> Result<(ItemState, ItemEffect), IllegalItemEvent> {
+/// The pure step: `None` is an item not yet known to the store. Under `dry_run` the same
+/// states are reached, but no effect mutates: the destroy and the deletion are only
+/// recorded (their `Would…` twins), and a simulated destroy is not checked afterwards.
+pub fn step(
+    state: Option<ItemState>,
+    event: &ItemEvent,
+    dry_run: bool,
+) -> Result<(ItemState, ItemEffect), IllegalItemEvent> {
+    let (next, effect) = step_real(state, event)?;
+    let effect = match (dry_run, effect) {
+        (true, ItemEffect::RunIac) => ItemEffect::WouldRunIac,
+        (true, ItemEffect::DeleteViaApi) => ItemEffect::WouldDeleteViaApi,
+        (true, ItemEffect::CheckGone) => ItemEffect::Rest,
+        (_, effect) => effect,
+    };
+    Ok((next, effect))
+}
+
+fn step_real(state: Option<ItemState>, event: &ItemEvent) -> Result<(ItemState, ItemEffect), IllegalItemEvent> {
     use ItemEffect as E;
     use ItemState as S;
     let restartable = |s: Option<S>| matches!(s, None | Some(S::Marked | S::Failed | S::Blocked | S::Unmarked));

@@ -406,7 +406,7 @@ mod decisions {
         /// Every path through the machine: deletion is reached only through a delete
         /// event, and a deleted item never starts deleting again.
         #[test]
-        fn the_item_machine_never_deletes_twice(events in prop::collection::vec(0..12usize, 1..30)) {
+        fn the_item_machine_never_deletes_twice(events in prop::collection::vec(0..12usize, 1..30), dry_run in any::<bool>()) {
             let all = [
                 ItemEvent::Marked,
                 ItemEvent::Delete { phase1: true },
@@ -423,8 +423,9 @@ mod decisions {
             ];
             let mut state = None;
             for index in events {
-                let Ok((next, effect)) = step(state, &all[index]) else { continue };
-                if matches!(effect, ItemEffect::RunIac | ItemEffect::DeleteViaApi) {
+                let Ok((next, effect)) = step(state, &all[index], dry_run) else { continue };
+                prop_assert!(!(dry_run && effect.is_mutating()), "a simulation got {effect:?}");
+                if matches!(effect, ItemEffect::RunIac | ItemEffect::DeleteViaApi | ItemEffect::WouldRunIac | ItemEffect::WouldDeleteViaApi) {
                     prop_assert!(state != Some(ItemState::Deleted), "deleting again from deleted");
                     prop_assert!(state != Some(ItemState::Revenant), "a revenant is marked again first");
                 }
@@ -440,7 +441,7 @@ mod decisions {
     fn the_machine_table() {
         use ItemEvent as E;
         use ItemState as S;
-        let ok = |s: Option<S>, e: E| step(s, &e).unwrap();
+        let ok = |s: Option<S>, e: E| step(s, &e, false).unwrap();
         assert_eq!(ok(None, E::Marked), (S::Marked, ItemEffect::Rest));
         assert_eq!(ok(Some(S::Marked), E::Delete { phase1: true }), (S::Phase1, ItemEffect::RunIac));
         assert_eq!(ok(Some(S::Marked), E::Delete { phase1: false }), (S::Phase2, ItemEffect::DeleteViaApi));
@@ -452,9 +453,9 @@ mod decisions {
         assert_eq!(ok(Some(S::Phase2), E::ApiFailed { reason: "x".into() }), (S::Failed, ItemEffect::Rest));
         assert_eq!(ok(Some(S::Failed), E::Delete { phase1: false }), (S::Phase2, ItemEffect::DeleteViaApi));
         assert_eq!(ok(Some(S::Deleted), E::Reappeared), (S::Revenant, ItemEffect::Rest));
-        assert!(step(Some(S::Deleted), &E::Delete { phase1: false }).is_err());
-        assert!(step(Some(S::Phase2), &E::Marked).is_err());
-        assert!(step(None, &E::IacSucceeded).is_err());
+        assert!(step(Some(S::Deleted), &E::Delete { phase1: false }, false).is_err());
+        assert!(step(Some(S::Phase2), &E::Marked, false).is_err());
+        assert!(step(None, &E::IacSucceeded, false).is_err());
         for state in ItemState::ALL {
             assert_eq!(ItemState::parse(state.as_str()), Some(state));
         }
@@ -503,5 +504,159 @@ mod decisions {
         let mut managed = base.clone();
         managed.managed = true;
         assert_ne!(fingerprint(&policy, &managed), print);
+    }
+
+    #[test]
+    fn a_simulation_runs_the_same_machine_without_a_mutating_effect() {
+        use ItemEvent as E;
+        use ItemState as S;
+        let sim = |s: Option<S>, e: E| step(s, &e, true).unwrap();
+        assert_eq!(sim(Some(S::Marked), E::Delete { phase1: true }), (S::Phase1, ItemEffect::WouldRunIac));
+        assert_eq!(sim(Some(S::Marked), E::Delete { phase1: false }), (S::Phase2, ItemEffect::WouldDeleteViaApi));
+        assert_eq!(sim(Some(S::Phase1), E::IacSucceeded), (S::Verifying, ItemEffect::Rest), "nothing to check");
+        assert_eq!(
+            sim(Some(S::Phase1), E::IacFailed { reason: "x".into() }),
+            (S::Phase2, ItemEffect::WouldDeleteViaApi)
+        );
+    }
+}
+
+mod rules {
+    use super::*;
+    use crate::decide::Decision;
+    use crate::known::Managed;
+    use crate::machine::{ItemEvent, ItemState};
+    use crate::rules::{Call, Recheck, Resume, WorkdirFacts, phase1_allowed, recheck, resume, settle, trusted_mark};
+    use driftguard_engine::audit::Outcome;
+
+    fn state(resources: &[(&str, &str)]) -> driftguard_engine::tfstate::StateFile {
+        let resources: Vec<serde_json::Value> = resources
+            .iter()
+            .map(|(name, id)| {
+                serde_json::json!({"mode": "managed", "type": "aws_s3_bucket", "name": name,
+                "provider": "provider[\"registry.terraform.io/hashicorp/aws\"]",
+                "instances": [{"attributes": {"id": id, "bucket": id}}]})
+            })
+            .collect();
+        let json = serde_json::json!({"version": 4, "terraform_version": "1.9.8", "serial": 1, "lineage": "l", "resources": resources});
+        driftguard_engine::tfstate::parse("t", json.to_string().as_bytes()).unwrap()
+    }
+
+    #[test]
+    fn a_mark_counts_only_when_the_store_made_it() {
+        for (state, trusted) in [
+            (None, false),
+            (Some(ItemState::Marked), true),
+            (Some(ItemState::Blocked), true),
+            (Some(ItemState::Failed), true),
+            (Some(ItemState::Phase2), true),
+            (Some(ItemState::Unmarked), false),
+            (Some(ItemState::Deleted), false),
+            (Some(ItemState::Revenant), false),
+        ] {
+            assert_eq!(trusted_mark(state), trusted, "{state:?}");
+        }
+    }
+
+    #[test]
+    fn phase1_runs_only_where_it_destroys_nothing_but_candidates() {
+        let only = state(&[("a", "dg-a")]);
+        let mixed = state(&[("a", "dg-a"), ("prod", "prod-data")]);
+        let facts = |listed, known_state, state| WorkdirFacts {
+            listed,
+            state_path: "/w/terraform.tfstate",
+            known_state,
+            state,
+        };
+        assert_eq!(phase1_allowed("/w", &facts(true, false, Ok(&only)), &["dg-a"]), Ok(()));
+        assert_eq!(
+            phase1_allowed("/w", &facts(false, false, Ok(&only)), &["dg-a"]),
+            Err("working directory /w is not one of janitor.iac.workdirs".to_owned())
+        );
+        assert_eq!(
+            phase1_allowed("/w", &facts(true, true, Ok(&only)), &["dg-a"]),
+            Err("/w/terraform.tfstate is one of terraform.states: never destroyed".to_owned())
+        );
+        assert_eq!(
+            phase1_allowed("/w", &facts(true, false, Ok(&mixed)), &["dg-a"]),
+            Err("its state also holds aws_s3_bucket.prod (not candidates of this run)".to_owned())
+        );
+        assert_eq!(
+            phase1_allowed("/w", &facts(true, false, Err("no readable local state")), &["dg-a"]),
+            Err("no readable local state".to_owned())
+        );
+    }
+
+    #[test]
+    fn the_recheck_before_deletion_sees_every_hard_block_again() {
+        let policy = compiled(&simple_params("Environment", "production", 1));
+        let planned = bucket_ten_hours_old();
+        let managed = Managed::default();
+        assert_eq!(recheck(&policy, &planned, None, None, &managed, now()), Recheck::Gone);
+        assert_eq!(recheck(&policy, &planned, Some(&planned), None, &managed, now()), Recheck::Proceed);
+        let mut protected = planned.clone();
+        protected.tags.insert("Environment".into(), "production".into());
+        assert_eq!(
+            recheck(&policy, &planned, Some(&protected), None, &managed, now()),
+            Recheck::Block("protected by tag Environment=production".into())
+        );
+        let mut relabelled = planned.clone();
+        relabelled.tags.insert("Owner".into(), "bob".into());
+        assert_eq!(
+            recheck(&policy, &planned, Some(&relabelled), None, &managed, now()),
+            Recheck::Block("changed during this run (tags, protection or managed state)".into())
+        );
+        let inner = Resource { id: "/subscriptions/x/vault".into(), name: "kv".into(), ..protected.clone() };
+        assert_eq!(
+            recheck(&policy, &planned, Some(&planned), Some(&Ok(vec![inner])), &managed, now()),
+            Recheck::Block("it holds kv protected by tag Environment=production".into())
+        );
+        let held = Managed::from_ids([("aws_s3_bucket".to_owned(), "/SUBSCRIPTIONS/X/DB".to_owned())].into());
+        let inner = Resource { id: "/subscriptions/x/db".into(), name: "db".into(), ..planned.clone() };
+        assert_eq!(
+            recheck(&policy, &planned, Some(&planned), Some(&Ok(vec![inner])), &held, now()),
+            Recheck::Block("it holds db, managed by a known Terraform state".into())
+        );
+        assert_eq!(
+            recheck(&policy, &planned, Some(&planned), Some(&Err("503".into())), &managed, now()),
+            Recheck::Block("its contents could not be listed: 503".into())
+        );
+    }
+
+    #[test]
+    fn an_interrupted_deletion_resumes_only_while_it_still_qualifies() {
+        let delete = Decision::Delete { workdir: None };
+        assert_eq!(
+            resume(ItemState::Phase1, &delete),
+            Resume::Finish(Some(ItemEvent::IacFailed { reason: "interrupted".into() }))
+        );
+        assert_eq!(resume(ItemState::Verifying, &delete), Resume::Finish(Some(ItemEvent::StillThere)));
+        assert_eq!(resume(ItemState::Phase2, &delete), Resume::Finish(None));
+        let held = Decision::Held { cap: crate::CapHit::PerRun { limit: 1 } };
+        assert_eq!(resume(ItemState::Phase2, &held), Resume::Hold("interrupted deletion held back: held".into()));
+        assert_eq!(resume(ItemState::Phase2, &Decision::Skip { skip: Skip::Managed }), Resume::Unmark(Skip::Managed));
+    }
+
+    #[test]
+    fn calls_left_in_doubt_are_settled_from_what_the_cloud_shows() {
+        let mark = Call::of_record("tag:mark", Some("driftguard-marked-at=2026-01-01T00:00:00Z")).unwrap();
+        assert_eq!(mark.action(), "tag:mark");
+        assert_eq!(Call::of_record("delete:aws_s3_bucket", None), Some(Call::Delete(JanitorTarget::AwsS3Bucket)));
+        assert_eq!(
+            Call::of_record("tag:unmark", Some("driftguard-marked-at")),
+            Some(Call::Unmark { tag: "driftguard-marked-at".into() })
+        );
+        assert_eq!(Call::of_record("s3:PutBucketTagging", None), None);
+        let mut listed = bucket_ten_hours_old();
+        assert_eq!(settle(&mark, Some(&listed), true, None).unwrap().0, Outcome::Failed, "the tag is not there");
+        listed.tags.insert("driftguard-marked-at".into(), "2026-01-01T00:00:00Z".into());
+        assert_eq!(settle(&mark, Some(&listed), true, None).unwrap().0, Outcome::Succeeded);
+        assert_eq!(settle(&mark, None, true, None).unwrap().0, Outcome::Unknown);
+        let delete = Call::Delete(JanitorTarget::AwsS3Bucket);
+        assert_eq!(settle(&delete, Some(&listed), true, None).unwrap().0, Outcome::Failed);
+        assert_eq!(settle(&delete, None, true, Some(false)).unwrap().0, Outcome::Succeeded);
+        assert_eq!(settle(&delete, None, true, Some(true)).unwrap().0, Outcome::Failed);
+        assert_eq!(settle(&delete, None, true, None), None, "no answer: asked again next run");
+        assert_eq!(settle(&delete, None, false, None).unwrap().0, Outcome::Unknown);
     }
 }

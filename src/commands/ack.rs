@@ -122,7 +122,8 @@ pub fn run(cli: &Cli, finding_id: &str, until: &str, reason: &str, by: Option<&s
     audit_record.reason = Some(format!("{reason} (by {by}, until {})", until.to_rfc3339()));
     // Stored with the transition (the outbox), then written: never one without the other.
     let message = format!("finding {} acknowledged until {}", record.id, until.to_rfc3339());
-    let entries = [audit::entry(&audit_record, &message, &format!("finding:{}", record.id), OutboxState::Ready)];
+    let entries =
+        [audit::entry(&audit_record, &message, &audit::OutboxSubject::Finding(record.id.clone()), OutboxState::Ready)];
     if let Err(error) = store
         .record_transition_audited(&record, &transition, &entries)
         .and_then(|_| store.put_ack(&ack))

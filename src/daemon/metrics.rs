@@ -414,6 +414,20 @@ mod tests {
     }
 
     #[test]
+    fn unsupported_types_of_the_last_cycle_replace_the_ones_before() {
+        let metrics = Metrics::new();
+        let report = |types: &[(&str, u64)]| {
+            DriftReport::new("r", "h", true, chrono::Utc::now(), Vec::new())
+                .with_coverage(types.iter().map(|(t, n)| ((*t).to_owned(), *n)).collect(), Vec::new())
+        };
+        metrics.unsupported(&report(&[("aws_lambda_function", 2), ("aws_sqs_queue", 1)]));
+        metrics.unsupported(&report(&[("aws_lambda_function", 3)]));
+        let text = metrics.encode();
+        assert!(text.contains(r#"driftguard_unsupported_resources{resource_type="aws_lambda_function"} 3"#), "{text}");
+        assert!(!text.contains("aws_sqs_queue"), "{text}");
+    }
+
+    #[test]
     fn health_reports_a_stalled_loop_and_draining() {
         let health = Health::default();
         assert!(health.live().is_err(), "no heartbeat yet");
