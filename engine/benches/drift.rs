@@ -9,7 +9,7 @@
 use std::hint::black_box;
 
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
-use driftguard_engine::drift::normalize::declared;
+use driftguard_engine::drift::declared::declared;
 use driftguard_engine::drift::{Normalized, Scope, diff};
 use driftguard_engine::model::Provider;
 use driftguard_engine::tfstate;

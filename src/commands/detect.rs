@@ -10,7 +10,7 @@ use std::sync::Arc;
 
 use chrono::Utc;
 use driftguard_engine::audit::{AuditEventName, Outcome};
-use driftguard_engine::drift::normalize::{compared, declared};
+use driftguard_engine::drift::declared::{compared, declared};
 use driftguard_engine::drift::{Normalized, Scope, diff, missing};
 use driftguard_engine::finding::{Action, State};
 use driftguard_engine::identity::Refusal;

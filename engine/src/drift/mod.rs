@@ -6,8 +6,12 @@
 //! per (protocol, ports, source). Comparing is then plain equality, and each difference is
 //! one [`DetectedDrift`] with a stable fingerprint.
 
+pub mod declared;
 pub mod normalize;
 pub mod plan;
+mod types;
+
+pub use types::{Attributes, Normalized};
 
 use std::borrow::Cow;
 use std::collections::{BTreeMap, BTreeSet};
@@ -17,37 +21,8 @@ use serde_json::Value;
 use crate::model::{FindingKind, Provider};
 use crate::report::DetectedDrift;
 
-/// A flat, normalised attribute map (`tags.Owner`, `ingress`, `versioning_configuration.status`).
-pub type Attributes = BTreeMap<String, Value>;
-
 /// Attributes whose value is a set of atoms: one finding per atom added or removed.
 pub const SET_ATTRIBUTES: &[&str] = &["ingress", "egress"];
-
-/// One resource in normal form, declared or live.
-#[derive(Debug, Clone, PartialEq)]
-pub struct Normalized {
-    /// Terraform resource type.
-    pub resource_type: String,
-    /// Cloud id as Terraform records it (instance id, bucket name, role name, …).
-    pub id: String,
-    /// Terraform address (declared side only).
-    pub address: String,
-    /// Attributes.
-    pub attributes: Attributes,
-}
-
-impl Normalized {
-    /// Tags, from the `tags.*` attributes.
-    pub fn tags(&self) -> BTreeMap<String, String> {
-        self.attributes
-            .iter()
-            .filter_map(|(key, value)| {
-                let tag = key.strip_prefix("tags.")?;
-                Some((tag.to_owned(), value.as_str().unwrap_or_default().to_owned()))
-            })
-            .collect()
-    }
-}
 
 /// Where a set of resources lives.
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -4,13 +4,7 @@
 
 use serde_json::{Map, Value};
 
-use super::{Attributes, Normalized};
-use crate::tfstate::StateResource;
-
-/// Whether drift detection compares this Terraform type (its catalogue entry says how).
-pub fn compared(resource_type: &str) -> bool {
-    crate::catalogue::entry(resource_type).is_some_and(crate::catalogue::Entry::compared)
-}
+use super::types::{Attributes, Normalized};
 
 /// Null, `""`, `[]` and `{}` are one value (the provider treats them alike); everything
 /// else is kept as is.
@@ -124,7 +118,7 @@ pub fn parse_rule_atom(atom: &str) -> Option<RuleParts> {
 /// `_egress_rule`) in normal form, with its group and direction (`ingress` / `egress`).
 /// Terraform records such a rule twice: as its own resource and, after a refresh, inside
 /// its group's `ingress`/`egress`. The diff uses this to compare it once, as the rule.
-pub fn standalone_rule_atom(rule: &super::Normalized) -> Option<(String, &'static str, String)> {
+pub fn standalone_rule_atom(rule: &Normalized) -> Option<(String, &'static str, String)> {
     let direction = match rule.resource_type.as_str() {
         "aws_vpc_security_group_ingress_rule" => "ingress",
         "aws_vpc_security_group_egress_rule" => "egress",
@@ -271,23 +265,4 @@ pub(crate) fn declared_rules(attributes: &Value, key: &str) -> Value {
         atoms.extend(sources.iter().map(|source| rule_atom(protocol_name, from, to, source)));
     }
     string_set(atoms)
-}
-
-/// The declared side of a state resource, for the compared types (else `None`): its id
-/// and attributes as its catalogue entry reads them.
-pub fn declared(resource: &StateResource) -> Option<Normalized> {
-    let entry = crate::catalogue::entry(&resource.resource_type).filter(|entry| entry.compared())?;
-    let a = &resource.attributes;
-    let id = entry.identity.iter().find_map(|key| a.get(*key).and_then(Value::as_str))?.to_owned();
-    let mut out: Attributes =
-        entry.attributes.iter().map(|attribute| (attribute.path.to_owned(), (attribute.declared)(a))).collect();
-    if entry.tags.is_some() {
-        insert_tags(&mut out, declared_tags(a));
-    }
-    Some(Normalized {
-        resource_type: resource.resource_type.clone(),
-        id,
-        address: resource.address.clone(),
-        attributes: out,
-    })
 }

@@ -1,0 +1,33 @@
+//! The declared side of a comparison: a Terraform state instance of a compared type, in
+//! the normal form its catalogue entry describes.
+
+use serde_json::Value;
+
+use super::normalize::{declared_tags, insert_tags};
+use super::types::{Attributes, Normalized};
+use crate::catalogue;
+use crate::tfstate::StateResource;
+
+/// Whether drift detection compares this Terraform type (its catalogue entry says how).
+pub fn compared(resource_type: &str) -> bool {
+    catalogue::entry(resource_type).is_some_and(catalogue::Entry::compared)
+}
+
+/// The declared side of a state resource, for the compared types (else `None`): its id
+/// and attributes as its catalogue entry reads them.
+pub fn declared(resource: &StateResource) -> Option<Normalized> {
+    let entry = catalogue::entry(&resource.resource_type).filter(|entry| entry.compared())?;
+    let a = &resource.attributes;
+    let id = entry.identity.iter().find_map(|key| a.get(*key).and_then(Value::as_str))?.to_owned();
+    let mut out: Attributes =
+        entry.attributes.iter().map(|attribute| (attribute.path.to_owned(), (attribute.declared)(a))).collect();
+    if entry.tags.is_some() {
+        insert_tags(&mut out, declared_tags(a));
+    }
+    Some(Normalized {
+        resource_type: resource.resource_type.clone(),
+        id,
+        address: resource.address.clone(),
+        attributes: out,
+    })
+}
