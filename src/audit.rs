@@ -3,7 +3,6 @@
 //! and audit events are emitted here and nowhere else.
 
 use std::io::IsTerminal;
-use std::sync::OnceLock;
 
 use std::collections::BTreeSet;
 use std::sync::Mutex;
@@ -59,25 +58,12 @@ fn outcome(outcome: Outcome) -> &'static str {
     }
 }
 
-/// Sees every audit record after it is logged (the daemon's metrics and announcements).
-pub type AuditListener = Box<dyn Fn(&AuditRecord) + Send + Sync>;
-
-static LISTENER: OnceLock<AuditListener> = OnceLock::new();
-
-/// Sets the process's audit listener (once; later calls are ignored).
-pub fn listen(listener: AuditListener) {
-    let _ = LISTENER.set(listener);
-}
-
 /// Emits one audit event straight to the log (a fresh `event_id` unless it has one).
 /// Records of what the store keeps (transitions, cloud calls) go through the outbox
 /// instead: [`entry`], then [`deliver`].
 pub fn emit(record: &AuditRecord, message: &str) {
     let event_id = record.event_id.clone().unwrap_or_else(new_event_id);
     emit_line(record, &event_id, message);
-    if let Some(listener) = LISTENER.get() {
-        listener(record);
-    }
 }
 
 fn new_event_id() -> String {

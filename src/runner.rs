@@ -88,6 +88,43 @@ pub struct Runner<'a> {
     verifying: Vec<(FindingRecord, DetectedDrift)>,
     /// Findings whose remediation target turned out to be gone (see [`Failure::target_gone`]).
     gone: Vec<FindingRecord>,
+    /// What this run has to tell people and dashboards, as values (never read off the log).
+    notes: RunNotes,
+}
+
+/// A finding a flow escalated in this run.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Escalation {
+    /// The finding.
+    pub finding: FindingRecord,
+    /// Why (the machine's `Escalate` effect).
+    pub reason: String,
+}
+
+/// What a run has to tell: escalations (webhooks) and remediation calls by outcome
+/// (metrics: `attempted`, `succeeded`, `failed`, `unknown`, `simulated`).
+#[derive(Debug, Clone, Default)]
+pub struct RunNotes {
+    /// Findings escalated, in order.
+    pub escalations: Vec<Escalation>,
+    /// Remediation calls by outcome.
+    pub remediations: std::collections::BTreeMap<&'static str, u64>,
+}
+
+impl RunNotes {
+    fn call(&mut self, outcome: Outcome) {
+        let label = match outcome {
+            Outcome::Succeeded => "succeeded",
+            Outcome::Failed => "failed",
+            Outcome::Unknown => "unknown",
+            Outcome::Simulated => "simulated",
+            Outcome::Blocked | Outcome::Noted => return,
+        };
+        if outcome != Outcome::Simulated {
+            *self.remediations.entry("attempted").or_default() += 1;
+        }
+        *self.remediations.entry(label).or_default() += 1;
+    }
 }
 
 impl std::fmt::Debug for Runner<'_> {
@@ -118,7 +155,13 @@ impl<'a> Runner<'a> {
             applied: std::collections::HashMap::new(),
             verifying: Vec::new(),
             gone: Vec::new(),
+            notes: RunNotes::default(),
         }
+    }
+
+    /// What this run has to tell, taken once (escalations, remediation calls by outcome).
+    pub fn take_notes(&mut self) -> RunNotes {
+        std::mem::take(&mut self.notes)
     }
 
     /// Findings whose target answered NotFound during this run, taken once: the caller
@@ -283,6 +326,7 @@ impl<'a> Runner<'a> {
                 (Outcome::Failed, "interrupted; the drift is still there, so the call did not take effect")
             };
             audit::settle(self.store, &entry, outcome, reason)?;
+            self.notes.call(outcome);
         }
         Ok(())
     }
@@ -413,10 +457,13 @@ impl<'a> Runner<'a> {
                         Event::Interrupted
                     }
                 },
-                State::Verifying => {
-                    self.verifying.push((tracked.record.clone(), tracked.drift.clone()));
-                    return Ok(());
-                }
+                // Queued by its `Verify` effect: the caller re-collects, then `verify`.
+                State::Verifying if self.verifying.iter().any(|(r, _)| r.id == tracked.record.id) => return Ok(()),
+                // Left verifying by an interrupted run and detected again now: this run's
+                // collection is the re-collection, and it still shows the drift.
+                State::Verifying => Event::StillDrifted {
+                    reason: "the drift is still there after remediation (verified after an interruption)".to_owned(),
+                },
                 State::Acknowledged => match tracked.machine.ack_until {
                     Some(until) if until <= self.now => Event::AckExpired,
                     _ => return Ok(()),
@@ -429,9 +476,10 @@ impl<'a> Runner<'a> {
                 _ => None,
             };
             match finding::step(&tracked.machine, &event, &context) {
+                // A resting outcome (a spent retry on a flow that does not escalate): the
+                // finding stays where it is, nothing to persist.
+                Ok((next, effects)) if next == tracked.machine && effects.is_empty() => return Ok(()),
                 Ok((next, effects)) => self.transition(tracked, &event, next, &effects, rule)?,
-                // A spent retry on a flow that does not escalate: the finding rests as failed.
-                Err(_) if matches!(event, Event::Retry { .. }) => return Ok(()),
                 Err(source) => return Err(RunError::Illegal { finding: tracked.record.id.clone(), source }),
             }
         }
@@ -545,6 +593,7 @@ impl<'a> Runner<'a> {
                     let record = self.action_record(&tracked.record, action, Outcome::Simulated);
                     let message = format!("dry-run: would call {} on {}", action.api, action.target);
                     entries.push(audit::entry(&record, &message, &subject, OutboxState::Ready));
+                    self.notes.call(Outcome::Simulated);
                 }
             }
         }
@@ -554,9 +603,16 @@ impl<'a> Runner<'a> {
         tracked.machine = next;
         audit::deliver(self.store, &entries)?;
 
+        // The effects, each matched: the only interface between the machine and the world.
         for effect in effects {
-            if let Effect::Remediate { actions } = effect {
-                self.remediate(&tracked.record, actions)?;
+            match effect {
+                Effect::Remediate { actions } => self.remediate(&tracked.record, actions)?,
+                // Both are records, stored and written with the transition above.
+                Effect::WouldRemediate { .. } | Effect::Report { .. } => {}
+                Effect::Verify => self.verifying.push((tracked.record.clone(), tracked.drift.clone())),
+                Effect::Escalate { reason } => {
+                    self.notes.escalations.push(Escalation { finding: tracked.record.clone(), reason: reason.clone() });
+                }
             }
         }
         if !effects.is_empty() {
@@ -587,6 +643,7 @@ impl<'a> Runner<'a> {
                     reason
                 })
             })?;
+            self.notes.call(if result.is_ok() { Outcome::Succeeded } else { Outcome::Failed });
             if result.is_err()
                 && let Some(failure) = failure
             {

@@ -316,7 +316,9 @@ fn after(steps: &[Step], step: Step) -> Option<Step> {
     steps.get(index + 1).copied()
 }
 
-/// The one transition function. Pure: same inputs, same outputs, no I/O.
+/// The one transition function. Pure: same inputs, same outputs, no I/O. An unchanged
+/// machine with no effect is a resting outcome (a spent retry on a flow that does not
+/// escalate): nothing to persist.
 #[expect(clippy::match_same_arms, reason = "one arm per edge of the graph keeps it readable")]
 pub fn step(machine: &Machine, event: &Event, context: &Context<'_>) -> Result<(Machine, Vec<Effect>), Illegal> {
     use State as S;
@@ -358,8 +360,9 @@ pub fn step(machine: &Machine, event: &Event, context: &Context<'_>) -> Result<(
                     reason: format!("remediation failed after {} attempts", machine.attempts),
                 });
             } else {
-                // Spent, and the flow does not escalate: the finding stays failed and open.
-                return Err(illegal());
+                // Spent, and the flow does not escalate: the finding rests as failed and open
+                // (no transition, no effect; a later `drift_gone` or `acknowledge` moves it).
+                return Ok((next, effects));
             }
         }
         (S::Reported | S::DryRun, Event::Reevaluate) => next.state = S::Planned,

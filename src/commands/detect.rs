@@ -29,7 +29,7 @@ use crate::exit::Exit;
 use crate::job::accounts::{self, AwsReach, Checked};
 use crate::job::states::load_states;
 use crate::job::{JobEnv, load_for_action, open_store, run_record};
-use crate::runner::{Executor, Failure, RunInfo, Runner};
+use crate::runner::{Executor, Failure, RunInfo, RunNotes, Runner};
 
 /// One account and region to collect; `global` collects S3 and IAM too (once per account).
 #[derive(Debug, Clone)]
@@ -284,6 +284,8 @@ pub struct DetectOutcome {
     pub unplaced: usize,
     /// What the identity checks found.
     pub checked: Checked,
+    /// Escalations and remediation calls by outcome, for webhooks and metrics.
+    pub notes: RunNotes,
     /// A stop request ended it between two findings.
     pub interrupted: bool,
 }
@@ -462,6 +464,7 @@ pub fn execute(
             Err(error) => return Err(format!("driftguard detect: {error}")),
         }
     }
+    let notes = runner.take_notes();
     drop(runner);
 
     let refused_accounts = checked
@@ -490,7 +493,7 @@ pub fn execute(
     }
     finished.reason = Some(reason);
     audit::emit(&finished, "detect run finished");
-    Ok(DetectOutcome { report, states: states.len(), unplaced, interrupted, checked })
+    Ok(DetectOutcome { report, states: states.len(), unplaced, interrupted, checked, notes })
 }
 
 fn summarize(report: &DriftReport, states: usize, unplaced: usize) {

@@ -2,10 +2,9 @@
 //! listener: `/metrics`, `/healthz` (the main loop is alive), `/readyz` (a policy is in
 //! force, the store is open, and the daemon is not draining).
 //!
-//! Metrics are derived from what already is an interface: audit records (remediations,
-//! janitor deletions), cloud call attempts (the providers' [`CallObserver`]), and job
-//! completions from the main loop. Nothing else feeds them, so a metric never disagrees
-//! with the audit trail.
+//! Metrics are derived from what jobs report as values (remediation calls by outcome,
+//! janitor deletions, refused accounts, findings), cloud call attempts (the providers'
+//! [`CallObserver`]), and job completions from the main loop.
 
 use std::collections::BTreeMap;
 use std::net::SocketAddr;
@@ -14,7 +13,6 @@ use std::sync::{Arc, Mutex, PoisonError};
 use std::thread::JoinHandle;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
-use driftguard_engine::audit::{AuditEventName, AuditRecord, Outcome};
 use driftguard_engine::report::DriftReport;
 use driftguard_providers::retry::{CallError, CallObserver};
 use prometheus::{
@@ -161,41 +159,17 @@ impl Metrics {
         String::from_utf8(buffer).unwrap_or_default()
     }
 
-    /// An audit record: remediation calls and janitor deletions are counted from the trail.
-    pub fn audit(&self, record: &AuditRecord) {
-        match record.event {
-            AuditEventName::AccountIdentityMismatch | AuditEventName::AccountUnreachable => {
-                let reason = if record.event == AuditEventName::AccountUnreachable {
-                    "unreachable"
-                } else {
-                    "identity_mismatch"
-                };
-                self.account_refusals
-                    .with_label_values(&[
-                        record.provider.as_deref().unwrap_or_default(),
-                        record.account.as_deref().unwrap_or_default(),
-                        reason,
-                    ])
-                    .inc();
-            }
-            AuditEventName::CloudMutation if record.finding_id.is_some() => match record.outcome {
-                Outcome::Succeeded => {
-                    self.remediations.with_label_values(&["attempted"]).inc();
-                    self.remediations.with_label_values(&["succeeded"]).inc();
-                }
-                Outcome::Failed => {
-                    self.remediations.with_label_values(&["attempted"]).inc();
-                    self.remediations.with_label_values(&["failed"]).inc();
-                }
-                Outcome::Unknown => {
-                    self.remediations.with_label_values(&["attempted"]).inc();
-                    self.remediations.with_label_values(&["unknown"]).inc();
-                }
-                Outcome::Simulated => self.remediations.with_label_values(&["simulated"]).inc(),
-                Outcome::Blocked | Outcome::Noted => {}
-            },
-            _ => {}
+    /// A detect run's remediation calls, by outcome (`attempted`, `succeeded`, `failed`,
+    /// `unknown`, `simulated`), as the run tallied them.
+    pub fn remediations(&self, counts: &BTreeMap<&'static str, u64>) {
+        for (outcome, count) in counts {
+            self.remediations.with_label_values(&[outcome]).inc_by(*count);
         }
+    }
+
+    /// An account refused for a job.
+    pub fn refused(&self, provider: &str, account: &str, reason: &str) {
+        self.account_refusals.with_label_values(&[provider, account, reason]).inc();
     }
 
     /// Janitor deletions of one run, by (phase, outcome).

@@ -17,13 +17,12 @@ pub mod jobs;
 pub mod metrics;
 pub mod webhooks;
 
-use std::collections::HashMap;
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{Arc, Mutex, PoisonError};
 use std::time::{Duration, Instant};
 
-use driftguard_engine::audit::{AuditEventName, AuditRecord, Outcome};
+use driftguard_engine::audit::{AuditEventName, Outcome};
 use driftguard_engine::policy::Policy;
 use driftguard_engine::policy::raw::NotifyEvent;
 use driftguard_providers::pace::Pacer;
@@ -43,6 +42,7 @@ use crate::commands::{detect, janitor};
 use crate::exit::Exit;
 use crate::job::accounts::{Checked, Sessions};
 use crate::job::{self, JobEnv, compile_policy, load_for_action};
+use crate::runner::Escalation;
 
 /// Longest pause between two turns of the main loop (heartbeat, watchdog).
 const BEAT: Duration = Duration::from_secs(1);
@@ -67,39 +67,21 @@ enum JobResult {
     Panicked(String),
 }
 
-/// Escalations seen in the audit trail, by run: what a detect run announces.
-#[derive(Debug, Default)]
-struct Escalations {
-    by_run: Mutex<HashMap<String, Vec<Item>>>,
-}
-
-impl Escalations {
-    fn observe(&self, record: &AuditRecord) {
-        if record.event == AuditEventName::FindingTransition && record.to_state.as_deref() == Some("escalated") {
-            let item = Item {
-                event: NotifyEvent::Escalated,
-                provider: record.provider.clone().unwrap_or_default(),
-                account: record.account.clone().unwrap_or_default(),
-                resource_type: record.resource_type.clone().unwrap_or_default(),
-                resource_id: record.resource_id.clone().unwrap_or_default(),
-                severity: record.severity.clone(),
-                summary: format!(
-                    "finding {} escalated{}",
-                    record.finding_id.as_deref().unwrap_or("?"),
-                    record.rule.as_deref().map(|rule| format!(" (rule {rule})")).unwrap_or_default()
-                ),
-            };
-            self.by_run
-                .lock()
-                .unwrap_or_else(PoisonError::into_inner)
-                .entry(record.run_id.clone())
-                .or_default()
-                .push(item);
-        }
-    }
-
-    fn take(&self, run_id: &str) -> Vec<Item> {
-        self.by_run.lock().unwrap_or_else(PoisonError::into_inner).remove(run_id).unwrap_or_default()
+/// An escalated finding, as webhooks announce it.
+fn escalated(escalation: &Escalation) -> Item {
+    let finding = &escalation.finding;
+    Item {
+        event: NotifyEvent::Escalated,
+        provider: finding.provider.clone(),
+        account: finding.account.clone(),
+        resource_type: finding.resource_type.clone(),
+        resource_id: finding.resource_id.clone(),
+        severity: finding.severity.clone(),
+        summary: format!(
+            "finding {} escalated{}",
+            finding.id,
+            finding.flow.as_deref().map(|flow| format!(" (flow {flow})")).unwrap_or_default()
+        ),
     }
 }
 
@@ -199,7 +181,6 @@ struct Daemon<'c> {
     metrics: Arc<Metrics>,
     health: Arc<Health>,
     listener: Option<Listener>,
-    escalations: Arc<Escalations>,
     pacer: Arc<Pacer>,
     sessions: Arc<Sessions>,
     stop: Arc<AtomicBool>,
@@ -223,15 +204,6 @@ impl<'c> Daemon<'c> {
         let metrics = Arc::new(Metrics::new());
         let health = Arc::new(Health::default());
         health.beat();
-        let escalations = Arc::new(Escalations::default());
-        {
-            let metrics = Arc::clone(&metrics);
-            let escalations = Arc::clone(&escalations);
-            audit::listen(Box::new(move |record| {
-                metrics.audit(record);
-                escalations.observe(record);
-            }));
-        }
         let listener = match policy.daemon.metrics_listen {
             Some(address) => Some(Listener::start(address, Arc::clone(&metrics), Arc::clone(&health))?),
             None => None,
@@ -248,7 +220,6 @@ impl<'c> Daemon<'c> {
             metrics,
             health,
             listener,
-            escalations,
             pacer: Arc::new(Pacer::default()),
             sessions: Arc::new(Sessions::default()),
             stop: Arc::new(AtomicBool::new(false)),
@@ -472,7 +443,8 @@ impl<'c> Daemon<'c> {
                         tracing::warn!(event = "daemon.report", error = %error, "cannot write the drift report");
                     }
                 }
-                let mut items = self.escalations.take(&outcome.report.run_id);
+                self.metrics.remediations(&outcome.notes.remediations);
+                let mut items: Vec<Item> = outcome.notes.escalations.iter().map(escalated).collect();
                 items.extend(refusals);
                 self.announce(&Announcement {
                     job,
@@ -535,6 +507,9 @@ impl<'c> Daemon<'c> {
             .iter()
             .map(|r| (r.provider().as_str().to_owned(), r.account().to_owned(), r.kind().to_owned()))
             .collect();
+        for (provider, account, reason) in &refused {
+            self.metrics.refused(provider, account, reason);
+        }
         self.health.accounts(&verified, &refused);
         checked
             .refused
