@@ -8,7 +8,7 @@ use std::collections::BTreeSet;
 use std::sync::Mutex;
 
 use driftguard_engine::audit::{AUDIT_TARGET, AuditRecord, Outcome};
-use driftguard_engine::policy::raw::{LogFormat, LogLevel};
+use driftguard_engine::model::{LogFormat, LogLevel};
 use driftguard_store::{OutboxEntry, OutboxState, Store, StoreError};
 use tracing_subscriber::EnvFilter;
 

@@ -144,7 +144,7 @@ struct Tracked {
 impl<'a> Runner<'a> {
     /// A runner for one run.
     pub fn new(policy: &'a Policy, store: &'a mut Store, info: RunInfo, now: DateTime<Utc>) -> Self {
-        let remediations_left = policy.protection.max_remediations_per_run;
+        let remediations_left = policy.protection().max_remediations_per_run;
         Self {
             policy,
             store,
@@ -270,27 +270,20 @@ impl<'a> Runner<'a> {
             steps,
             max_attempts,
             dry_run: self.info.dry_run,
-            protected: self.policy.protection.protected_by(&tracked.drift.tags),
+            protected: self.policy.protection().protected_by(&tracked.drift.tags),
             remediation_allowed: tracked
                 .machine
                 .severity
-                .is_some_and(|severity| self.policy.remediation.allows(environment.as_deref(), severity)),
+                .is_some_and(|severity| self.policy.remediation().allows(environment.as_deref(), severity)),
             remediations_left: self.remediations_left,
         }
     }
 
     fn environment(&self, drift: &DetectedDrift) -> Option<String> {
-        if let Some(value) = drift.tags.get(&self.policy.classification.environment_tag) {
+        if let Some(value) = drift.tags.get(&self.policy.classification().environment_tag) {
             return Some(value.clone());
         }
-        let providers = &self.policy.providers;
-        match drift.provider {
-            Provider::Aws => providers.aws.iter().find(|a| a.account == drift.account).map(|a| a.environment.clone()),
-            Provider::Gcp => providers.gcp.iter().find(|p| p.project == drift.account).map(|p| p.environment.clone()),
-            Provider::Azure => {
-                providers.azure.iter().find(|s| s.subscription == drift.account).map(|s| s.environment.clone())
-            }
-        }
+        self.policy.account(drift.provider, &drift.account).map(|account| account.environment.clone())
     }
 
     /// Closes the effects of transitions a crashed run persisted but did not complete.
@@ -385,7 +378,7 @@ impl<'a> Runner<'a> {
             && drift
                 .attribute
                 .as_deref()
-                .is_some_and(|attribute| self.policy.classification.is_ignored(&drift.resource_type, attribute))
+                .is_some_and(|attribute| self.policy.classification().is_ignored(&drift.resource_type, attribute))
     }
 
     fn report_entry(tracked: &Tracked, fingerprint: String) -> ReportFinding {
@@ -431,7 +424,7 @@ impl<'a> Runner<'a> {
                     if self.is_ignored(&drift) {
                         Event::Ignore
                     } else {
-                        let classified = self.policy.classification.classify(&subject);
+                        let classified = self.policy.classification().classify(&subject);
                         let flow = self.policy.flow_for(&Subject { severity: Some(classified.severity), ..subject });
                         tracked.controls.clone_from(&classified.controls);
                         Event::Classify {
@@ -519,7 +512,7 @@ impl<'a> Runner<'a> {
             effects_status: EffectsStatus::None,
             outcome: None,
             dry_run: self.info.dry_run,
-            policy_hash: self.policy.hash.clone(),
+            policy_hash: self.policy.hash().to_owned(),
         }
     }
 
@@ -538,7 +531,7 @@ impl<'a> Runner<'a> {
             dry_run: self.info.dry_run,
             run_id: self.info.run_id.clone(),
             host: self.info.host.clone(),
-            policy_hash: self.policy.hash.clone(),
+            policy_hash: self.policy.hash().to_owned(),
             provider: Some(finding.provider.clone()),
             account: Some(finding.account.clone()),
             principal: None,

@@ -158,3 +158,131 @@ impl fmt::Display for Step {
         f.write_str(self.as_str())
     }
 }
+
+/// Log line format.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "lowercase")]
+pub enum LogFormat {
+    /// JSON unless stdout is a terminal.
+    Auto,
+    /// One JSON object per line.
+    Json,
+    /// Human-readable text.
+    Text,
+}
+
+/// Log level.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "lowercase")]
+pub enum LogLevel {
+    /// Everything.
+    Trace,
+    /// Diagnostics.
+    Debug,
+    /// Normal operation and all audit events.
+    Info,
+    /// Problems that did not stop a run.
+    Warn,
+    /// Failures.
+    Error,
+}
+
+/// How a schedule splits its job.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "lowercase")]
+pub enum JobSplit {
+    /// One job for every account.
+    #[default]
+    All,
+    /// One job per account, project or subscription.
+    Account,
+    /// One job per AWS account and region (detect only).
+    Region,
+}
+
+/// Resource types the janitor knows.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum JanitorTarget {
+    /// S3 buckets (all object versions first).
+    AwsS3Bucket,
+    /// EC2 instances.
+    AwsInstance,
+    /// RDS instances.
+    AwsDbInstance,
+    /// IAM roles (policies and instance profiles first).
+    AwsIamRole,
+    /// Cloud Storage buckets.
+    GoogleStorageBucket,
+    /// Azure resource groups.
+    AzurermResourceGroup,
+}
+
+impl JanitorTarget {
+    /// Every target.
+    pub const ALL: [JanitorTarget; 6] = [
+        JanitorTarget::AwsS3Bucket,
+        JanitorTarget::AwsInstance,
+        JanitorTarget::AwsDbInstance,
+        JanitorTarget::AwsIamRole,
+        JanitorTarget::GoogleStorageBucket,
+        JanitorTarget::AzurermResourceGroup,
+    ];
+
+    /// The Terraform resource type name, as written in the policy.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            JanitorTarget::AwsS3Bucket => "aws_s3_bucket",
+            JanitorTarget::AwsInstance => "aws_instance",
+            JanitorTarget::AwsDbInstance => "aws_db_instance",
+            JanitorTarget::AwsIamRole => "aws_iam_role",
+            JanitorTarget::GoogleStorageBucket => "google_storage_bucket",
+            JanitorTarget::AzurermResourceGroup => "azurerm_resource_group",
+        }
+    }
+
+    /// The cloud it lives in.
+    pub fn provider(self) -> Provider {
+        match self {
+            JanitorTarget::AwsS3Bucket
+            | JanitorTarget::AwsInstance
+            | JanitorTarget::AwsDbInstance
+            | JanitorTarget::AwsIamRole => Provider::Aws,
+            JanitorTarget::GoogleStorageBucket => Provider::Gcp,
+            JanitorTarget::AzurermResourceGroup => Provider::Azure,
+        }
+    }
+}
+
+/// A janitor phase.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "lowercase")]
+pub enum JanitorPhase {
+    /// Phase 1: IaC destroy.
+    Iac,
+    /// Phase 2: direct API deletion.
+    Api,
+}
+
+/// Webhook body formats.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "lowercase")]
+pub enum WebhookFormat {
+    /// Slack incoming-webhook JSON (`text` and `blocks`); Mattermost and others accept it.
+    Slack,
+    /// `{"source":"driftguard", "cycle": ..., "items": [...]}`.
+    Generic,
+}
+
+/// What a webhook announces.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum NotifyEvent {
+    /// Findings a flow escalated.
+    Escalated,
+    /// Resources the janitor marked for deletion (the grace period starts).
+    JanitorMarked,
+    /// An account, project or subscription refused for a job: its credentials reach
+    /// another account, or none (nothing was listed or changed there).
+    AccountRefused,
+}

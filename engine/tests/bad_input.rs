@@ -117,7 +117,7 @@ fn apply(text: &str, mutations: &[Mutation]) -> Vec<u8> {
 fn compile_bytes(bytes: &[u8]) {
     let text = String::from_utf8_lossy(bytes);
     match compile("fuzz.yaml", &text, None, &CliOverrides::default()) {
-        Ok(policy) => assert!(!policy.flows.is_empty(), "a compiled policy always has its catch-all flow"),
+        Ok(policy) => assert!(!policy.flows().is_empty(), "a compiled policy always has its catch-all flow"),
         Err(diagnostics) => {
             for diagnostic in diagnostics.iter() {
                 // Every error is placed and says something.

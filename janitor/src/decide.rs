@@ -85,21 +85,21 @@ fn parse_mark(text: &str) -> Option<DateTime<Utc>> {
 /// When a resource was marked, from its mark tag (an unparsable mark counts as made now:
 /// the grace period starts again rather than being skipped; a mark in the future too).
 pub fn marked_at(policy: &Policy, resource: &Resource, now: DateTime<Utc>) -> Option<DateTime<Utc>> {
-    let text = resource.tags.get(&policy.janitor.mark_tag)?;
+    let text = resource.tags.get(&policy.janitor().mark_tag)?;
     Some(parse_mark(text).unwrap_or(now).min(now))
 }
 
 /// The phase-1 working directory: the resource's workdir tag, else the first matching
 /// name glob of the policy, else none (phase 1 is skipped for it).
 pub fn workdir(policy: &Policy, resource: &Resource) -> Option<String> {
-    let iac = &policy.janitor.iac;
+    let iac = &policy.janitor().iac;
     if let Some(tag) = &iac.workdir_tag
         && let Some(dir) = resource.tags.get(tag)
         && !dir.is_empty()
     {
         return Some(dir.clone());
     }
-    policy.janitor.iac_workdirs.iter().find(|(glob, _)| glob.is_match(&resource.name)).map(|(_, dir)| dir.clone())
+    policy.janitor().iac_workdirs.iter().find(|(glob, _)| glob.is_match(&resource.name)).map(|(_, dir)| dir.clone())
 }
 
 /// How many prefixed resources each population (a type in an account) has where deletion
@@ -107,13 +107,8 @@ pub fn workdir(policy: &Policy, resource: &Resource) -> Option<String> {
 /// production fleet must not make a sandbox wipe look small.
 pub fn prefixed_counts(policy: &Policy, inventory: &[Resource]) -> BTreeMap<Population, usize> {
     let mut counts = BTreeMap::new();
-    let allowlist = &policy.janitor.delete_allowlist;
-    let allowed = |resource: &Resource| match resource.provider {
-        Provider::Aws => allowlist.aws.contains(&resource.account),
-        Provider::Gcp => allowlist.gcp.contains(&resource.account),
-        Provider::Azure => allowlist.azure.contains(&resource.account),
-    };
-    if let Some(prefix) = policy.protection.name_prefix.as_deref().filter(|p| !p.is_empty()) {
+    let allowed = |resource: &Resource| policy.allowlisted(resource.provider, &resource.account);
+    if let Some(prefix) = policy.protection().name_prefix.as_deref().filter(|p| !p.is_empty()) {
         for resource in inventory.iter().filter(|r| r.name.starts_with(prefix) && allowed(r)) {
             *counts.entry(Population::of(resource)).or_default() += 1;
         }
@@ -158,7 +153,7 @@ pub fn decide(policy: &Policy, inventory: &[Resource], now: DateTime<Utc>, mode:
             }
             (Verdict::Candidate { .. }, None) => Decision::Mark,
             (Verdict::Candidate { .. }, Some(at)) => {
-                let grace = chrono::Duration::from_std(policy.janitor.grace_period).unwrap_or(chrono::Duration::MAX);
+                let grace = chrono::Duration::from_std(policy.janitor().grace_period).unwrap_or(chrono::Duration::MAX);
                 match at.checked_add_signed(grace) {
                     Some(until) if until <= now => {
                         due.push((Population::of(resource), index));
@@ -181,7 +176,7 @@ pub fn decide(policy: &Policy, inventory: &[Resource], now: DateTime<Utc>, mode:
 /// What a reviewed plan pins about a resource: anything that, changed, could change the
 /// decision (name, tags, protection, managed state, place). Hex SHA-256.
 pub fn fingerprint(policy: &Policy, resource: &Resource) -> String {
-    let protected = policy.protection.protected_by(&resource.tags);
+    let protected = policy.protection().protected_by(&resource.tags);
     let canonical = serde_json::json!([
         resource.provider,
         resource.account,
@@ -190,7 +185,7 @@ pub fn fingerprint(policy: &Policy, resource: &Resource) -> String {
         resource.id,
         resource.name,
         // Without the mark tag: marking after planning is not a change of the resource.
-        resource.tags.iter().filter(|(k, _)| **k != policy.janitor.mark_tag).collect::<BTreeMap<_, _>>(),
+        resource.tags.iter().filter(|(k, _)| **k != policy.janitor().mark_tag).collect::<BTreeMap<_, _>>(),
         protected,
         resource.managed,
         resource.created_at,

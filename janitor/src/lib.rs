@@ -11,10 +11,10 @@ pub mod rules;
 use std::collections::BTreeMap;
 
 use chrono::{DateTime, NaiveDate, Utc};
+use driftguard_engine::model::JanitorTarget;
 use driftguard_engine::model::Provider;
 use driftguard_engine::policy::Policy;
 use driftguard_engine::policy::checks::parse_duration;
-use driftguard_engine::policy::raw::JanitorTarget;
 use serde::{Deserialize, Serialize};
 
 /// A live resource as a provider lists it.
@@ -189,7 +189,7 @@ fn parse_expiry(text: &str) -> Option<DateTime<Utc>> {
 /// Whether a resource qualifies for deletion. Checks run from the cheapest and most
 /// fundamental block to the most specific; the first that blocks decides.
 pub fn select(policy: &Policy, resource: &Resource, now: DateTime<Utc>) -> Verdict {
-    let janitor = &policy.janitor;
+    let janitor = &policy.janitor();
     if !janitor.enabled {
         return Verdict::Skip(Skip::Disabled);
     }
@@ -197,11 +197,11 @@ pub fn select(policy: &Policy, resource: &Resource, now: DateTime<Utc>) -> Verdi
         return Verdict::Skip(Skip::NotATarget);
     }
     // The compiler refuses an enabled janitor without a prefix; still, no prefix, no deletion.
-    match &policy.protection.name_prefix {
+    match &policy.protection().name_prefix {
         Some(prefix) if !prefix.is_empty() && resource.name.starts_with(prefix.as_str()) => {}
         _ => return Verdict::Skip(Skip::NoPrefix),
     }
-    if let Some((key, value)) = policy.protection.protected_by(&resource.tags) {
+    if let Some((key, value)) = policy.protection().protected_by(&resource.tags) {
         return Verdict::Skip(Skip::Protected { key, value });
     }
     if resource.managed {
@@ -221,13 +221,7 @@ pub fn select(policy: &Policy, resource: &Resource, now: DateTime<Utc>) -> Verdi
             Guard::TerminationProtection | Guard::DeletionProtection => {}
         }
     }
-    let allowlist = &janitor.delete_allowlist;
-    let allowed = match resource.provider {
-        Provider::Aws => &allowlist.aws,
-        Provider::Gcp => &allowlist.gcp,
-        Provider::Azure => &allowlist.azure,
-    };
-    if !allowed.contains(&resource.account) {
+    if !policy.allowlisted(resource.provider, &resource.account) {
         return Verdict::Skip(Skip::NotAllowlisted);
     }
     let expires_at = if let Some(text) = resource.tags.get(&janitor.expires_at_tag) {
@@ -303,7 +297,7 @@ pub fn apply_caps<T: Clone>(
     candidates: &[(Population, T)],
     prefixed: &BTreeMap<Population, usize>,
 ) -> Capped<T> {
-    let protection = &policy.protection;
+    let protection = &policy.protection();
     let mut per_population: BTreeMap<&Population, usize> = BTreeMap::new();
     for (population, _) in candidates {
         *per_population.entry(population).or_default() += 1;

@@ -48,13 +48,13 @@ pub fn make(policy: &Policy, resources: &[Resource], decisions: &[Decision], now
     let item = |resource: &Resource, workdir: Option<String>| PlanItem {
         resource: resource.clone(),
         fingerprint: fingerprint(policy, resource),
-        protected_by: policy.protection.protected_by(&resource.tags),
+        protected_by: policy.protection().protected_by(&resource.tags),
         workdir,
     };
     Plan {
         version: PLAN_VERSION,
         created_at: now,
-        policy_hash: policy.hash.clone(),
+        policy_hash: policy.hash().to_owned(),
         items: resources
             .iter()
             .zip(decisions)

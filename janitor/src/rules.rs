@@ -11,8 +11,8 @@
 
 use chrono::{DateTime, Utc};
 use driftguard_engine::audit::Outcome;
+use driftguard_engine::model::JanitorTarget;
 use driftguard_engine::policy::Policy;
-use driftguard_engine::policy::raw::JanitorTarget;
 use driftguard_engine::tfstate::StateFile;
 
 use crate::decide::{Decision, fingerprint};
@@ -32,7 +32,7 @@ pub fn trusted_mark(state: Option<ItemState>) -> bool {
 /// Removes an untrusted mark from a listed resource (so a candidate is marked afresh and
 /// anything else left alone); `true` when there was one.
 pub fn drop_untrusted_mark(policy: &Policy, resource: &mut Resource, state: Option<ItemState>) -> bool {
-    !trusted_mark(state) && resource.tags.remove(&policy.janitor.mark_tag).is_some()
+    !trusted_mark(state) && resource.tags.remove(&policy.janitor().mark_tag).is_some()
 }
 
 /// What the runtime found out about a phase-1 working directory.
@@ -120,7 +120,7 @@ fn contents_block(
     match contents? {
         Err(error) => Some(format!("its contents could not be listed: {error}")),
         Ok(held) => held.iter().find_map(|inner| {
-            if let Some((key, value)) = policy.protection.protected_by(&inner.tags) {
+            if let Some((key, value)) = policy.protection().protected_by(&inner.tags) {
                 Some(format!("it holds {} protected by tag {key}={value}", inner.name))
             } else if managed.holds(&inner.id) {
                 Some(format!("it holds {}, managed by a known Terraform state", inner.name))

@@ -15,6 +15,10 @@ struct PolicyParams {
     per_run: u32,
     per_type: Option<u32>,
     percent: u8,
+    /// `percent_min_population` (the compiler's default when `None`).
+    floor: Option<usize>,
+    /// `ec2_disable_termination_protection`, `rds_disable_deletion_protection`.
+    lift: (bool, bool),
 }
 
 fn policy_text(p: &PolicyParams) -> String {
@@ -30,10 +34,17 @@ fn policy_text(p: &PolicyParams) -> String {
         );
     }
     text += &format!("  caps:\n    max_deletions_per_run: {}\n    max_delete_percent: {}\n", p.per_run, p.percent);
+    if let Some(floor) = p.floor {
+        text += &format!("    percent_min_population: {floor}\n");
+    }
     if let Some(per_type) = p.per_type {
         text += &format!("    max_deletions_per_type:\n      aws_instance: {per_type}\n");
     }
     text += "janitor:\n  enabled: true\n  targets: [aws_s3_bucket, aws_instance, aws_iam_role]\n";
+    text += &format!(
+        "  ec2_disable_termination_protection: {}\n  rds_disable_deletion_protection: {}\n",
+        p.lift.0, p.lift.1
+    );
     text += &format!("  default_ttl: {}h\n  delete_allowlist:\n    aws: [", p.default_ttl_hours);
     text += &p.allow.iter().map(|i| format!("\"{}\"", ACCOUNTS[*i])).collect::<Vec<_>>().join(", ");
     text += "]\n";
@@ -67,6 +78,8 @@ fn arb_policy() -> impl Strategy<Value = PolicyParams> {
             per_run,
             per_type,
             percent,
+            floor: None,
+            lift: (false, false),
         })
 }
 
@@ -125,6 +138,8 @@ fn simple_params(protected_key: &str, protected_value: &str, default_ttl_hours: 
         per_run: 10,
         per_type: None,
         percent: 100,
+        floor: None,
+        lift: (false, false),
     }
 }
 
@@ -184,8 +199,7 @@ proptest! {
         extra_prefixed in 0..40usize,
         floor in 1..30usize,
     ) {
-        let mut policy = compiled(&params);
-        policy.protection.percent_min_population = floor;
+        let policy = compiled(&PolicyParams { floor: Some(floor), ..params.clone() });
         let population = |(account, resource_type): (usize, JanitorTarget)| Population {
             provider: Provider::Aws,
             account: ACCOUNTS[account].to_owned(),
@@ -226,9 +240,7 @@ proptest! {
         lift_ec2 in any::<bool>(),
         lift_rds in any::<bool>(),
     ) {
-        let mut policy = compiled(&params);
-        policy.janitor.ec2_disable_termination_protection = lift_ec2;
-        policy.janitor.rds_disable_deletion_protection = lift_rds;
+        let policy = compiled(&PolicyParams { lift: (lift_ec2, lift_rds), ..params.clone() });
         for mut resource in resources {
             resource.guards.push(guard.clone());
             if let Verdict::Candidate { .. } = select(&policy, &resource, now()) {
@@ -249,7 +261,7 @@ fn the_percentage_cap_needs_a_population() {
     params.percent = 50;
     params.per_run = 100;
     let policy = compiled(&params);
-    assert_eq!(policy.protection.percent_min_population, 10, "the default floor");
+    assert_eq!(policy.protection().percent_min_population, 10, "the default floor");
     let role = |_: usize| Population {
         provider: Provider::Aws,
         account: ACCOUNTS[0].into(),
@@ -278,14 +290,14 @@ fn the_percentage_cap_needs_a_population() {
 #[test]
 fn guards_block_at_selection_with_their_reason() {
     let params = simple_params("Environment", "production", 1);
-    let mut policy = compiled(&params);
+    let policy = compiled(&params);
+    let lifting = compiled(&PolicyParams { lift: (true, false), ..params.clone() });
     let mut instance = bucket_ten_hours_old();
     instance.resource_type = JanitorTarget::AwsInstance;
     assert!(matches!(select(&policy, &instance, now()), Verdict::Candidate { .. }));
     instance.guards = vec![Guard::TerminationProtection];
     assert_eq!(select(&policy, &instance, now()), Verdict::Skip(Skip::TerminationProtection));
-    policy.janitor.ec2_disable_termination_protection = true;
-    assert!(matches!(select(&policy, &instance, now()), Verdict::Candidate { .. }));
+    assert!(matches!(select(&lifting, &instance, now()), Verdict::Candidate { .. }));
     instance.guards = vec![Guard::DeletionProtection];
     assert_eq!(select(&policy, &instance, now()), Verdict::Skip(Skip::DeletionProtection));
     instance.guards = vec![Guard::OwnedBy { owner: "Auto Scaling group web".into() }];
@@ -383,7 +395,7 @@ mod decisions {
                             prop_assert!(chosen.contains(&index), "deleting outside the applied plan");
                         }
                         prop_assert!(!resource.managed && resource.name.starts_with(&params.prefix));
-                        prop_assert!(policy.protection.protected_by(&resource.tags).is_none());
+                        prop_assert!(policy.protection().protected_by(&resource.tags).is_none());
                         if !reviewed {
                             let mark = resource.tags.get("driftguard-marked-at").expect("deleted without a mark");
                             let at = DateTime::parse_from_rfc3339(mark).expect("deleted on an unparsable mark");

@@ -8,8 +8,8 @@
 use std::future::Future;
 use std::pin::Pin;
 
+use driftguard_engine::model::JanitorTarget;
 use driftguard_engine::model::Provider;
-use driftguard_engine::policy::raw::JanitorTarget;
 use driftguard_janitor::Resource;
 
 use crate::retry::CallError;

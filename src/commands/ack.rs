@@ -56,7 +56,7 @@ pub fn run(cli: &Cli, finding_id: &str, until: &str, reason: &str, by: Option<&s
     let mut record = match store.finding(finding_id) {
         Ok(Some(record)) => record,
         Ok(None) => {
-            eprintln!("driftguard ack: no finding {finding_id:?} in {}", policy.store_path);
+            eprintln!("driftguard ack: no finding {finding_id:?} in {}", policy.store_path());
             return Exit::Runtime;
         }
         Err(error) => {
@@ -98,8 +98,8 @@ pub fn run(cli: &Cli, finding_id: &str, until: &str, reason: &str, by: Option<&s
         effects: serde_json::json!([]),
         effects_status: EffectsStatus::None,
         outcome: Some(format!("by {by} until {}: {reason}", until.to_rfc3339())),
-        dry_run: policy.dry_run,
-        policy_hash: policy.hash.clone(),
+        dry_run: policy.dry_run(),
+        policy_hash: policy.hash().to_owned(),
     };
     let ack = AckRecord {
         finding_id: record.id.clone(),
@@ -110,7 +110,7 @@ pub fn run(cli: &Cli, finding_id: &str, until: &str, reason: &str, by: Option<&s
         created_at: now,
     };
     let mut audit_record =
-        run_record(&policy, &run_id, policy.dry_run, AuditEventName::FindingAcknowledged, Outcome::Succeeded);
+        run_record(&policy, &run_id, policy.dry_run(), AuditEventName::FindingAcknowledged, Outcome::Succeeded);
     audit_record.finding_id = Some(record.id.clone());
     audit_record.provider = Some(record.provider.clone());
     audit_record.account = Some(record.account.clone());

@@ -327,7 +327,7 @@ pub fn execute(
         checked.note(result.as_ref().map(|reach| &reach.verified));
         match result {
             Ok(reach) => reached.push(reach),
-            Err(refusal) => accounts::record_refusal(policy, &run_id, policy.dry_run, &refusal),
+            Err(refusal) => accounts::record_refusal(policy, &run_id, policy.dry_run(), &refusal),
         }
     }
 
@@ -346,7 +346,7 @@ pub fn execute(
         .iter()
         .filter_map(|reach| Some((reach.account.id.clone(), reach.verified.principal()?.to_owned())))
         .collect();
-    let collected = runtime.block_on(collect_all(&targets, &clients, policy.detection.concurrency));
+    let collected = runtime.block_on(collect_all(&targets, &clients, policy.detection().concurrency));
     let mut failures = Vec::new();
     let mut live: Vec<Vec<Normalized>> = vec![Vec::new(); targets.len()];
     for (index, result) in collected {
@@ -370,27 +370,28 @@ pub fn execute(
     // 5. Diff, decide, act.
     let mut findings_by_target = Vec::new();
     for (index, target) in targets.iter().enumerate() {
-        let counts = |resource: &Normalized| policy.detection.counts_unmanaged(resource);
+        let counts = |resource: &Normalized| policy.detection().counts_unmanaged(resource);
         findings_by_target.push(diff(&target.scope, &declared_by_target[index], &live[index], &counts));
     }
     let mut store = open_store(policy).map_err(|_| "driftguard detect: the store could not be opened".to_owned())?;
     store.begin_run(&run_id, "detect", started).map_err(|error| format!("driftguard detect: {error}"))?;
-    let mut loaded = run_record(policy, &run_id, policy.dry_run, AuditEventName::PolicyLoaded, Outcome::Succeeded);
-    loaded.reason = Some(policy.source.clone());
+    let mut loaded = run_record(policy, &run_id, policy.dry_run(), AuditEventName::PolicyLoaded, Outcome::Succeeded);
+    loaded.reason = Some(policy.source().to_owned());
     audit::emit(&loaded, "policy compiled and in force");
     audit::emit(
-        &run_record(policy, &run_id, policy.dry_run, AuditEventName::RunStarted, Outcome::Noted),
+        &run_record(policy, &run_id, policy.dry_run(), AuditEventName::RunStarted, Outcome::Noted),
         "detect run started",
     );
 
     if !unsupported.is_empty() {
-        let mut record = run_record(policy, &run_id, policy.dry_run, AuditEventName::StateUnsupported, Outcome::Noted);
+        let mut record =
+            run_record(policy, &run_id, policy.dry_run(), AuditEventName::StateUnsupported, Outcome::Noted);
         record.reason =
             Some(unsupported.iter().map(|(kind, count)| format!("{kind}: {count}")).collect::<Vec<_>>().join(", "));
         audit::emit(&record, "resources of types DriftGuard does not compare were found in the states");
     }
     let mut executor = AwsExecutor { runtime, clients: clients.clone(), principals };
-    let info = RunInfo { run_id: run_id.clone(), host: audit::host(), dry_run: policy.dry_run };
+    let info = RunInfo { run_id: run_id.clone(), host: audit::host(), dry_run: policy.dry_run() };
     let mut runner = Runner::new(policy, &mut store, info, Utc::now()).with_executor(&mut executor);
     let mut interrupted = false;
     let outcome = (|| -> Result<Vec<ReportFinding>, crate::runner::RunError> {
@@ -442,13 +443,13 @@ pub fn execute(
         if runner.awaiting_verification().is_empty() || env.stopping() {
             break;
         }
-        std::thread::sleep(policy.remediation.verify_after.min(std::time::Duration::from_mins(1)));
-        let recollected = runtime.block_on(collect_all(&targets, &clients, policy.detection.concurrency));
+        std::thread::sleep(policy.remediation().verify_after.min(std::time::Duration::from_mins(1)));
+        let recollected = runtime.block_on(collect_all(&targets, &clients, policy.detection().concurrency));
         let mut still = HashSet::new();
         for (index, result) in recollected {
             let Ok(resources) = result else { continue };
             let Some(target) = targets.get(index) else { continue };
-            let counts = |resource: &Normalized| policy.detection.counts_unmanaged(resource);
+            let counts = |resource: &Normalized| policy.detection().counts_unmanaged(resource);
             for finding in diff(&target.scope, &declared_by_target[index], &resources, &counts) {
                 still.insert(finding.fingerprint());
             }
@@ -478,12 +479,12 @@ pub fn execute(
         })
         .collect();
     let counts = unsupported.iter().map(|(kind, count)| (kind.clone(), *count as u64)).collect();
-    let report = DriftReport::new(&run_id, &policy.hash, policy.dry_run, Utc::now(), entries)
+    let report = DriftReport::new(&run_id, policy.hash(), policy.dry_run(), Utc::now(), entries)
         .with_coverage(counts, refused_accounts);
     let run_status = if interrupted { "interrupted" } else { "succeeded" };
     let _ = store.finish_run(&run_id, run_status, Utc::now());
     let outcome = if checked.refused.is_empty() { Outcome::Succeeded } else { Outcome::Failed };
-    let mut finished = run_record(policy, &run_id, policy.dry_run, AuditEventName::RunFinished, outcome);
+    let mut finished = run_record(policy, &run_id, policy.dry_run(), AuditEventName::RunFinished, outcome);
     let mut reason = format!("{} findings", report.summary.total);
     if !checked.refused.is_empty() {
         reason += &format!("; {} account(s) refused", checked.refused.len());

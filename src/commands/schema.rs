@@ -1,7 +1,7 @@
 //! `driftguard schema`: schemas generated from the Rust types (checked in under schemas/).
 
 use driftguard_engine::audit::log_line_schema;
-use driftguard_engine::policy::raw::PolicyFile;
+use driftguard_engine::policy::file_schema;
 use driftguard_engine::report::DriftReport;
 
 use crate::cli::SchemaKind;
@@ -10,7 +10,7 @@ use crate::exit::Exit;
 /// The schema text, exactly as checked in.
 pub fn schema_text(which: SchemaKind) -> String {
     let value = match which {
-        SchemaKind::Policy => serde_json::to_value(schemars::schema_for!(PolicyFile)),
+        SchemaKind::Policy => Ok(file_schema()),
         SchemaKind::AuditEvent => Ok(log_line_schema()),
         SchemaKind::DriftReport => serde_json::to_value(schemars::schema_for!(DriftReport)),
     }

@@ -77,7 +77,7 @@ pub fn run(cli: &Cli, findings: &Path, report_path: Option<&Path>) -> Exit {
             }
         }
     }
-    let report = DriftReport::new(&run_id, &policy.hash, true, Utc::now(), report_findings);
+    let report = DriftReport::new(&run_id, policy.hash(), true, Utc::now(), report_findings);
     if let Err(error) = store.finish_run(&run_id, "succeeded", Utc::now()) {
         eprintln!("driftguard simulate: {error}");
         return Exit::Runtime;

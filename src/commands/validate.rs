@@ -49,12 +49,12 @@ pub fn run(cli: &Cli, format: ValidateFormat) -> Exit {
 
 fn summary(policy: &Policy) -> String {
     let roles = policy
-        .accounts
+        .accounts()
         .iter()
         .filter(|account| matches!(&account.identity, Identity::Aws { assume_role: Some(_), .. }))
         .count();
-    let caps = &policy.protection;
-    let janitor = if policy.janitor.enabled {
+    let caps = &policy.protection();
+    let janitor = if policy.janitor().enabled {
         format!(
             "janitor on (caps: {} deletions per run, {}% of a type's prefixed resources in an account holding at \
              least {})",
@@ -66,12 +66,12 @@ fn summary(policy: &Policy) -> String {
     format!(
         "{} flows, {} classification rules, {} state sources, {} accounts ({roles} through an assumed role), {janitor}, \
          dry-run {}, sha256 {}",
-        policy.flows.len(),
-        policy.classification.rules.len(),
-        policy.states.len(),
-        policy.accounts.len(),
-        if policy.dry_run { "on" } else { "off" },
-        &policy.hash[..12],
+        policy.flows().len(),
+        policy.classification().rules.len(),
+        policy.states().len(),
+        policy.accounts().len(),
+        if policy.dry_run() { "on" } else { "off" },
+        &policy.hash()[..12],
     )
 }
 
@@ -80,7 +80,7 @@ fn summary(policy: &Policy) -> String {
 /// account). Not an error: the other accounts still run.
 fn notes(policy: &Policy) -> Vec<String> {
     policy
-        .accounts
+        .accounts()
         .iter()
         .filter_map(|account| {
             let Identity::Aws { assume_role: Some(role), .. } = &account.identity else { return None };

@@ -5,8 +5,8 @@ use std::collections::BTreeSet;
 use std::fmt;
 use std::time::Duration;
 
+use driftguard_engine::model::JobSplit;
 use driftguard_engine::model::Provider;
-use driftguard_engine::policy::raw::JobSplit;
 use driftguard_engine::policy::{Policy, Schedule};
 
 /// What a job does.
@@ -84,23 +84,20 @@ pub fn jobs(policy: &Policy) -> Vec<JobSpec> {
             });
         }
     };
-    if !policy.providers.aws.is_empty() {
-        let accounts = policy.providers.aws.iter().map(|a| (a.account.clone(), a.regions.clone())).collect();
-        add(JobKind::Detect, &policy.detect_schedule, accounts);
+    let of = |provider: Provider| policy.accounts().iter().filter(move |a| a.provider == provider);
+    if of(Provider::Aws).next().is_some() {
+        let accounts = of(Provider::Aws).map(|a| (a.id.clone(), a.regions.clone())).collect();
+        add(JobKind::Detect, policy.detect_schedule(), accounts);
     }
-    if policy.janitor.enabled {
-        let wants = |provider: Provider| policy.janitor.targets.iter().any(|t| t.provider() == provider);
-        let mut accounts: Vec<(String, Vec<String>)> = Vec::new();
-        if wants(Provider::Aws) {
-            accounts.extend(policy.providers.aws.iter().map(|a| (a.account.clone(), Vec::new())));
-        }
-        if wants(Provider::Gcp) {
-            accounts.extend(policy.providers.gcp.iter().map(|p| (p.project.clone(), Vec::new())));
-        }
-        if wants(Provider::Azure) {
-            accounts.extend(policy.providers.azure.iter().map(|s| (s.subscription.clone(), Vec::new())));
-        }
-        add(JobKind::Janitor, &policy.janitor_schedule, accounts);
+    if policy.janitor().enabled {
+        let wants = |provider: Provider| policy.janitor().targets.iter().any(|t| t.provider() == provider);
+        let accounts = policy
+            .accounts()
+            .iter()
+            .filter(|account| wants(account.provider))
+            .map(|account| (account.id.clone(), Vec::new()))
+            .collect();
+        add(JobKind::Janitor, policy.janitor_schedule(), accounts);
     }
     out
 }

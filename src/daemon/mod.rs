@@ -23,8 +23,8 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
 use driftguard_engine::audit::{AuditEventName, Outcome};
+use driftguard_engine::model::NotifyEvent;
 use driftguard_engine::policy::Policy;
-use driftguard_engine::policy::raw::NotifyEvent;
 use driftguard_providers::pace::Pacer;
 use driftguard_providers::retry::CallObserver;
 use sd_notify::NotifyState;
@@ -95,7 +95,7 @@ fn notify(states: &[NotifyState<'_>]) {
 
 /// Emits a daemon-level audit event (run id `daemon`).
 fn daemon_event(policy: &Policy, event: AuditEventName, action: &str, outcome: Outcome, reason: String, message: &str) {
-    let mut record = job::run_record(policy, "daemon", policy.dry_run, event, outcome);
+    let mut record = job::run_record(policy, "daemon", policy.dry_run(), event, outcome);
     action.clone_into(&mut record.action);
     record.reason = Some(reason);
     audit::emit(&record, message);
@@ -137,7 +137,7 @@ pub fn run(cli: &Cli, report: Option<&Path>) -> Exit {
                 eprintln!("{problem}");
             }
             let mut record = job::run_record(&policy, "none", true, AuditEventName::PolicyRejected, Outcome::Failed);
-            record.reason = Some(format!("{} webhook problem(s) in {}", problems.len(), policy.source));
+            record.reason = Some(format!("{} webhook problem(s) in {}", problems.len(), policy.source()));
             audit::emit(&record, "policy refused; nothing was touched");
             return Exit::Policy;
         }
@@ -154,7 +154,7 @@ pub fn run(cli: &Cli, report: Option<&Path>) -> Exit {
         Ok(runtime) => runtime,
         Err(exit) => return exit,
     };
-    let report = report.map(Path::to_path_buf).or_else(|| policy.daemon.report_path.clone());
+    let report = report.map(Path::to_path_buf).or_else(|| policy.daemon().report_path.clone());
     let exit = runtime.block_on(async move {
         match Daemon::start(cli, policy, webhooks, report).await {
             Ok(daemon) => daemon.main().await,
@@ -204,7 +204,7 @@ impl<'c> Daemon<'c> {
         let metrics = Arc::new(Metrics::new());
         let health = Arc::new(Health::default());
         health.beat();
-        let listener = match policy.daemon.metrics_listen {
+        let listener = match policy.daemon().metrics_listen {
             Some(address) => Some(Listener::start(address, Arc::clone(&metrics), Arc::clone(&health))?),
             None => None,
         };
@@ -347,7 +347,7 @@ impl<'c> Daemon<'c> {
             );
             return true;
         }
-        *deadline = Some(tokio::time::Instant::now() + self.policy.daemon.shutdown_timeout);
+        *deadline = Some(tokio::time::Instant::now() + self.policy.daemon().shutdown_timeout);
         self.stop.store(true, Ordering::SeqCst);
         self.health.draining.store(true, Ordering::SeqCst);
         let _ = self.draining.send(true);
@@ -360,7 +360,7 @@ impl<'c> Daemon<'c> {
             format!(
                 "{signal}: {} job(s) finish their current transition; nothing new starts; at most {}s",
                 self.running.len(),
-                self.policy.daemon.shutdown_timeout.as_secs()
+                self.policy.daemon().shutdown_timeout.as_secs()
             ),
             "draining",
         );
@@ -463,7 +463,7 @@ impl<'c> Daemon<'c> {
                 self.metrics.cycle(&job, outcome, seconds);
                 self.metrics.deletions(&tally.deletions);
                 let refusals = self.identities(&tally.checked);
-                let mark_tag = self.policy.janitor.mark_tag.clone();
+                let mark_tag = self.policy.janitor().mark_tag.clone();
                 let mut items: Vec<Item> = tally
                     .marked
                     .iter()
@@ -483,7 +483,7 @@ impl<'c> Daemon<'c> {
                 self.announce(&Announcement {
                     job,
                     run_id: tally.run_id.clone(),
-                    dry_run: self.policy.dry_run,
+                    dry_run: self.policy.dry_run(),
                     host,
                     items,
                 });
@@ -530,7 +530,7 @@ impl<'c> Daemon<'c> {
         if announcement.items.is_empty() || self.webhooks.is_empty() {
             return;
         }
-        self.webhooks.announce(announcement, &self.metrics, &mut self.deliveries, &self.policy.hash);
+        self.webhooks.announce(announcement, &self.metrics, &mut self.deliveries, self.policy.hash());
     }
 
     /// SIGHUP: compile again; the new policy takes effect at the next job boundary, a
@@ -542,8 +542,11 @@ impl<'c> Daemon<'c> {
                 eprintln!("{line}");
             }
             daemon.metrics.reload("rejected");
-            let reason =
-                format!("{why}; the policy in force stays (hash {}): {}", &daemon.policy.hash[..12], lines.join(" | "));
+            let reason = format!(
+                "{why}; the policy in force stays (hash {}): {}",
+                &daemon.policy.hash()[..12],
+                lines.join(" | ")
+            );
             daemon_event(
                 &daemon.policy,
                 AuditEventName::PolicyRejected,
@@ -555,18 +558,20 @@ impl<'c> Daemon<'c> {
         };
         match compile_policy(self.cli) {
             Err(failure) => refused(self, &failure.lines(), &format!("{} problem(s)", failure.lines().len())),
-            Ok(policy) if policy.store_path != self.policy.store_path => refused(
+            Ok(policy) if policy.store_path() != self.policy.store_path() => refused(
                 self,
                 &[format!(
                     "{}: store.path changed ({} -> {}): the store cannot move under a running daemon; restart it",
-                    policy.source, self.policy.store_path, policy.store_path
+                    policy.source(),
+                    self.policy.store_path(),
+                    policy.store_path()
                 )],
                 "store.path changed",
             ),
             Ok(policy) => match Webhooks::from_policy(&policy, |name| std::env::var(name).ok()) {
                 Err(problems) => refused(self, &problems, &format!("{} webhook problem(s)", problems.len())),
                 Ok(webhooks) => {
-                    if policy.daemon.metrics_listen != self.policy.daemon.metrics_listen {
+                    if policy.daemon().metrics_listen != self.policy.daemon().metrics_listen {
                         tracing::warn!(
                             event = "daemon.reload",
                             "daemon.metrics_listen changed; the listener moves at the next restart"
@@ -586,7 +591,7 @@ impl<'c> Daemon<'c> {
                         AuditEventName::PolicyLoaded,
                         "policy.reload",
                         Outcome::Succeeded,
-                        format!("{}; jobs: {}", self.policy.source, describe(&self.specs)),
+                        format!("{}; jobs: {}", self.policy.source(), describe(&self.specs)),
                         "policy reloaded; in force from the next job start",
                     );
                 }

@@ -13,8 +13,8 @@ use std::time::Duration;
 
 use backon::Retryable;
 use driftguard_engine::audit::{AuditEventName, AuditRecord, Outcome};
+use driftguard_engine::model::{NotifyEvent, WebhookFormat};
 use driftguard_engine::policy::Policy;
-use driftguard_engine::policy::raw::{NotifyEvent, WebhookFormat};
 use governor::{DefaultDirectRateLimiter, Quota, RateLimiter};
 use serde::Serialize;
 use serde_json::{Value, json};
@@ -101,8 +101,8 @@ impl Webhooks {
     pub fn from_policy(policy: &Policy, lookup: impl Fn(&str) -> Option<String>) -> Result<Self, Vec<String>> {
         let mut hooks = Vec::new();
         let mut problems = Vec::new();
-        for (index, webhook) in policy.webhooks.iter().enumerate() {
-            let place = format!("{}: notifications.webhooks[{index}] ({})", policy.source, webhook.name);
+        for (index, webhook) in policy.webhooks().iter().enumerate() {
+            let place = format!("{}: notifications.webhooks[{index}] ({})", policy.source(), webhook.name);
             let Some(url) = lookup(&webhook.url_env).filter(|url| !url.trim().is_empty()) else {
                 problems.push(format!("{place}: environment variable {} is not set", webhook.url_env));
                 continue;
@@ -134,7 +134,7 @@ impl Webhooks {
             .redirect(reqwest::redirect::Policy::none())
             .build()
             .map_err(|error| vec![format!("cannot build the webhook HTTP client: {}", error.without_url())])?;
-        Ok(Self { hooks, client, retry: policy.retry })
+        Ok(Self { hooks, client, retry: policy.retry() })
     }
 
     /// Whether any webhook is configured.

@@ -131,5 +131,5 @@ impl Checked {
 
 /// The policy's accounts of one cloud within a job's scope.
 pub fn in_scope<'p>(policy: &'p Policy, env: &JobEnv, provider: Provider) -> Vec<&'p Account> {
-    policy.accounts.iter().filter(|account| account.provider == provider && env.covers(&account.id)).collect()
+    policy.accounts().iter().filter(|account| account.provider == provider && env.covers(&account.id)).collect()
 }

@@ -14,7 +14,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 
 use driftguard_engine::audit::{AuditEventName, AuditRecord, Outcome};
 use driftguard_engine::model::Provider;
-use driftguard_engine::policy::raw::{LogFormat, LogLevel};
+use driftguard_engine::model::{LogFormat, LogLevel};
 use driftguard_engine::policy::{self, CliOverrides, Diagnostics, Policy};
 use driftguard_providers::pace::Pacer;
 use driftguard_providers::retry::{CallObserver, Calls};
@@ -62,7 +62,7 @@ impl JobEnv {
     /// How calls to one account are made: the policy's retries and that account's pace.
     pub fn calls(&self, policy: &Policy, provider: Provider, account: &str) -> Calls {
         let pace = self.pacer.pace(provider, account, policy.requests_per_second(provider, account));
-        Calls::new(policy.retry, provider.as_str()).paced(pace).observed(self.observer.clone())
+        Calls::new(policy.retry(), provider.as_str()).paced(pace).observed(self.observer.clone())
     }
 
     /// Whether a stop was requested.
@@ -109,7 +109,7 @@ impl PolicyFailure {
 pub fn load_for_action(cli: &Cli) -> Result<Policy, Exit> {
     match compile_policy(cli) {
         Ok(policy) => {
-            audit::init(cli.log_format, policy.log_format, policy.log_level);
+            audit::init(cli.log_format, policy.log_format(), policy.log_level());
             Ok(policy)
         }
         Err(failure) => {
@@ -136,7 +136,7 @@ pub fn load_for_action(cli: &Cli) -> Result<Policy, Exit> {
 
 /// Opens the store named by the policy, creating its directory.
 pub fn open_store(policy: &Policy) -> Result<Store, Exit> {
-    let path = Path::new(&policy.store_path);
+    let path = Path::new(policy.store_path());
     if let Some(parent) = path.parent().filter(|p| !p.as_os_str().is_empty())
         && let Err(error) = std::fs::create_dir_all(parent)
     {
@@ -177,7 +177,7 @@ pub fn lock_store(policy: &Policy, command: &str) -> Result<std::fs::File, Exit>
 /// anything else happens (see `audit::replay`). No store yet: nothing to write, and none
 /// is created (a run refused later leaves no trace).
 fn replay_outbox(policy: &Policy, command: &str) -> Result<(), Exit> {
-    if !Path::new(&policy.store_path).exists() {
+    if !Path::new(policy.store_path()).exists() {
         return Ok(());
     }
     let store = open_store(policy)?;
@@ -201,7 +201,7 @@ pub fn lock_store_if_free(policy: &Policy, command: &str) -> Result<Option<std::
 
 /// The store's lock file (`<store>.lock`), opened (and created with its directory).
 fn lock_file(policy: &Policy, command: &str) -> Result<(std::fs::File, String), Exit> {
-    let path = format!("{}.lock", policy.store_path);
+    let path = format!("{}.lock", policy.store_path());
     if let Some(parent) = Path::new(&path).parent().filter(|p| !p.as_os_str().is_empty())
         && let Err(error) = std::fs::create_dir_all(parent)
     {
@@ -223,7 +223,7 @@ pub fn run_record(
     event: AuditEventName,
     outcome: Outcome,
 ) -> AuditRecord {
-    AuditRecord::new(event, event.as_str(), outcome, dry_run, run_id, &audit::host(), &policy.hash)
+    AuditRecord::new(event, event.as_str(), outcome, dry_run, run_id, &audit::host(), policy.hash())
 }
 
 /// The async runtime of a one-shot command: two workers (the machine's size; the work is

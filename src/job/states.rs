@@ -4,6 +4,7 @@
 
 use std::path::{Path, PathBuf};
 
+use driftguard_engine::model::Provider;
 use driftguard_engine::policy::{Policy, StateSource};
 use driftguard_engine::tfstate::{self, StateFile};
 use driftguard_providers::aws::AwsClient;
@@ -51,7 +52,7 @@ pub fn load_states(
         Err(error) => errors.push(error),
     };
     if overrides.is_empty() {
-        for source in &policy.states {
+        for source in policy.states() {
             match source {
                 StateSource::Local { paths, .. } => {
                     for pattern in paths {
@@ -59,11 +60,12 @@ pub fn load_states(
                     }
                 }
                 StateSource::S3 { bucket, key, region, .. } => {
-                    let endpoint = policy.providers.aws.iter().find_map(|a| a.endpoint.clone());
+                    let endpoint =
+                        policy.accounts().iter().find(|a| a.provider == Provider::Aws).and_then(|a| a.endpoint.clone());
                     // The state bucket may live in an account the policy does not scan: it
                     // is read with the ambient credentials, observed but not paced as one of
                     // the policy's accounts.
-                    let calls = Calls::new(policy.retry, "aws").observed(env.observer.clone());
+                    let calls = Calls::new(policy.retry(), "aws").observed(env.observer.clone());
                     let name = format!("s3://{bucket}/{key}");
                     let result = runtime.block_on(async {
                         let session = AwsSession::ambient(region, endpoint.as_deref()).await;

@@ -14,8 +14,8 @@ use crate::drift::normalize::{
     strings, text,
 };
 use crate::finding::Action;
+use crate::model::JanitorTarget;
 use crate::model::Provider;
-use crate::policy::raw::JanitorTarget;
 
 fn call(api: &str, target: &str, params: Value) -> Action {
     Action { api: api.to_owned(), target: target.to_owned(), params }

@@ -18,8 +18,8 @@ use serde::Serialize;
 use serde_json::Value;
 
 use crate::finding::Action;
+use crate::model::JanitorTarget;
 use crate::model::Provider;
-use crate::policy::raw::JanitorTarget;
 
 /// Where instances of a type live.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]

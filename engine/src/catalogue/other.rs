@@ -2,8 +2,8 @@
 //! so far, so none is compared).
 
 use super::{Entry, JanitorRole, Scope};
+use crate::model::JanitorTarget;
 use crate::model::Provider;
-use crate::policy::raw::JanitorTarget;
 
 /// Every type of the other clouds.
 pub static ENTRIES: [Entry; 2] = [

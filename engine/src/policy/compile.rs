@@ -105,7 +105,7 @@ pub fn compile(file: &str, text: &str, env: Option<&Env>, overrides: &CliOverrid
     if !collector.diagnostics.is_empty() {
         return Err(collector.finish());
     }
-    build(file, text, raw).map_err(|problems| {
+    build(file, text, &raw).map_err(|problems| {
         for (segs, message) in problems {
             collector.push_current(&segs, false, message);
         }

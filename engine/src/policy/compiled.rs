@@ -9,74 +9,174 @@ use sha2::{Digest, Sha256};
 
 use super::checks::{parse_cron, parse_duration, parse_glob, parse_regex};
 use super::diag::Seg;
-use super::raw::{self, JanitorPhase, JanitorTarget, LogFormat, LogLevel, PolicyFile, StateBackend};
-use crate::model::{FindingKind, Provider, Severity, Step};
+use super::raw::{self, PolicyFile, StateBackend};
+use crate::model::{
+    FindingKind, JanitorPhase, JanitorTarget, LogFormat, LogLevel, NotifyEvent, Provider, Severity, Step, WebhookFormat,
+};
 
-/// A compiled, validated policy.
+/// A compiled, validated policy. Only the compiler builds one and nothing changes it
+/// afterwards: its fields are private and read through the accessors below, so holding a
+/// `Policy` means every value in it was checked.
 #[derive(Debug, Clone)]
 pub struct Policy {
-    /// The file it came from (as named on the command line).
-    pub source: String,
-    /// SHA-256 of the file's bytes, hex: every audit event carries it.
-    pub hash: String,
-    /// Global simulation switch (already forced on by `--dry-run`).
-    pub dry_run: bool,
-    /// SQLite store path.
-    pub store_path: String,
-    /// Log output.
-    pub log_format: LogFormat,
-    /// Log level.
-    pub log_level: LogLevel,
-    /// Terraform state sources.
-    pub states: Vec<StateSource>,
-    /// Accounts, projects, subscriptions.
-    pub providers: raw::ProvidersSection,
-    /// The same, compiled: one [`Account`] each, in policy order (AWS, GCP, Azure).
-    pub accounts: Vec<Account>,
-    /// Detect schedule.
-    pub detect_schedule: Schedule,
-    /// Janitor schedule.
-    pub janitor_schedule: Schedule,
-    /// Detection scope.
-    pub detection: Detection,
-    /// Classification.
-    pub classification: Classification,
-    /// Flows, first match wins; the last one matches everything.
-    pub flows: Vec<Flow>,
-    /// Where remediation is allowed.
-    pub remediation: Remediation,
-    /// Blast-radius limits.
-    pub protection: Protection,
-    /// The janitor.
-    pub janitor: Janitor,
-    /// Retry settings.
-    pub retry: Retry,
-    /// The daemon.
-    pub daemon: DaemonSettings,
-    /// Webhooks.
-    pub webhooks: Vec<raw::Webhook>,
-    /// The deserialised file, for `schema`-level introspection and display.
-    pub file: PolicyFile,
+    source: String,
+    hash: String,
+    dry_run: bool,
+    store_path: String,
+    log_format: LogFormat,
+    log_level: LogLevel,
+    states: Vec<StateSource>,
+    accounts: Vec<Account>,
+    detect_schedule: Schedule,
+    janitor_schedule: Schedule,
+    detection: Detection,
+    classification: Classification,
+    flows: Vec<Flow>,
+    remediation: Remediation,
+    protection: Protection,
+    janitor: Janitor,
+    retry: Retry,
+    daemon: DaemonSettings,
+    webhooks: Vec<Webhook>,
 }
 
 impl Policy {
+    /// The file it came from (as named on the command line).
+    pub fn source(&self) -> &str {
+        &self.source
+    }
+
+    /// SHA-256 of the file's bytes, hex: every audit event carries it.
+    pub fn hash(&self) -> &str {
+        &self.hash
+    }
+
+    /// Global simulation switch (already forced on by `--dry-run`).
+    pub fn dry_run(&self) -> bool {
+        self.dry_run
+    }
+
+    /// SQLite store path.
+    pub fn store_path(&self) -> &str {
+        &self.store_path
+    }
+
+    /// Log output format.
+    pub fn log_format(&self) -> LogFormat {
+        self.log_format
+    }
+
+    /// Log level.
+    pub fn log_level(&self) -> LogLevel {
+        self.log_level
+    }
+
+    /// Terraform state sources.
+    pub fn states(&self) -> &[StateSource] {
+        &self.states
+    }
+
+    /// Accounts, projects and subscriptions: one [`Account`] each, in policy order (AWS,
+    /// GCP, Azure).
+    pub fn accounts(&self) -> &[Account] {
+        &self.accounts
+    }
+
+    /// The detect job's schedule.
+    pub fn detect_schedule(&self) -> &Schedule {
+        &self.detect_schedule
+    }
+
+    /// The janitor job's schedule.
+    pub fn janitor_schedule(&self) -> &Schedule {
+        &self.janitor_schedule
+    }
+
+    /// Detection scope.
+    pub fn detection(&self) -> &Detection {
+        &self.detection
+    }
+
+    /// Classification.
+    pub fn classification(&self) -> &Classification {
+        &self.classification
+    }
+
+    /// Flows, first match wins; the last one matches everything.
+    pub fn flows(&self) -> &[Flow] {
+        &self.flows
+    }
+
+    /// Where remediation is allowed.
+    pub fn remediation(&self) -> &Remediation {
+        &self.remediation
+    }
+
+    /// Blast-radius limits.
+    pub fn protection(&self) -> &Protection {
+        &self.protection
+    }
+
+    /// The janitor.
+    pub fn janitor(&self) -> &Janitor {
+        &self.janitor
+    }
+
+    /// Retry settings.
+    pub fn retry(&self) -> Retry {
+        self.retry
+    }
+
+    /// The daemon.
+    pub fn daemon(&self) -> &DaemonSettings {
+        &self.daemon
+    }
+
+    /// Webhooks.
+    pub fn webhooks(&self) -> &[Webhook] {
+        &self.webhooks
+    }
+
+    /// Whether the janitor may delete in this account (`janitor.delete_allowlist`).
+    pub fn allowlisted(&self, provider: Provider, id: &str) -> bool {
+        self.account(provider, id).is_some_and(|account| account.allowlisted)
+    }
+
     /// Most requests per second to one account, project or subscription.
     pub fn requests_per_second(&self, provider: Provider, account: &str) -> u32 {
-        let set = match provider {
-            Provider::Aws => {
-                self.providers.aws.iter().find(|a| a.account == account).and_then(|a| a.max_requests_per_second)
-            }
-            Provider::Gcp => {
-                self.providers.gcp.iter().find(|p| p.project == account).and_then(|p| p.max_requests_per_second)
-            }
-            Provider::Azure => {
-                self.providers.azure.iter().find(|s| s.subscription == account).and_then(|s| s.max_requests_per_second)
-            }
-        };
-        set.unwrap_or_else(|| {
-            DEFAULT_REQUESTS_PER_SECOND.iter().find(|(p, _)| *p == provider).map_or(20, |(_, rate)| *rate)
-        })
+        self.account(provider, account).map_or_else(
+            || DEFAULT_REQUESTS_PER_SECOND.iter().find(|(p, _)| *p == provider).map_or(20, |(_, rate)| *rate),
+            |account| account.rate,
+        )
     }
+}
+
+/// One webhook, compiled.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Webhook {
+    /// Name, used in logs and metrics instead of the URL.
+    pub name: String,
+    /// Body format.
+    pub format: WebhookFormat,
+    /// The environment variable holding the URL (a secret: never in the policy).
+    pub url_env: String,
+    /// What it announces.
+    pub events: Vec<NotifyEvent>,
+    /// Most messages per minute.
+    pub max_per_minute: u32,
+}
+
+/// The phase-1 IaC destroy command, compiled.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct IacCommand {
+    /// Executable, looked up in PATH.
+    pub command: String,
+    /// Arguments.
+    pub args: Vec<String>,
+    /// Tag whose value picks a resource's working directory among the policy's.
+    pub workdir_tag: Option<String>,
+    /// Extra environment for the command.
+    pub env: BTreeMap<String, String>,
 }
 
 impl Policy {
@@ -455,10 +555,8 @@ pub struct Janitor {
     pub mark_tag: String,
     /// Phases in order.
     pub phases: Vec<JanitorPhase>,
-    /// Where deletion is allowed.
-    pub delete_allowlist: raw::DeleteAllowlist,
     /// Phase-1 command.
-    pub iac: raw::IacCommand,
+    pub iac: IacCommand,
     /// Phase-1 timeout.
     pub iac_timeout: Duration,
     /// Workdir globs.
@@ -631,7 +729,7 @@ fn clamp_u32(value: i64) -> u32 {
 
 /// Builds the validated policy from a checked [`PolicyFile`]. The checks ran already;
 /// any problem here is reported rather than trusted away.
-pub(crate) fn build(source: &str, text: &str, file: PolicyFile) -> Result<Policy, Problems> {
+pub(crate) fn build(source: &str, text: &str, file: &PolicyFile) -> Result<Policy, Problems> {
     let mut builder = Builder { problems: Vec::new() };
     let classification = Classification {
         default_severity: file.classification.default_severity,
@@ -724,8 +822,12 @@ pub(crate) fn build(source: &str, text: &str, file: PolicyFile) -> Result<Policy
         grace_period: builder.duration(&["janitor", "grace_period"], &j.grace_period),
         mark_tag: j.mark_tag.clone(),
         phases: j.phases.clone(),
-        delete_allowlist: j.delete_allowlist.clone(),
-        iac: j.iac.clone(),
+        iac: IacCommand {
+            command: j.iac.command.clone(),
+            args: j.iac.args.clone(),
+            workdir_tag: j.iac.workdir_tag.clone().filter(|tag| !tag.is_empty()),
+            env: j.iac.env.clone(),
+        },
         iac_timeout: builder.duration(&["janitor", "iac", "timeout"], &j.iac.timeout),
         iac_workdirs: j
             .iac
@@ -738,7 +840,7 @@ pub(crate) fn build(source: &str, text: &str, file: PolicyFile) -> Result<Policy
         rds_disable_deletion_protection: j.rds_disable_deletion_protection,
         revenant_check_after: builder.duration(&["janitor", "revenant_check_after"], &j.revenant_check_after),
     };
-    let accounts = Builder::accounts(&file);
+    let accounts = Builder::accounts(file);
     let retry = Retry {
         max_attempts: clamp_u32(file.retry.max_attempts),
         base_delay: builder.duration(&["retry", "base_delay"], &file.retry.base_delay),
@@ -794,7 +896,6 @@ pub(crate) fn build(source: &str, text: &str, file: PolicyFile) -> Result<Policy
         log_format: file.logging.format,
         log_level: file.logging.level,
         states,
-        providers: file.providers.clone(),
         accounts,
         detect_schedule,
         janitor_schedule,
@@ -806,7 +907,17 @@ pub(crate) fn build(source: &str, text: &str, file: PolicyFile) -> Result<Policy
         janitor,
         retry,
         daemon,
-        webhooks: file.notifications.webhooks.clone(),
-        file,
+        webhooks: file
+            .notifications
+            .webhooks
+            .iter()
+            .map(|webhook| Webhook {
+                name: webhook.name.clone(),
+                format: webhook.format,
+                url_env: webhook.url_env.clone(),
+                events: webhook.events.clone(),
+                max_per_minute: webhook.max_per_minute,
+            })
+            .collect(),
     })
 }

@@ -14,6 +14,7 @@ use serde::{Deserialize, Serialize};
 
 use super::checks::{cron_expr, duration, glob, regex_opt};
 use crate::model::{FindingKind, Provider, Severity, Step};
+pub use crate::model::{JanitorPhase, JanitorTarget, JobSplit, LogFormat, LogLevel, NotifyEvent, WebhookFormat};
 
 /// The current (and only) policy format version.
 pub const POLICY_VERSION: u32 = 1;
@@ -128,34 +129,6 @@ impl Default for LoggingSection {
     fn default() -> Self {
         Self { format: LogFormat::Auto, level: LogLevel::Info }
     }
-}
-
-/// Log line format.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
-#[serde(rename_all = "lowercase")]
-pub enum LogFormat {
-    /// JSON unless stdout is a terminal.
-    Auto,
-    /// One JSON object per line.
-    Json,
-    /// Human-readable text.
-    Text,
-}
-
-/// Log level.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
-#[serde(rename_all = "lowercase")]
-pub enum LogLevel {
-    /// Everything.
-    Trace,
-    /// Diagnostics.
-    Debug,
-    /// Normal operation and all audit events.
-    Info,
-    /// Problems that did not stop a run.
-    Warn,
-    /// Failures.
-    Error,
 }
 
 /// Terraform state sources.
@@ -367,19 +340,6 @@ pub struct Schedule {
     /// apply per job run.
     #[garde(skip)]
     pub split: JobSplit,
-}
-
-/// How a schedule splits its job.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
-#[serde(rename_all = "lowercase")]
-pub enum JobSplit {
-    /// One job for every account.
-    #[default]
-    All,
-    /// One job per account, project or subscription.
-    Account,
-    /// One job per AWS account and region (detect only).
-    Region,
 }
 
 impl Default for Schedule {
@@ -716,70 +676,6 @@ impl Default for JanitorSection {
     }
 }
 
-/// Resource types the janitor knows.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize, JsonSchema)]
-#[serde(rename_all = "snake_case")]
-pub enum JanitorTarget {
-    /// S3 buckets (all object versions first).
-    AwsS3Bucket,
-    /// EC2 instances.
-    AwsInstance,
-    /// RDS instances.
-    AwsDbInstance,
-    /// IAM roles (policies and instance profiles first).
-    AwsIamRole,
-    /// Cloud Storage buckets.
-    GoogleStorageBucket,
-    /// Azure resource groups.
-    AzurermResourceGroup,
-}
-
-impl JanitorTarget {
-    /// Every target.
-    pub const ALL: [JanitorTarget; 6] = [
-        JanitorTarget::AwsS3Bucket,
-        JanitorTarget::AwsInstance,
-        JanitorTarget::AwsDbInstance,
-        JanitorTarget::AwsIamRole,
-        JanitorTarget::GoogleStorageBucket,
-        JanitorTarget::AzurermResourceGroup,
-    ];
-
-    /// The Terraform resource type name, as written in the policy.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            JanitorTarget::AwsS3Bucket => "aws_s3_bucket",
-            JanitorTarget::AwsInstance => "aws_instance",
-            JanitorTarget::AwsDbInstance => "aws_db_instance",
-            JanitorTarget::AwsIamRole => "aws_iam_role",
-            JanitorTarget::GoogleStorageBucket => "google_storage_bucket",
-            JanitorTarget::AzurermResourceGroup => "azurerm_resource_group",
-        }
-    }
-
-    /// The cloud it lives in.
-    pub fn provider(self) -> Provider {
-        match self {
-            JanitorTarget::AwsS3Bucket
-            | JanitorTarget::AwsInstance
-            | JanitorTarget::AwsDbInstance
-            | JanitorTarget::AwsIamRole => Provider::Aws,
-            JanitorTarget::GoogleStorageBucket => Provider::Gcp,
-            JanitorTarget::AzurermResourceGroup => Provider::Azure,
-        }
-    }
-}
-
-/// A janitor phase.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
-#[serde(rename_all = "lowercase")]
-pub enum JanitorPhase {
-    /// Phase 1: IaC destroy.
-    Iac,
-    /// Phase 2: direct API deletion.
-    Api,
-}
-
 /// TTL tag names.
 #[derive(Debug, Clone, Serialize, Deserialize, JsonSchema, Validate)]
 #[serde(deny_unknown_fields, default)]
@@ -960,27 +856,4 @@ impl Default for Webhook {
             max_per_minute: 6,
         }
     }
-}
-
-/// Webhook body formats.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
-#[serde(rename_all = "lowercase")]
-pub enum WebhookFormat {
-    /// Slack incoming-webhook JSON (`text` and `blocks`); Mattermost and others accept it.
-    Slack,
-    /// `{"source":"driftguard", "cycle": ..., "items": [...]}`.
-    Generic,
-}
-
-/// What a webhook announces.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
-#[serde(rename_all = "snake_case")]
-pub enum NotifyEvent {
-    /// Findings a flow escalated.
-    Escalated,
-    /// Resources the janitor marked for deletion (the grace period starts).
-    JanitorMarked,
-    /// An account, project or subscription refused for a job: its credentials reach
-    /// another account, or none (nothing was listed or changed there).
-    AccountRefused,
 }

@@ -8,8 +8,8 @@ use std::time::Duration;
 use chrono::{DateTime, Utc};
 use driftguard_engine::finding::Action;
 use driftguard_engine::identity::Verified;
+use driftguard_engine::model::JanitorTarget;
 use driftguard_engine::model::Provider;
-use driftguard_engine::policy::raw::JanitorTarget;
 use driftguard_janitor::{Guard, Resource};
 use serde_json::json;
 

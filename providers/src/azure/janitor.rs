@@ -29,8 +29,8 @@ use azure_core::{
 };
 use azure_mgmt_resources::models::{ResourceGroup, ResourceGroupListResult, ResourceGroupPatchable};
 use driftguard_engine::identity::{Caller, Refusal, Verified, judge};
+use driftguard_engine::model::JanitorTarget;
 use driftguard_engine::model::Provider;
-use driftguard_engine::policy::raw::JanitorTarget;
 use driftguard_janitor::{Guard, Resource};
 use serde_json::Value;
 use tokio::time::Instant;

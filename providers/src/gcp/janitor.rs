@@ -8,8 +8,8 @@ use std::time::Duration;
 
 use chrono::{DateTime, Utc};
 use driftguard_engine::identity::{Caller, Refusal, Verified, judge};
+use driftguard_engine::model::JanitorTarget;
 use driftguard_engine::model::Provider;
-use driftguard_engine::policy::raw::JanitorTarget;
 use driftguard_janitor::Resource;
 use google_cloud_storage::client::StorageControl;
 use google_cloud_storage::model::{Bucket, UpdateBucketRequest};

@@ -19,8 +19,8 @@ use std::time::Duration;
 use chrono::Utc;
 use driftguard_engine::audit::{AuditEventName, Outcome};
 use driftguard_engine::identity::{Refusal, Verified};
+use driftguard_engine::model::JanitorTarget;
 use driftguard_engine::model::Provider;
-use driftguard_engine::policy::raw::JanitorTarget;
 use driftguard_engine::policy::{Account, Identity, Policy};
 use driftguard_engine::tfstate::StateFile;
 use driftguard_janitor::decide::{Decision, Mode, decide};
@@ -67,7 +67,7 @@ impl Known {
 /// target and whose identity this job verified: the scan scope (deletion is further
 /// limited by `janitor.delete_allowlist`). A refused one is recorded and left out.
 fn clouds(runtime: &Handle, env: &JobEnv, policy: &Policy, run_id: &str) -> (Vec<Box<dyn JanitorCloud>>, Checked) {
-    let targets = &policy.janitor.targets;
+    let targets = &policy.janitor().targets;
     let wants = |provider: Provider| targets.iter().any(|t| t.provider() == provider);
     let mut checks: Vec<Check> = Vec::new();
     if wants(Provider::Aws) {
@@ -76,8 +76,8 @@ fn clouds(runtime: &Handle, env: &JobEnv, policy: &Policy, run_id: &str) -> (Vec
             .filter(|account| !account.regions.is_empty())
             .collect();
         // Protection is read only where it decides something: the policy does not lift it.
-        let termination_reads = (!policy.janitor.ec2_disable_termination_protection)
-            .then(|| policy.protection.name_prefix.clone())
+        let termination_reads = (!policy.janitor().ec2_disable_termination_protection)
+            .then(|| policy.protection().name_prefix.clone())
             .flatten();
         for result in accounts::verify_aws(runtime, env, policy, &in_scope) {
             checks.push(result.map(|reach| {
@@ -144,7 +144,7 @@ fn admit(policy: &Policy, run_id: &str, checks: Vec<Check>) -> (Vec<Box<dyn Jani
                 admitted.push(cloud);
             }
             Err(refusal) => {
-                accounts::record_refusal(policy, run_id, policy.dry_run, &refusal);
+                accounts::record_refusal(policy, run_id, policy.dry_run(), &refusal);
                 checked.note(Err(&refusal));
             }
         }
@@ -211,15 +211,15 @@ pub fn run(cli: &Cli, plan_out: Option<&Path>, apply_plan: Option<&Path>) -> Exi
         Ok(policy) => policy,
         Err(exit) => return exit,
     };
-    if !policy.janitor.enabled {
-        eprintln!("driftguard janitor: janitor.enabled is false in {}; nothing to do", policy.source);
+    if !policy.janitor().enabled {
+        eprintln!("driftguard janitor: janitor.enabled is false in {}; nothing to do", policy.source());
         return Exit::Success;
     }
     let _lock = match crate::job::lock_store(&policy, "janitor") {
         Ok(lock) => lock,
         Err(exit) => return exit,
     };
-    if plan_out.is_some() && !policy.dry_run {
+    if plan_out.is_some() && !policy.dry_run() {
         eprintln!("driftguard janitor: --plan-out writes a plan for review and deletes nothing: add --dry-run");
         return Exit::Usage;
     }
@@ -231,12 +231,12 @@ pub fn run(cli: &Cli, plan_out: Option<&Path>, apply_plan: Option<&Path>) -> Exi
         }
     };
     if let Some(plan) = &plan
-        && plan.policy_hash != policy.hash
+        && plan.policy_hash != policy.hash()
     {
         eprintln!(
             "driftguard janitor: the plan was made under another policy (hash {}, now {}): plan again; nothing was deleted",
             &plan.policy_hash[..plan.policy_hash.len().min(12)],
-            &policy.hash[..12]
+            &policy.hash()[..12]
         );
         return Exit::Runtime;
     }
@@ -259,7 +259,7 @@ pub fn run(cli: &Cli, plan_out: Option<&Path>, apply_plan: Option<&Path>) -> Exi
         "janitor: {} resource(s) listed; {}; dry-run {}",
         listed,
         if counts.is_empty() { "nothing to do".to_owned() } else { counts.join(", ") },
-        if policy.dry_run { "on" } else { "off" }
+        if policy.dry_run() { "on" } else { "off" }
     );
     if tally.failed > 0 { Exit::Runtime } else { Exit::Success }
 }
@@ -297,22 +297,22 @@ pub fn execute(
     let (clouds, checked) = clouds(runtime, env, policy, &run_id);
     let mut store = open_store(policy).map_err(|_| "driftguard janitor: the store could not be opened".to_owned())?;
     // A simulation writes nothing to the store, not even its run.
-    if !policy.dry_run {
+    if !policy.dry_run() {
         store.begin_run(&run_id, "janitor", started).map_err(|error| format!("driftguard janitor: {error}"))?;
     }
     audit::emit(
-        &run_record(policy, &run_id, policy.dry_run, AuditEventName::RunStarted, Outcome::Noted),
+        &run_record(policy, &run_id, policy.dry_run(), AuditEventName::RunStarted, Outcome::Noted),
         "janitor run started",
     );
     let (mut tally, listed) =
         match cycle(policy, runtime, &env.stop, &clouds, &known, &mut store, &run_id, plan, plan_out) {
             Ok(done) => done,
             Err(error) => {
-                if !policy.dry_run {
+                if !policy.dry_run() {
                     let _ = store.finish_run(&run_id, "failed", Utc::now());
                 }
                 let mut finished =
-                    run_record(policy, &run_id, policy.dry_run, AuditEventName::RunFinished, Outcome::Failed);
+                    run_record(policy, &run_id, policy.dry_run(), AuditEventName::RunFinished, Outcome::Failed);
                 finished.reason = Some(error.clone());
                 audit::emit(&finished, "janitor run failed");
                 return Err(format!("driftguard janitor: {error}"));
@@ -329,13 +329,13 @@ pub fn execute(
         (false, true) => "interrupted",
         (false, false) => "succeeded",
     };
-    if !policy.dry_run {
+    if !policy.dry_run() {
         let _ = store.finish_run(&run_id, run_status, Utc::now());
     }
     let mut finished = run_record(
         policy,
         &run_id,
-        policy.dry_run,
+        policy.dry_run(),
         AuditEventName::RunFinished,
         if tally.failed > 0 { Outcome::Failed } else { Outcome::Succeeded },
     );
@@ -384,7 +384,7 @@ fn cycle(
 ) -> Result<(Tally, usize), String> {
     let mut inventory: Vec<(usize, Resource)> = Vec::new();
     for (index, cloud) in clouds.iter().enumerate() {
-        match runtime.block_on(cloud.inventory(&policy.janitor.targets)) {
+        match runtime.block_on(cloud.inventory(&policy.janitor().targets)) {
             Ok(resources) => {
                 for mut resource in resources {
                     resource.managed = known.managed.manages(&resource);
@@ -414,7 +414,7 @@ fn cycle(
         runtime,
         stop,
         run_id: run_id.to_owned(),
-        dry_run: policy.dry_run,
+        dry_run: policy.dry_run(),
         now,
         items,
         known,
@@ -442,7 +442,7 @@ fn cycle(
             let state = janitor.state_of(resource);
             let mut resource = resource.clone();
             if rules::drop_untrusted_mark(policy, &mut resource, state) {
-                let mark_tag = &policy.janitor.mark_tag;
+                let mark_tag = &policy.janitor().mark_tag;
                 let mut record =
                     janitor.record(AuditEventName::JanitorDecision, &resource, "ignore_mark", Outcome::Noted);
                 record.reason = Some(format!("{mark_tag} was not written by this janitor (no record in its store)"));
@@ -605,13 +605,13 @@ fn carry_resumed<'c>(
 /// After `revenant_check_after` (up to 5 minutes; longer delays: the next run's listing
 /// checks), list again and flag anything deleted that came back.
 fn revenant_check(janitor: &mut JanitorRun<'_>, clouds: &[Box<dyn JanitorCloud>], deleted: &[String]) {
-    let delay = janitor.policy.janitor.revenant_check_after;
+    let delay = janitor.policy.janitor().revenant_check_after;
     if janitor.dry_run || deleted.is_empty() || delay > Duration::from_mins(5) {
         return;
     }
     std::thread::sleep(delay);
     for cloud in clouds {
-        let again = match janitor.runtime.block_on(cloud.inventory(&janitor.policy.janitor.targets)) {
+        let again = match janitor.runtime.block_on(cloud.inventory(&janitor.policy.janitor().targets)) {
             Ok(again) => again,
             Err(error) => {
                 // Not a failed deletion: the next run's listing checks for revenants too.

@@ -10,8 +10,8 @@ use std::time::Instant;
 
 use chrono::{DateTime, Utc};
 use driftguard_engine::audit::{AuditEventName, AuditRecord, Outcome};
+use driftguard_engine::model::JanitorPhase;
 use driftguard_engine::policy::Policy;
-use driftguard_engine::policy::raw::JanitorPhase;
 use driftguard_janitor::decide::{Decision, mark_value};
 use driftguard_janitor::machine::{ItemEffect, ItemEvent, ItemState, step};
 use driftguard_janitor::rules::{self, Call, Recheck, WorkdirFacts};
@@ -176,7 +176,7 @@ impl JanitorRun<'_> {
     }
 
     pub fn mark(&mut self, cloud: &dyn JanitorCloud, resource: &Resource) {
-        let (tag, value) = (self.policy.janitor.mark_tag.clone(), mark_value(resource.provider, self.now));
+        let (tag, value) = (self.policy.janitor().mark_tag.clone(), mark_value(resource.provider, self.now));
         let call = Call::Mark { tag: tag.clone(), value: value.clone() };
         let runtime = self.runtime;
         self.decision(resource, &Decision::Mark, Outcome::Noted, call.detail());
@@ -196,7 +196,7 @@ impl JanitorRun<'_> {
     }
 
     pub fn unmark(&mut self, cloud: &dyn JanitorCloud, resource: &Resource, skip: &Skip) {
-        let tag = self.policy.janitor.mark_tag.clone();
+        let tag = self.policy.janitor().mark_tag.clone();
         let runtime = self.runtime;
         self.decision(resource, &Decision::Unmark { skip: skip.clone() }, Outcome::Noted, Some(skip.describe()));
         let result = self.mutation(cloud, resource, &Call::Unmark { tag: tag.clone() }, |cloud| {
@@ -224,7 +224,7 @@ impl JanitorRun<'_> {
         if self.stopping() {
             return;
         }
-        let iac_phase = self.policy.janitor.phases.contains(&JanitorPhase::Iac);
+        let iac_phase = self.policy.janitor().phases.contains(&JanitorPhase::Iac);
         // Phase 1 only where it provably removes nothing but this run's candidates.
         let mut refused_dirs: BTreeMap<String, String> = BTreeMap::new();
         if iac_phase {
@@ -281,7 +281,7 @@ impl JanitorRun<'_> {
     /// Phase 1 in one working directory for its members: the destroy (recorded in doubt
     /// before it starts), then each member's machine says what to check or do next.
     fn phase1(&mut self, due: &[Due<'_>], dir: &str, members: &[usize], direct: &mut Vec<usize>) {
-        let iac = &self.policy.janitor.iac;
+        let iac = &self.policy.janitor().iac;
         let action = format!("{} {}", iac.command, iac.args.join(" "));
         let result = if self.dry_run {
             let mut record =
@@ -352,11 +352,11 @@ impl JanitorRun<'_> {
     /// then deleted through the API in dependency order.
     fn phase2(&mut self, due: &[Due<'_>], direct: &[usize]) {
         let options = DeleteOptions {
-            ec2_disable_termination_protection: self.policy.janitor.ec2_disable_termination_protection,
-            rds_skip_final_snapshot: self.policy.janitor.rds_skip_final_snapshot,
-            rds_disable_deletion_protection: self.policy.janitor.rds_disable_deletion_protection,
+            ec2_disable_termination_protection: self.policy.janitor().ec2_disable_termination_protection,
+            rds_skip_final_snapshot: self.policy.janitor().rds_skip_final_snapshot,
+            rds_disable_deletion_protection: self.policy.janitor().rds_disable_deletion_protection,
         };
-        let api_phase = self.policy.janitor.phases.contains(&JanitorPhase::Api);
+        let api_phase = self.policy.janitor().phases.contains(&JanitorPhase::Api);
         let mut listed: BTreeMap<(String, String), Vec<Resource>> = BTreeMap::new();
         let mut verdicts: BTreeMap<usize, Recheck> = BTreeMap::new();
         for &index in direct {
@@ -435,15 +435,15 @@ impl JanitorRun<'_> {
 
     /// Runs the IaC destroy in `workdir` (see [`iac::destroy`]).
     fn run_iac(&self, workdir: &str) -> Result<(), String> {
-        let iac = &self.policy.janitor.iac;
+        let iac = &self.policy.janitor().iac;
         let command = iac::Command { program: &iac.command, args: &iac.args, env: &iac.env };
-        self.runtime.block_on(iac::destroy(&command, workdir, self.policy.janitor.iac_timeout))
+        self.runtime.block_on(iac::destroy(&command, workdir, self.policy.janitor().iac_timeout))
     }
 
     /// The facts [`rules::phase1_allowed`] decides on, read from the file system.
     fn workdir_check(&self, dir: &str, ids: &[&str]) -> Result<(), String> {
         let canonical = std::fs::canonicalize(dir).map_err(|error| format!("working directory {dir}: {error}"))?;
-        let mut listed = self.policy.janitor.iac_workdirs.iter().filter_map(|(_, d)| std::fs::canonicalize(d).ok());
+        let mut listed = self.policy.janitor().iac_workdirs.iter().filter_map(|(_, d)| std::fs::canonicalize(d).ok());
         let state_path = canonical.join("terraform.tfstate");
         let name = state_path.display().to_string();
         let state = std::fs::read(&state_path)
