@@ -5,9 +5,10 @@
 
 use chrono::{DateTime, Utc};
 use driftguard_engine::audit::{AuditEventName, AuditRecord, Outcome};
-use driftguard_engine::finding::{self, Action, Context, Effect, Event, Hold, Machine, State};
+use driftguard_engine::finding::{self, Context, Effect, Event, Hold, Machine, State};
 use driftguard_engine::model::{FindingKind, Provider, Step};
 use driftguard_engine::policy::{Policy, Subject};
+use driftguard_engine::remediation::RemediationCall;
 use driftguard_engine::report::{DetectedDrift, ReportFinding};
 use driftguard_store::{EffectsStatus, FindingRecord, OutboxState, Store, StoreError, TransitionRecord};
 
@@ -30,6 +31,16 @@ pub enum RunError {
     /// Stored data does not parse.
     #[error("finding {0}: stored state is not one this driftguard knows")]
     UnknownState(String),
+    /// A transition's stored effects do not read (e.g. a call no executor makes).
+    #[error("finding {finding}: the stored effects of transition {seq} do not read: {reason}")]
+    UnreadableEffects {
+        /// The finding.
+        finding: String,
+        /// The transition.
+        seq: i64,
+        /// Why.
+        reason: String,
+    },
 }
 
 /// Identity of one run (one job execution).
@@ -47,7 +58,7 @@ pub struct RunInfo {
 /// testable and cloud-agnostic).
 pub trait Executor {
     /// Runs one call for a finding (its account and region say where); `Err` says why it failed.
-    fn execute(&mut self, finding: &FindingRecord, action: &Action) -> Result<(), Failure>;
+    fn execute(&mut self, finding: &FindingRecord, call: &RemediationCall) -> Result<(), Failure>;
 
     /// Who the calls for this finding are made as (its account's verified caller), for
     /// the audit record.
@@ -295,8 +306,9 @@ impl<'a> Runner<'a> {
         let pending = self.store.pending_effects()?;
         for transition in &pending {
             let Some(seq) = transition.seq else { continue };
-            let effects: Vec<Effect> = serde_json::from_value(transition.effects.clone())
-                .map_err(|_| RunError::UnknownState(transition.finding_id.clone()))?;
+            let effects: Vec<Effect> = serde_json::from_value(transition.effects.clone()).map_err(|error| {
+                RunError::UnreadableEffects { finding: transition.finding_id.clone(), seq, reason: error.to_string() }
+            })?;
             let interrupted_remediation = effects.iter().any(|effect| matches!(effect, Effect::Remediate { .. }));
             let (status, outcome) = if interrupted_remediation {
                 (EffectsStatus::Failed, Some("interrupted: outcome unknown, decided again from live state"))
@@ -584,7 +596,7 @@ impl<'a> Runner<'a> {
             if let Effect::WouldRemediate { actions } = effect {
                 for action in actions {
                     let record = self.action_record(&tracked.record, action, Outcome::Simulated);
-                    let message = format!("dry-run: would call {} on {}", action.api, action.target);
+                    let message = format!("dry-run: would call {} on {}", action.api(), action.target());
                     entries.push(audit::entry(&record, &message, &subject, OutboxState::Ready));
                     self.notes.call(Outcome::Simulated);
                 }
@@ -616,12 +628,12 @@ impl<'a> Runner<'a> {
 
     /// Makes a finding's calls, each recorded in doubt before it is made and settled
     /// with its answer after ([`audit::call`]); the first failure ends the attempt.
-    fn remediate(&mut self, finding: &FindingRecord, actions: &[Action]) -> Result<(), RunError> {
+    fn remediate(&mut self, finding: &FindingRecord, actions: &[RemediationCall]) -> Result<(), RunError> {
         self.remediations_left = self.remediations_left.saturating_sub(1);
         let mut outcome = Ok(());
         for action in actions {
             let record = self.action_record(finding, action, Outcome::Succeeded);
-            let message = format!("called {} on {}", action.api, action.target);
+            let message = format!("called {} on {}", action.api(), action.target());
             let executor = &mut self.executor;
             let mut failure = None;
             let result = audit::call(self.store, &record, &message, &subject(finding), || {
@@ -643,7 +655,7 @@ impl<'a> Runner<'a> {
                 if failure.target_gone {
                     self.gone.push(finding.clone());
                 }
-                outcome = Err(format!("{}: {}", action.api, failure.reason));
+                outcome = Err(format!("{}: {}", action.api(), failure.reason));
                 break;
             }
         }
@@ -651,9 +663,9 @@ impl<'a> Runner<'a> {
         Ok(())
     }
 
-    fn action_record(&self, finding: &FindingRecord, action: &Action, outcome: Outcome) -> AuditRecord {
-        let mut record = self.audit_base(finding, AuditEventName::CloudMutation, &action.api, outcome);
-        record.resource_id = Some(action.target.clone());
+    fn action_record(&self, finding: &FindingRecord, action: &RemediationCall, outcome: Outcome) -> AuditRecord {
+        let mut record = self.audit_base(finding, AuditEventName::CloudMutation, action.api(), outcome);
+        record.resource_id = Some(action.target().to_owned());
         record.principal = self.executor.as_deref().and_then(|executor| executor.principal(finding));
         record
     }

@@ -168,6 +168,28 @@ fn a_store_from_a_newer_version_is_refused() {
     assert!(stderr.contains("has format version 99, newer than this driftguard supports"), "{stderr}");
 }
 
+/// A `planned -> to_state` transition of a run that crashed before its effects ran.
+fn decided_by_a_crashed_run(
+    id: &str,
+    to_state: &str,
+    effects: serde_json::Value,
+) -> driftguard_store::TransitionRecord {
+    driftguard_store::TransitionRecord {
+        seq: None,
+        run_id: "crashed-run".into(),
+        finding_id: id.to_owned(),
+        at: chrono::Utc::now(),
+        from_state: "planned".into(),
+        to_state: to_state.into(),
+        event: "decide".into(),
+        effects,
+        effects_status: driftguard_store::EffectsStatus::Pending,
+        outcome: None,
+        dry_run: to_state == "dry_run",
+        policy_hash: "0".repeat(64),
+    }
+}
+
 #[test]
 fn effects_left_pending_by_a_crash_are_resumed_by_the_next_run() {
     let dir = tempfile::tempdir().unwrap();
@@ -179,21 +201,9 @@ fn effects_left_pending_by_a_crash_are_resumed_by_the_next_run() {
     let mut store = driftguard_store::Store::open(&dir.path().join("state.db")).unwrap();
     let finding = store.finding(&id).unwrap().unwrap();
     let effects = serde_json::json!([{"effect": "would_remediate", "actions": [
-        {"api": "ec2:RevokeSecurityGroupIngress", "target": "sg-0a1b2c3d", "params": {}}]}]);
-    let transition = driftguard_store::TransitionRecord {
-        seq: None,
-        run_id: "crashed-run".into(),
-        finding_id: id.clone(),
-        at: chrono::Utc::now(),
-        from_state: "planned".into(),
-        to_state: "dry_run".into(),
-        event: "decide".into(),
-        effects,
-        effects_status: driftguard_store::EffectsStatus::Pending,
-        outcome: None,
-        dry_run: true,
-        policy_hash: "0".repeat(64),
-    };
+        {"api": "ec2:RevokeSecurityGroupIngress", "target": "sg-0a1b2c3d", "params": {"IpPermissions": [
+            {"IpProtocol": "tcp", "FromPort": 22, "ToPort": 22, "IpRanges": [{"CidrIp": "0.0.0.0/0"}]}]}}]}]);
+    let transition = decided_by_a_crashed_run(&id, "dry_run", effects);
     let record = serde_json::json!({
         "event_id": "crashed-run-would-be-call", "event": "cloud.mutation",
         "action": "ec2:RevokeSecurityGroupIngress", "outcome": "simulated", "dry_run": true,
@@ -234,4 +244,34 @@ fn effects_left_pending_by_a_crash_are_resumed_by_the_next_run() {
     // The next run does not write it again.
     let (stdout, _) = common::simulate_log(dir.path(), &policy);
     assert!(!stdout.contains("crashed-run-would-be-call"), "{stdout}");
+}
+
+#[test]
+fn stored_effects_naming_a_call_no_executor_makes_stop_the_run_and_stay_pending() {
+    let dir = tempfile::tempdir().unwrap();
+    let policy = test_policy(dir.path());
+    let report = simulate(dir.path(), &policy);
+    let id = report["findings"][0]["id"].as_str().unwrap().to_owned();
+    let mut store = driftguard_store::Store::open(&dir.path().join("state.db")).unwrap();
+    let finding = store.finding(&id).unwrap().unwrap();
+    // Not a call DriftGuard plans: a hand-edited or foreign store. It is neither made nor
+    // dropped; the run stops and names it.
+    let effects = serde_json::json!([{"effect": "remediate", "actions": [
+        {"api": "ec2:TerminateInstances", "target": "i-0a1b2c3d", "params": {}}]}]);
+    let transition = decided_by_a_crashed_run(&id, "remediating", effects);
+    store.record_transition(&finding, &transition).unwrap();
+    drop(store);
+
+    let (code, stdout, stderr) = run(driftguard(dir.path())
+        .arg("simulate")
+        .arg("--policy")
+        .arg(&policy)
+        .arg("--findings")
+        .arg(sample_findings()));
+    assert_ne!(code, 0, "{stderr}");
+    assert!(stderr.contains(&format!("finding {id}: the stored effects of transition")), "{stderr}");
+    assert!(stderr.contains("ec2:TerminateInstances: no AWS remediation call"), "{stderr}");
+    assert!(!stdout.contains("ec2:TerminateInstances"), "{stdout}");
+    let store = driftguard_store::Store::open(&dir.path().join("state.db")).unwrap();
+    assert_eq!(store.pending_effects().unwrap().len(), 1, "kept for a driftguard that reads it");
 }

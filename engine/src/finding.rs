@@ -16,6 +16,7 @@ use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
 use crate::model::{Severity, Step};
+use crate::remediation::RemediationCall;
 
 /// Where a finding is. Each variant's doc names the events that leave it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, JsonSchema)]
@@ -108,17 +109,6 @@ impl std::fmt::Display for State {
     }
 }
 
-/// One cloud API call that restores declared state (filled by the provider adapters).
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
-pub struct Action {
-    /// The API operation, e.g. `ec2:RevokeSecurityGroupIngress`.
-    pub api: String,
-    /// The resource it acts on.
-    pub target: String,
-    /// Its parameters.
-    pub params: serde_json::Value,
-}
-
 /// Why a finding was reported rather than remediated.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "snake_case", tag = "reason")]
@@ -158,12 +148,12 @@ pub enum Event {
     /// The calls that would restore declared state.
     Plan {
         /// The calls (empty: no automatic fix).
-        actions: Vec<Action>,
+        actions: Vec<RemediationCall>,
     },
     /// Take the flow's next step after planning.
     Decide {
         /// The planned calls.
-        actions: Vec<Action>,
+        actions: Vec<RemediationCall>,
     },
     /// The calls succeeded.
     Applied,
@@ -185,7 +175,7 @@ pub enum Event {
     /// Try remediation again (or give up).
     Retry {
         /// The planned calls.
-        actions: Vec<Action>,
+        actions: Vec<RemediationCall>,
     },
     /// Policy or dry-run changed: decide again.
     Reevaluate,
@@ -233,12 +223,12 @@ pub enum Effect {
     /// Run these calls against the cloud. The only mutating effect.
     Remediate {
         /// The calls.
-        actions: Vec<Action>,
+        actions: Vec<RemediationCall>,
     },
     /// Dry-run: audit each call that would have run, change nothing.
     WouldRemediate {
         /// The calls.
-        actions: Vec<Action>,
+        actions: Vec<RemediationCall>,
     },
     /// Re-collect the resource after the policy's verify delay.
     Verify,
@@ -384,7 +374,7 @@ pub fn step(machine: &Machine, event: &Event, context: &Context<'_>) -> Result<(
 fn decide(
     next: &mut Machine,
     effects: &mut Vec<Effect>,
-    actions: &[Action],
+    actions: &[RemediationCall],
     step: Option<Step>,
     context: &Context<'_>,
 ) {

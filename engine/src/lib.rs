@@ -9,5 +9,6 @@ pub mod finding;
 pub mod identity;
 pub mod model;
 pub mod policy;
+pub mod remediation;
 pub mod report;
 pub mod tfstate;

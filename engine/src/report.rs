@@ -8,8 +8,8 @@ use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
-use crate::finding::Action;
 use crate::model::{FindingKind, Provider, Severity};
+use crate::remediation::RemediationCall;
 
 /// One difference between declared and live state, as a collector reports it.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
@@ -44,7 +44,7 @@ pub struct DetectedDrift {
     pub tags: BTreeMap<String, String>,
     /// The calls that would restore declared state (empty: no automatic fix).
     #[serde(default)]
-    pub actions: Vec<Action>,
+    pub actions: Vec<RemediationCall>,
 }
 
 impl DetectedDrift {
@@ -139,7 +139,7 @@ pub struct ReportFinding {
     /// State-machine state after this run.
     pub state: crate::finding::State,
     /// Calls planned (run, or would run under dry-run).
-    pub actions: Vec<Action>,
+    pub actions: Vec<RemediationCall>,
 }
 
 /// The drift report.

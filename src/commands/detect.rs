@@ -10,12 +10,14 @@ use std::sync::Arc;
 
 use chrono::Utc;
 use driftguard_engine::audit::{AuditEventName, Outcome};
-use driftguard_engine::drift::declared::{compared, declared};
+use driftguard_engine::catalogue;
+use driftguard_engine::drift::declared::declared;
 use driftguard_engine::drift::{Normalized, Scope, diff, missing};
-use driftguard_engine::finding::{Action, State};
+use driftguard_engine::finding::State;
 use driftguard_engine::identity::Refusal;
 use driftguard_engine::model::Provider;
 use driftguard_engine::policy::Policy;
+use driftguard_engine::remediation::RemediationCall;
 use driftguard_engine::report::{DriftReport, RefusedAccount, ReportFinding};
 use driftguard_engine::tfstate::StateFile;
 use driftguard_providers::aws::AwsClient;
@@ -95,19 +97,17 @@ fn place(states: &[StateFile], targets: &[Target], owners: &HashMap<&str, &str>,
     for state in states {
         let home = home_account(state);
         for resource in &state.resources {
-            if !compared(&resource.resource_type) {
+            let Some(entry) = catalogue::entry(&resource.resource_type).filter(|entry| entry.compared()) else {
                 *placed.unsupported.entry(resource.resource_type.clone()).or_default() += 1;
                 continue;
-            }
+            };
             let Some(normalized) = declared(resource) else { continue };
             let arn = resource.attributes.get("arn").and_then(serde_json::Value::as_str);
             let (account, region) = placement(&normalized, arn);
-            let global_type =
-                normalized.resource_type.starts_with("aws_s3_") || normalized.resource_type.starts_with("aws_iam_");
+            let global_type = entry.scope == catalogue::Scope::Account;
+            // A bucket is in the account whose listing holds it (bucket names are global).
             let listed_by = || {
-                normalized
-                    .resource_type
-                    .starts_with("aws_s3_")
+                (entry.listing == Some(catalogue::Listing::S3Buckets))
                     .then(|| owners.get(normalized.id.as_str()).map(|owner| (*owner).to_owned()))
                     .flatten()
             };
@@ -175,12 +175,13 @@ impl Executor for AwsExecutor<'_> {
         self.principals.get(&finding.account).cloned()
     }
 
-    fn execute(&mut self, finding: &FindingRecord, action: &Action) -> Result<(), Failure> {
+    fn execute(&mut self, finding: &FindingRecord, call: &RemediationCall) -> Result<(), Failure> {
+        let RemediationCall::Aws(call) = call;
         let Some(aws) = self.clients.get(&(finding.account.clone(), finding.region.clone())) else {
             return Err(Failure::other(format!("no client for account {} region {}", finding.account, finding.region)));
         };
         let aws = Arc::clone(aws);
-        self.runtime.block_on(async move { execute::execute(&aws, action).await }).map_err(|error| {
+        self.runtime.block_on(async move { execute::execute(&aws, call).await }).map_err(|error| {
             if error.is_not_found() {
                 Failure {
                     reason: format!("target not found ({error}): deleted since collection, reported as missing"),

@@ -6,22 +6,36 @@
 //! drift with no safe inverse (an instance's type or profile, a missing or unmanaged
 //! resource) has none, and its flow escalates it.
 
-use serde_json::{Value, json};
+use serde_json::Value;
 
-use super::{Attribute, Entry, Fix, JanitorRole, Listing, Scope, TagCalls};
+use super::{Attribute, Entry, Fix, JanitorRole, Listing, Scope, TagCall};
 use crate::drift::normalize::{
     RuleParts, RuleSource, boolean, declared_rules, number, parse_rule_atom, policy_document, protocol, string_set,
     strings, text,
 };
-use crate::finding::Action;
 use crate::model::JanitorTarget;
 use crate::model::Provider;
+use crate::remediation::RemediationCall;
+use crate::remediation::aws::{
+    AwsCall, DbChange, Direction, EncryptionSetting, GroupPair, InstanceChange, IpPermission, IpRange, Ipv6Range,
+    PrefixListRef, PublicAccessFlag, RuleChange, Tag,
+};
 
-fn call(api: &str, target: &str, params: Value) -> Action {
-    Action { api: api.to_owned(), target: target.to_owned(), params }
+fn tag(key: &str, value: Option<&str>) -> Tag {
+    Tag { key: key.to_owned(), value: value.map(str::to_owned) }
 }
 
-const EC2_TAGS: TagCalls = TagCalls { add: "ec2:CreateTags", remove: "ec2:DeleteTags" };
+const EC2_TAGS: TagCall = |id, key, value| AwsCall::Ec2Tag { resource_id: id.to_owned(), tag: tag(key, value) }.into();
+
+/// A declared text value (the fix needs one).
+fn expected_text(f: &Fix<'_>) -> Option<String> {
+    f.expected.and_then(Value::as_str).map(str::to_owned)
+}
+
+/// A declared boolean (the normal form writes absent booleans as `false`).
+fn expected_flag(f: &Fix<'_>) -> Option<bool> {
+    f.expected.and_then(Value::as_bool)
+}
 
 /// What every entry of this file shares.
 const AWS: Entry = Entry {
@@ -46,8 +60,15 @@ const INSTANCE: &[Attribute] = &[
         path: "vpc_security_group_ids",
         declared: |a| string_set(strings(a.get("vpc_security_group_ids"))),
         fix: Some(|f| {
-            let expected = f.expected_or_null();
-            expected.is_array().then(|| call("ec2:ModifyInstanceAttribute", f.id, json!({"Groups": expected})))
+            let groups =
+                f.expected?.as_array()?.iter().map(|g| g.as_str().map(str::to_owned)).collect::<Option<_>>()?;
+            Some(
+                AwsCall::InstanceAttribute {
+                    instance_id: f.id.to_owned(),
+                    change: InstanceChange::SecurityGroups(groups),
+                }
+                .into(),
+            )
         }),
     },
     // Terraform records the profile's name (the live side takes it from the ARN).
@@ -56,62 +77,68 @@ const INSTANCE: &[Attribute] = &[
         path: "disable_api_termination",
         declared: |a| boolean(a.get("disable_api_termination")),
         fix: Some(|f| {
-            Some(call("ec2:ModifyInstanceAttribute", f.id, json!({"DisableApiTermination": f.expected_or_null()})))
+            let change = InstanceChange::DisableApiTermination(expected_flag(f)?);
+            Some(AwsCall::InstanceAttribute { instance_id: f.id.to_owned(), change }.into())
         }),
     },
     Attribute {
         path: "metadata_options.http_tokens",
         declared: |a| text(a, &["metadata_options", "http_tokens"]),
         fix: Some(|f| {
-            let expected = f.expected_or_null();
-            expected
-                .is_string()
-                .then(|| call("ec2:ModifyInstanceMetadataOptions", f.id, json!({"HttpTokens": expected})))
+            let http_tokens = expected_text(f)?;
+            Some(AwsCall::InstanceMetadataTokens { instance_id: f.id.to_owned(), http_tokens }.into())
         }),
     },
     Attribute {
         path: "monitoring",
         declared: |a| boolean(a.get("monitoring")),
         fix: Some(|f| {
-            Some(if f.expected_or_null() == Value::Bool(true) {
-                call("ec2:MonitorInstances", f.id, json!({}))
-            } else {
-                call("ec2:UnmonitorInstances", f.id, json!({}))
-            })
+            let enabled = f.expected == Some(&Value::Bool(true));
+            Some(AwsCall::InstanceMonitoring { instance_id: f.id.to_owned(), enabled }.into())
         }),
     },
 ];
 
 // aws_security_group and its standalone rules ----------------------------------------------
 
-/// A rule atom (`tcp 22-22 from 0.0.0.0/0`) as an `IpPermissions` element.
-fn permission(atom: &str) -> Option<Value> {
+/// A rule atom (`tcp 22-22 from 0.0.0.0/0`) of group `group_id` as an `IpPermissions`
+/// element.
+fn permission(atom: &str, group_id: &str) -> Option<IpPermission> {
     let RuleParts { protocol, ports, source } = parse_rule_atom(atom)?;
-    let mut permission = json!({"IpProtocol": protocol});
-    if let Some((from, to)) = ports {
-        permission["FromPort"] = json!(from);
-        permission["ToPort"] = json!(to);
-    }
+    let port = |port: i64| i32::try_from(port).ok();
+    let (from_port, to_port) = match ports {
+        Some((from, to)) => (Some(port(from)?), Some(port(to)?)),
+        None => (None, None),
+    };
+    let mut permission = IpPermission {
+        ip_protocol: protocol,
+        from_port,
+        to_port,
+        ip_ranges: Vec::new(),
+        ipv6_ranges: Vec::new(),
+        user_id_group_pairs: Vec::new(),
+        prefix_list_ids: Vec::new(),
+    };
     match source {
-        RuleSource::Cidr(cidr) => permission["IpRanges"] = json!([{"CidrIp": cidr}]),
-        RuleSource::Cidr6(cidr) => permission["Ipv6Ranges"] = json!([{"CidrIpv6": cidr}]),
-        RuleSource::Group(group) => permission["UserIdGroupPairs"] = json!([{"GroupId": group}]),
-        RuleSource::SelfGroup => permission["UserIdGroupPairs"] = json!([{"GroupId": "self"}]),
-        RuleSource::PrefixList(list) => permission["PrefixListIds"] = json!([{"PrefixListId": list}]),
+        RuleSource::Cidr(cidr_ip) => permission.ip_ranges.push(IpRange { cidr_ip }),
+        RuleSource::Cidr6(cidr_ipv6) => permission.ipv6_ranges.push(Ipv6Range { cidr_ipv6 }),
+        RuleSource::Group(group_id) => permission.user_id_group_pairs.push(GroupPair { group_id }),
+        RuleSource::SelfGroup => permission.user_id_group_pairs.push(GroupPair { group_id: group_id.to_owned() }),
+        RuleSource::PrefixList(prefix_list_id) => permission.prefix_list_ids.push(PrefixListRef { prefix_list_id }),
     }
     Some(permission)
 }
 
 /// A rule someone added is revoked; a declared rule someone removed is authorised again.
-fn rule_fix(f: &Fix<'_>) -> Option<Action> {
-    let direction = if f.attribute == "ingress" { "Ingress" } else { "Egress" };
-    match (f.expected, f.actual) {
-        (None, Some(Value::String(atom))) => permission(atom)
-            .map(|p| call(&format!("ec2:RevokeSecurityGroup{direction}"), f.id, json!({"IpPermissions": [p]}))),
-        (Some(Value::String(atom)), None) => permission(atom)
-            .map(|p| call(&format!("ec2:AuthorizeSecurityGroup{direction}"), f.id, json!({"IpPermissions": [p]}))),
-        _ => None,
-    }
+fn rule_fix(f: &Fix<'_>) -> Option<RemediationCall> {
+    let direction = if f.attribute == "ingress" { Direction::Ingress } else { Direction::Egress };
+    let (change, atom) = match (f.expected, f.actual) {
+        (None, Some(Value::String(atom))) => (RuleChange::Revoke, atom),
+        (Some(Value::String(atom)), None) => (RuleChange::Authorize, atom),
+        _ => return None,
+    };
+    let permissions = vec![permission(atom, f.id)?];
+    Some(AwsCall::SecurityGroupRules { group_id: f.id.to_owned(), change, direction, permissions }.into())
 }
 
 const SECURITY_GROUP: &[Attribute] = &[
@@ -154,16 +181,18 @@ const VERSIONING: &[Attribute] = &[Attribute {
         // "Disabled" is how Terraform writes a bucket that never had versioning.
         if status == "Disabled" { Value::Null } else { status }
     },
-    fix: Some(|f| {
-        let expected = f.expected_or_null();
-        expected.is_string().then(|| call("s3:PutBucketVersioning", f.id, json!({"Status": expected})))
-    }),
+    fix: Some(|f| Some(AwsCall::BucketVersioning { bucket: f.id.to_owned(), status: expected_text(f)? }.into())),
 }];
 
 /// The whole rule is one call; the finding carries only the attribute that drifted.
-fn encryption_fix(f: &Fix<'_>) -> Option<Action> {
-    let expected = f.expected_or_null();
-    expected.is_string().then(|| call("s3:PutBucketEncryption", f.id, json!({f.attribute: expected})))
+fn encryption_fix(f: &Fix<'_>) -> Option<RemediationCall> {
+    let value = expected_text(f)?;
+    let setting = match f.attribute {
+        "rule.sse_algorithm" => EncryptionSetting::SseAlgorithm(value),
+        "rule.kms_master_key_id" => EncryptionSetting::KmsMasterKeyId(value),
+        _ => return None,
+    };
+    Some(AwsCall::BucketEncryption { bucket: f.id.to_owned(), setting }.into())
 }
 
 const ENCRYPTION: &[Attribute] = &[
@@ -185,8 +214,10 @@ const ENCRYPTION: &[Attribute] = &[
 ];
 
 /// Each flag is one call that writes the whole block (the executor keeps the other flags).
-const PUBLIC_ACCESS_FIX: fn(&Fix<'_>) -> Option<Action> =
-    |f| Some(call("s3:PutPublicAccessBlock", f.id, json!({f.attribute: f.expected_or_null()})));
+const PUBLIC_ACCESS_FIX: fn(&Fix<'_>) -> Option<RemediationCall> = |f| {
+    let flag = PublicAccessFlag::parse(f.attribute)?;
+    Some(AwsCall::BucketPublicAccess { bucket: f.id.to_owned(), flag, value: expected_flag(f)? }.into())
+};
 
 const PUBLIC_ACCESS_BLOCK: &[Attribute] = &[
     Attribute {
@@ -213,8 +244,17 @@ const PUBLIC_ACCESS_BLOCK: &[Attribute] = &[
 
 // RDS and IAM ------------------------------------------------------------------------------
 
-const DB_FIX: fn(&Fix<'_>) -> Option<Action> =
-    |f| Some(call("rds:ModifyDBInstance", f.id, json!({f.attribute: f.expected_or_null(), "ApplyImmediately": true})));
+const DB_FIX: fn(&Fix<'_>) -> Option<RemediationCall> = |f| {
+    let change = match f.attribute {
+        "publicly_accessible" => DbChange::PubliclyAccessible(expected_flag(f)?),
+        "deletion_protection" => DbChange::DeletionProtection(expected_flag(f)?),
+        "backup_retention_period" => {
+            DbChange::BackupRetentionPeriod(i32::try_from(f.expected.and_then(Value::as_i64)?).ok()?)
+        }
+        _ => return None,
+    };
+    Some(AwsCall::DbInstance { db_instance_id: f.id.to_owned(), change }.into())
+};
 
 const DB_INSTANCE: &[Attribute] = &[
     Attribute { path: "instance_class", declared: |a| text(a, &["instance_class"]), fix: None },
@@ -233,16 +273,16 @@ const ROLE: &[Attribute] = &[
         path: "assume_role_policy",
         declared: |a| a.get("assume_role_policy").and_then(Value::as_str).map_or(Value::Null, policy_document),
         fix: Some(|f| {
-            let expected = f.expected_or_null();
-            expected.is_object().then(|| call("iam:UpdateAssumeRolePolicy", f.id, json!({"PolicyDocument": expected})))
+            let document = f.expected.filter(|document| document.is_object())?.clone();
+            Some(AwsCall::RoleTrustPolicy { role_name: f.id.to_owned(), document }.into())
         }),
     },
     Attribute {
         path: "max_session_duration",
         declared: |a| number(a, &["max_session_duration"]),
         fix: Some(|f| {
-            let expected = f.expected_or_null();
-            expected.is_number().then(|| call("iam:UpdateRole", f.id, json!({"MaxSessionDuration": expected})))
+            let seconds = i32::try_from(f.expected.and_then(Value::as_i64)?).ok()?;
+            Some(AwsCall::RoleMaxSessionDuration { role_name: f.id.to_owned(), seconds }.into())
         }),
     },
 ];
@@ -251,10 +291,8 @@ const POLICY: &[Attribute] = &[Attribute {
     path: "policy",
     declared: |a| a.get("policy").and_then(Value::as_str).map_or(Value::Null, policy_document),
     fix: Some(|f| {
-        let expected = f.expected_or_null();
-        expected
-            .is_object()
-            .then(|| call("iam:CreatePolicyVersion", f.id, json!({"PolicyDocument": expected, "SetAsDefault": true})))
+        let document = f.expected.filter(|document| document.is_object())?.clone();
+        Some(AwsCall::PolicyDocument { policy_arn: f.id.to_owned(), document }.into())
     }),
 }];
 
@@ -305,7 +343,7 @@ pub static ENTRIES: [Entry; 11] = [
         identity: &["bucket", "id"],
         listing: Some(Listing::S3Buckets),
         details: &["s3:GetBucketLocation (when the listing gives no region)", "s3:GetBucketTagging"],
-        tags: Some(TagCalls { add: "s3:PutBucketTagging", remove: "s3:PutBucketTagging" }),
+        tags: Some(|id, key, value| AwsCall::BucketTag { bucket: id.to_owned(), tag: tag(key, value) }.into()),
         unmanaged: true,
         janitor: Some(JanitorRole { target: JanitorTarget::AwsS3Bucket, order: 2 }),
         ..AWS
@@ -347,7 +385,7 @@ pub static ENTRIES: [Entry; 11] = [
         identity: &["identifier", "id"],
         listing: Some(Listing::RdsDbInstances),
         attributes: DB_INSTANCE,
-        tags: Some(TagCalls { add: "rds:AddTagsToResource", remove: "rds:RemoveTagsFromResource" }),
+        tags: Some(|id, key, value| AwsCall::DbTag { db_instance_id: id.to_owned(), tag: tag(key, value) }.into()),
         unmanaged: true,
         janitor: Some(JanitorRole { target: JanitorTarget::AwsDbInstance, order: 1 }),
         ..AWS
@@ -360,7 +398,7 @@ pub static ENTRIES: [Entry; 11] = [
         listing: Some(Listing::IamRoles),
         details: &["iam:GetRole (tags, session duration)"],
         attributes: ROLE,
-        tags: Some(TagCalls { add: "iam:TagRole", remove: "iam:UntagRole" }),
+        tags: Some(|id, key, value| AwsCall::RoleTag { role_name: id.to_owned(), tag: tag(key, value) }.into()),
         unmanaged: true,
         // Last: instances use roles through instance profiles.
         janitor: Some(JanitorRole { target: JanitorTarget::AwsIamRole, order: 4 }),

@@ -17,9 +17,9 @@ mod other;
 use serde::Serialize;
 use serde_json::Value;
 
-use crate::finding::Action;
 use crate::model::JanitorTarget;
 use crate::model::Provider;
+use crate::remediation::RemediationCall;
 
 /// Where instances of a type live.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -91,13 +91,6 @@ pub struct Fix<'a> {
     pub actual: Option<&'a Value>,
 }
 
-impl Fix<'_> {
-    /// The declared value, null when absent.
-    pub fn expected_or_null(&self) -> Value {
-        self.expected.cloned().unwrap_or(Value::Null)
-    }
-}
-
 /// One compared attribute of a type.
 #[derive(Debug, Clone, Copy)]
 pub struct Attribute {
@@ -107,17 +100,12 @@ pub struct Attribute {
     /// side writes the same form with the same helpers, `drift::normalize`).
     pub declared: fn(&Value) -> Value,
     /// The call that restores the declared value, when a safe one exists.
-    pub fix: Option<fn(&Fix<'_>) -> Option<Action>>,
+    pub fix: Option<fn(&Fix<'_>) -> Option<RemediationCall>>,
 }
 
-/// The calls that write and remove one tag of a type.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct TagCalls {
-    /// Writes `Key=Value`.
-    pub add: &'static str,
-    /// Removes `Key`.
-    pub remove: &'static str,
-}
+/// The call that writes one tag of a type (`Some(value)`) or removes it (`None`), given
+/// the resource's cloud id and the key.
+pub type TagCall = fn(id: &str, key: &str, value: Option<&str>) -> RemediationCall;
 
 /// What the janitor may do with a type.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -149,7 +137,7 @@ pub struct Entry {
     /// Compared attributes.
     pub attributes: &'static [Attribute],
     /// Tags are compared (`tags.*`), and restored with these calls.
-    pub tags: Option<TagCalls>,
+    pub tags: Option<TagCall>,
     /// Live instances in no state can be findings (when `detection.unmanaged` lists the type).
     pub unmanaged: bool,
     /// The janitor may delete it.

@@ -3,15 +3,15 @@
 //! Drift with no safe automatic fix (an instance's type or profile, missing and unmanaged
 //! resources, unknown attributes) gets no calls, so its flow escalates it.
 
-use serde_json::json;
+use serde_json::Value;
 
 use crate::catalogue::{self, Fix};
-use crate::finding::Action;
 use crate::model::FindingKind;
+use crate::remediation::RemediationCall;
 use crate::report::DetectedDrift;
 
 /// The calls that fix one finding (empty: no automatic fix).
-pub fn actions(finding: &DetectedDrift) -> Vec<Action> {
+pub fn actions(finding: &DetectedDrift) -> Vec<RemediationCall> {
     if finding.kind != FindingKind::Modified {
         return Vec::new();
     }
@@ -19,12 +19,13 @@ pub fn actions(finding: &DetectedDrift) -> Vec<Action> {
     let Some(entry) = catalogue::entry(&finding.resource_type) else { return Vec::new() };
     let id = finding.resource_id.as_str();
     if let Some(tag) = attribute.strip_prefix("tags.") {
-        let Some(calls) = entry.tags else { return Vec::new() };
-        let (api, params) = match &finding.expected {
-            Some(value) => (calls.add, json!({"Key": tag, "Value": value})),
-            None => (calls.remove, json!({"Key": tag})),
+        let Some(call) = entry.tags else { return Vec::new() };
+        // Tag values are text in the normal form; anything else has no safe fix.
+        return match &finding.expected {
+            None => vec![call(id, tag, None)],
+            Some(Value::String(value)) => vec![call(id, tag, Some(value))],
+            Some(_) => Vec::new(),
         };
-        return vec![Action { api: api.to_owned(), target: id.to_owned(), params }];
     }
     let fix = Fix { id, attribute, expected: finding.expected.as_ref(), actual: finding.actual.as_ref() };
     entry.attribute(attribute).and_then(|a| a.fix).and_then(|build| build(&fix)).into_iter().collect()

@@ -81,9 +81,9 @@ fn an_added_world_open_ssh_rule_is_one_finding_with_a_revoke() {
     assert_eq!(finding.actual, Some(json!("tcp 22-22 from 0.0.0.0/0")));
     assert_eq!(finding.address, "aws_security_group.web");
     assert_eq!(finding.actions.len(), 1);
-    assert_eq!(finding.actions[0].api, "ec2:RevokeSecurityGroupIngress");
+    assert_eq!(finding.actions[0].api(), "ec2:RevokeSecurityGroupIngress");
     assert_eq!(
-        finding.actions[0].params,
+        finding.actions[0].record().params,
         json!({"IpPermissions": [{"IpProtocol": "tcp", "FromPort": 22, "ToPort": 22, "IpRanges": [{"CidrIp": "0.0.0.0/0"}]}]})
     );
 }
@@ -97,7 +97,7 @@ fn tag_drift_is_per_key_and_plans_tag_calls() {
     let findings = diff(&scope(), &[declared], &[live], &none);
     let summary: Vec<Row<'_>> = findings
         .iter()
-        .map(|f| (f.attribute.as_deref(), f.expected.clone(), f.actual.clone(), f.actions[0].api.as_str()))
+        .map(|f| (f.attribute.as_deref(), f.expected.clone(), f.actual.clone(), f.actions[0].api()))
         .collect();
     assert_eq!(
         summary,

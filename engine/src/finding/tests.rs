@@ -1,6 +1,7 @@
 use proptest::prelude::*;
 
 use super::*;
+use crate::remediation::AwsCall;
 
 const REMEDIATE_FLOW: &[Step] = &[Step::Classify, Step::Plan, Step::Remediate, Step::Verify, Step::Escalate];
 const FLOWS: &[&[Step]] = &[
@@ -11,8 +12,8 @@ const FLOWS: &[&[Step]] = &[
     &[Step::Classify, Step::Plan, Step::Escalate],
 ];
 
-fn action() -> Action {
-    Action { api: "ec2:RevokeSecurityGroupIngress".into(), target: "sg-1".into(), params: serde_json::json!({}) }
+fn action() -> RemediationCall {
+    AwsCall::InstanceMonitoring { instance_id: "i-1".into(), enabled: true }.into()
 }
 
 fn context() -> Context<'static> {

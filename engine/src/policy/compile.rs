@@ -18,7 +18,8 @@ use figment::providers::{Env, Serialized};
 use figment::value::Value;
 use garde::Validate;
 
-use super::compiled::{Policy, build};
+use super::build::build;
+use super::compiled::Policy;
 use super::diag::{Diagnostic, Diagnostics, Position, Seg, did_you_mean, render_path};
 use super::raw::PolicyFile;
 use super::semantic;

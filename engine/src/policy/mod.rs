@@ -1,5 +1,6 @@
 //! The policy: raw file types, the compiler, and the validated [`Policy`].
 
+mod build;
 pub mod checks;
 mod compile;
 mod compiled;

@@ -6,12 +6,12 @@ use std::collections::BTreeMap;
 use std::time::Duration;
 
 use chrono::{DateTime, Utc};
-use driftguard_engine::finding::Action;
+use driftguard_engine::catalogue;
 use driftguard_engine::identity::Verified;
 use driftguard_engine::model::JanitorTarget;
 use driftguard_engine::model::Provider;
+use driftguard_engine::remediation::RemediationCall;
 use driftguard_janitor::{Guard, Resource};
-use serde_json::json;
 
 use crate::aws::AwsClient;
 use crate::janitor::{CloudFuture, DeleteOptions, JanitorCloud, gone_is_done};
@@ -148,24 +148,16 @@ impl AwsCloud {
         self.regions.iter().map(|aws| aws.region.clone()).collect()
     }
 
-    /// Tag calls reuse the remediation executor: one implementation of each tag API.
+    /// Tag calls are the catalogue's, made by the remediation executor: one implementation
+    /// of each tag API.
     async fn tag_call(&self, resource: &Resource, key: &str, value: Option<&str>) -> Result<(), CallError> {
         let aws = self.client(&resource.region);
-        let (api, target) = match (resource.resource_type, value.is_some()) {
-            (JanitorTarget::AwsS3Bucket, _) => ("s3:PutBucketTagging", resource.id.clone()),
-            (JanitorTarget::AwsInstance, true) => ("ec2:CreateTags", resource.id.clone()),
-            (JanitorTarget::AwsInstance, false) => ("ec2:DeleteTags", resource.id.clone()),
-            (JanitorTarget::AwsDbInstance, true) => ("rds:AddTagsToResource", resource.id.clone()),
-            (JanitorTarget::AwsDbInstance, false) => ("rds:RemoveTagsFromResource", resource.id.clone()),
-            (JanitorTarget::AwsIamRole, true) => ("iam:TagRole", resource.id.clone()),
-            (JanitorTarget::AwsIamRole, false) => ("iam:UntagRole", resource.id.clone()),
-            (other, _) => return Err(CallError::local("tag", format!("{} is not an AWS type", other.as_str()))),
+        let Some(call) = catalogue::janitor_entry(resource.resource_type).and_then(|entry| entry.tags) else {
+            return Err(CallError::local("tag", format!("{} has no tag call", resource.resource_type.as_str())));
         };
-        let params = match value {
-            Some(value) => json!({"Key": key, "Value": value}),
-            None => json!({"Key": key}),
-        };
-        crate::aws::execute::execute(aws, &Action { api: api.to_owned(), target, params }).await
+        match call(&resource.id, key, value) {
+            RemediationCall::Aws(call) => crate::aws::execute::execute(aws, &call).await,
+        }
     }
 }
 
