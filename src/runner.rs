@@ -7,7 +7,8 @@ use chrono::{DateTime, Utc};
 use driftguard_engine::audit::{AuditEventName, AuditRecord, Outcome};
 use driftguard_engine::finding::{self, Context, Effect, Event, Hold, Machine, State};
 use driftguard_engine::model::{FindingKind, Provider, Step};
-use driftguard_engine::policy::{Policy, Subject};
+use driftguard_engine::next::{Seen, ignored, next_event};
+use driftguard_engine::policy::Policy;
 use driftguard_engine::remediation::RemediationCall;
 use driftguard_engine::report::{DetectedDrift, ReportFinding};
 use driftguard_store::{EffectsStatus, FindingRecord, OutboxState, Store, StoreError, TransitionRecord};
@@ -270,7 +271,8 @@ impl<'a> Runner<'a> {
     }
 
     fn context(&self, tracked: &Tracked) -> Context<'a> {
-        let environment = self.environment(&tracked.drift);
+        let drift = &tracked.drift;
+        let environment = self.policy.environment(drift.provider, &drift.account, &drift.tags);
         let (steps, max_attempts) = tracked
             .machine
             .flow
@@ -285,16 +287,9 @@ impl<'a> Runner<'a> {
             remediation_allowed: tracked
                 .machine
                 .severity
-                .is_some_and(|severity| self.policy.remediation().allows(environment.as_deref(), severity)),
+                .is_some_and(|severity| self.policy.remediation().allows(environment, severity)),
             remediations_left: self.remediations_left,
         }
-    }
-
-    fn environment(&self, drift: &DetectedDrift) -> Option<String> {
-        if let Some(value) = drift.tags.get(&self.policy.classification().environment_tag) {
-            return Some(value.clone());
-        }
-        self.policy.account(drift.provider, &drift.account).map(|account| account.environment.clone())
     }
 
     /// Closes the effects of transitions a crashed run persisted but did not complete.
@@ -342,7 +337,8 @@ impl<'a> Runner<'a> {
         let base_id = format!("f-{}", &fingerprint[..16]);
         let existing = self.store.findings_by_fingerprint(&fingerprint)?;
         let open = existing.iter().find(|record| State::parse(&record.state).is_some_and(|s| !s.is_terminal()));
-        let still_ignored = |record: &&FindingRecord| record.state == State::Ignored.as_str() && self.is_ignored(drift);
+        let still_ignored =
+            |record: &&FindingRecord| record.state == State::Ignored.as_str() && ignored(self.policy, drift);
         if open.is_none()
             && let Some(record) = existing.iter().rev().find(still_ignored)
         {
@@ -385,14 +381,6 @@ impl<'a> Runner<'a> {
         Ok(Self::report_entry(&tracked, fingerprint))
     }
 
-    fn is_ignored(&self, drift: &DetectedDrift) -> bool {
-        drift.kind == FindingKind::Modified
-            && drift
-                .attribute
-                .as_deref()
-                .is_some_and(|attribute| self.policy.classification().is_ignored(&drift.resource_type, attribute))
-    }
-
     fn report_entry(tracked: &Tracked, fingerprint: String) -> ReportFinding {
         let drift = &tracked.drift;
         ReportFinding {
@@ -415,66 +403,32 @@ impl<'a> Runner<'a> {
         }
     }
 
-    /// Moves a finding forward until it rests (needs time, people, or a later run).
+    /// Moves a finding forward until it rests (needs time, people, or a later run): the
+    /// core chooses each event ([`next_event`]) from what this run has seen of it.
     fn advance(&mut self, tracked: &mut Tracked) -> Result<(), RunError> {
-        let environment = self.environment(&tracked.drift);
         // Bounded: each state is passed at most once per run on the way to rest.
         for _ in 0..State::ALL.len() * 2 {
             let drift = tracked.drift.clone();
-            let subject = Subject {
-                provider: drift.provider,
-                resource_type: &drift.resource_type,
-                attribute: drift.attribute.as_deref(),
-                kind: drift.kind,
-                environment: environment.as_deref(),
-                severity: tracked.machine.severity,
-                tags: &drift.tags,
-                actual: drift.actual.as_ref(),
+            let id = tracked.record.id.as_str();
+            let seen = Seen {
+                drift: &drift,
+                dry_run: self.info.dry_run,
+                target_gone: self.gone.iter().any(|r| r.id == id),
+                applied: self.applied.get(id),
+                queued_for_verification: self.verifying.iter().any(|(r, _)| r.id == id),
+                now: self.now,
             };
-            let event = match tracked.machine.state {
-                State::Detected => {
-                    if self.is_ignored(&drift) {
-                        Event::Ignore
-                    } else {
-                        let classified = self.policy.classification().classify(&subject);
-                        let flow = self.policy.flow_for(&Subject { severity: Some(classified.severity), ..subject });
-                        tracked.controls.clone_from(&classified.controls);
-                        Event::Classify {
-                            severity: classified.severity,
-                            rule: classified.rule,
-                            flow: flow.name.clone(),
-                        }
-                    }
+            let Some(event) = next_event(self.policy, &tracked.machine, &seen) else { return Ok(()) };
+            match &event {
+                Event::Classify { controls, .. } => tracked.controls.clone_from(controls),
+                // This outcome is consumed: a retry's calls bring their own.
+                Event::Applied | Event::ApplyFailed { .. } => {
+                    self.applied.remove(&tracked.record.id);
                 }
-                State::Classified => Event::Plan { actions: drift.actions.clone() },
-                State::Planned => Event::Decide { actions: drift.actions.clone() },
-                State::Reported | State::DryRun if !self.info.dry_run => Event::Reevaluate,
-                // The target vanished: this drift is gone with it (a missing finding follows).
-                State::Failed if self.gone.iter().any(|r| r.id == tracked.record.id) => Event::DriftGone,
-                State::Failed => Event::Retry { actions: drift.actions.clone() },
-                State::Remediating => match self.applied.remove(&tracked.record.id) {
-                    Some(Ok(())) => Event::Applied,
-                    Some(Err(reason)) => Event::ApplyFailed { reason },
-                    // Interrupted in an earlier run (`resume` closed its calls as unknown), and
-                    // detected again now: the live state says the fix did not take. Decide again.
-                    None => {
-                        self.settle(&tracked.record, false)?;
-                        Event::Interrupted
-                    }
-                },
-                // Queued by its `Verify` effect: the caller re-collects, then `verify`.
-                State::Verifying if self.verifying.iter().any(|(r, _)| r.id == tracked.record.id) => return Ok(()),
-                // Left verifying by an interrupted run and detected again now: this run's
-                // collection is the re-collection, and it still shows the drift.
-                State::Verifying => Event::StillDrifted {
-                    reason: "the drift is still there after remediation (verified after an interruption)".to_owned(),
-                },
-                State::Acknowledged => match tracked.machine.ack_until {
-                    Some(until) if until <= self.now => Event::AckExpired,
-                    _ => return Ok(()),
-                },
-                _ => return Ok(()),
-            };
+                // The calls a crash interrupted did not take: settle their record in doubt.
+                Event::Interrupted => self.settle(&tracked.record, false)?,
+                _ => {}
+            }
             let context = self.context(tracked);
             let rule = match &event {
                 Event::Classify { rule, .. } => rule.clone(),

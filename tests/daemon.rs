@@ -135,6 +135,14 @@ fn scheduled_detect_cycles_report_metrics_and_one_webhook_message_per_cycle() {
     let state = dir.path().join("terraform.tfstate");
     let ids = moto.fixture(&["seed", state.to_str().unwrap()]);
     moto.fixture(&["mutate", ids.trim()]);
+    // A type DriftGuard does not compare: reported by every cycle, never dropped.
+    let mut document: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(&state).unwrap()).unwrap();
+    document["resources"].as_array_mut().unwrap().push(serde_json::json!({
+        "mode": "managed", "type": "aws_lambda_function", "name": "f",
+        "provider": "provider[\"registry.terraform.io/hashicorp/aws\"]",
+        "instances": [{"schema_version": 0, "attributes": {"id": "f"}}]
+    }));
+    std::fs::write(&state, document.to_string()).unwrap();
     // Both webhooks go to one receiver whose first two answers are a 500 and a 429.
     let sink = Sink::start(2);
     let secret = "T000-SECRET-TOKEN-b7f";
@@ -177,6 +185,7 @@ fn scheduled_detect_cycles_report_metrics_and_one_webhook_message_per_cycle() {
         r#"driftguard_remediations_total{outcome="simulated"}"#,
         r#"driftguard_webhook_deliveries_total{outcome="succeeded",webhook="team-slack"} 1"#,
         r#"driftguard_webhook_deliveries_total{outcome="succeeded",webhook="audit-generic"} 1"#,
+        r#"driftguard_unsupported_resources{resource_type="aws_lambda_function"} 1"#,
     ] {
         assert!(exposition.contains(expected), "missing {expected}\n{exposition}");
     }
@@ -202,6 +211,7 @@ fn scheduled_detect_cycles_report_metrics_and_one_webhook_message_per_cycle() {
     let report: serde_json::Value =
         serde_json::from_str(&std::fs::read_to_string(dir.path().join("report.json")).unwrap()).unwrap();
     assert_eq!(report["findings"].as_array().unwrap().len(), 16);
+    assert_eq!(report["unsupported"], serde_json::json!({"aws_lambda_function": 1}));
     // The URL is a secret: never in a log line or an error.
     let log: String = daemon.seen.iter().map(serde_json::Value::to_string).collect();
     assert!(!log.contains(secret) && !daemon.stderr().contains(secret), "a webhook URL was logged");

@@ -10,7 +10,7 @@ use std::hint::black_box;
 
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
 use driftguard_engine::drift::declared::declared;
-use driftguard_engine::drift::{Normalized, Scope, diff};
+use driftguard_engine::drift::{Location, Normalized, diff};
 use driftguard_engine::model::Provider;
 use driftguard_engine::tfstate;
 use serde_json::json;
@@ -83,7 +83,7 @@ fn benches(c: &mut Criterion) {
             resource.attributes.insert("tags.Owner".to_owned(), json!("someone"));
         }
     }
-    let scope = Scope { provider: Provider::Aws, account: "123456789012".into(), region: "us-east-1".into() };
+    let scope = Location { provider: Provider::Aws, account: "123456789012".into(), region: "us-east-1".into() };
     let none = |_: &Normalized| false;
     group.bench_function("diff_1pct_drift", |b| {
         b.iter(|| black_box(diff(&scope, &declared_side, &live_side, &none)).len());

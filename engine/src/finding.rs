@@ -142,6 +142,9 @@ pub enum Event {
         rule: Option<String>,
         /// Flow chosen by the policy.
         flow: String,
+        /// Control ids of the deciding rule (for the report).
+        #[serde(default)]
+        controls: Vec<String>,
     },
     /// An ignore rule matched.
     Ignore,

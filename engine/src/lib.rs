@@ -8,6 +8,7 @@ pub mod drift;
 pub mod finding;
 pub mod identity;
 pub mod model;
+pub mod next;
 pub mod policy;
 pub mod remediation;
 pub mod report;

@@ -12,7 +12,7 @@ pub const GRACE: Duration = Duration::from_secs(10);
 
 /// The command to run: the policy's `janitor.iac`.
 #[derive(Debug, Clone, Copy)]
-pub struct Command<'a> {
+pub struct Invocation<'a> {
     /// Executable, looked up in PATH.
     pub program: &'a str,
     /// Its arguments.
@@ -26,7 +26,7 @@ pub struct Command<'a> {
 /// the command's process group is interrupted first (SIGINT, as a person at the terminal
 /// would: terraform then stops cleanly and releases its state lock) and killed if it has
 /// not stopped within [`GRACE`].
-pub async fn destroy(command: &Command<'_>, workdir: &str, timeout: Duration) -> Result<(), String> {
+pub async fn destroy(command: &Invocation<'_>, workdir: &str, timeout: Duration) -> Result<(), String> {
     let mut process = tokio::process::Command::new(command.program);
     process
         .args(command.args)

@@ -12,7 +12,7 @@ use chrono::Utc;
 use driftguard_engine::audit::{AuditEventName, Outcome};
 use driftguard_engine::catalogue;
 use driftguard_engine::drift::declared::declared;
-use driftguard_engine::drift::{Normalized, Scope, diff, missing};
+use driftguard_engine::drift::{Location, Normalized, diff, missing};
 use driftguard_engine::finding::State;
 use driftguard_engine::identity::Refusal;
 use driftguard_engine::model::Provider;
@@ -36,7 +36,7 @@ use crate::runner::{Executor, Failure, RunInfo, RunNotes, Runner};
 /// One account and region to collect; `global` collects S3 and IAM too (once per account).
 #[derive(Debug, Clone)]
 struct Target {
-    scope: Scope,
+    scope: Location,
     global: bool,
     /// The account's regions: buckets elsewhere are out of scope.
     bucket_regions: Vec<String>,
@@ -53,7 +53,7 @@ fn targets(reached: &[AwsReach], region_only: Option<&str>) -> Vec<Target> {
                 continue;
             }
             out.push(Target {
-                scope: Scope { provider: Provider::Aws, account: account.id.clone(), region: region.clone() },
+                scope: Location { provider: Provider::Aws, account: account.id.clone(), region: region.clone() },
                 global: index == 0,
                 bucket_regions: account.regions.clone(),
             });
@@ -577,7 +577,7 @@ mod tests {
                 .filter(|a| !refused_accounts.contains(*a))
                 .flat_map(|account| {
                     REGIONS.iter().enumerate().map(move |(index, region)| Target {
-                        scope: Scope { provider: Provider::Aws, account: (*account).to_owned(), region: (*region).to_owned() },
+                        scope: Location { provider: Provider::Aws, account: (*account).to_owned(), region: (*region).to_owned() },
                         global: index == 0,
                         bucket_regions: REGIONS.map(str::to_owned).to_vec(),
                     })

@@ -26,7 +26,7 @@ pub const SET_ATTRIBUTES: &[&str] = &["ingress", "egress"];
 
 /// Where a set of resources lives.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Scope {
+pub struct Location {
     /// Cloud.
     pub provider: Provider,
     /// Account.
@@ -48,7 +48,7 @@ impl<F: Fn(&Normalized) -> bool> UnmanagedScope for F {
 }
 
 fn drift(
-    scope: &Scope,
+    scope: &Location,
     resource: &Normalized,
     live_tags: &BTreeMap<String, String>,
     kind: FindingKind,
@@ -71,7 +71,7 @@ fn drift(
 
 /// A `missing` finding for a declared resource: what a remediation that met NotFound
 /// turns into, so the run reports what really happened to the resource.
-pub fn missing(scope: &Scope, resource: &Normalized) -> DetectedDrift {
+pub fn missing(scope: &Location, resource: &Normalized) -> DetectedDrift {
     drift(scope, resource, &resource.tags(), FindingKind::Missing)
 }
 
@@ -108,7 +108,7 @@ fn without_standalone_rules(
 /// state places them in this scope; `live` is everything collected there. Returns the
 /// differences, sorted (address, attribute) for stable reports.
 pub fn diff(
-    scope: &Scope,
+    scope: &Location,
     declared: &[Normalized],
     live: &[Normalized],
     unmanaged: &dyn UnmanagedScope,

@@ -18,8 +18,8 @@ fn state(resource_type: &str, name: &str, attributes: Value) -> StateResource {
     }
 }
 
-fn scope() -> Scope {
-    Scope { provider: Provider::Aws, account: "123456789012".into(), region: "us-east-1".into() }
+fn scope() -> Location {
+    Location { provider: Provider::Aws, account: "123456789012".into(), region: "us-east-1".into() }
 }
 
 fn none(_: &Normalized) -> bool {

@@ -30,7 +30,7 @@ fn context() -> Context<'static> {
 fn events() -> Vec<Event> {
     let until = DateTime::parse_from_rfc3339("2030-01-01T00:00:00Z").unwrap().with_timezone(&Utc);
     vec![
-        Event::Classify { severity: Severity::High, rule: None, flow: "f".into() },
+        Event::Classify { severity: Severity::High, rule: None, flow: "f".into(), controls: vec![] },
         Event::Ignore,
         Event::Plan { actions: vec![action()] },
         Event::Decide { actions: vec![action()] },

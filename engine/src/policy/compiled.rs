@@ -180,6 +180,19 @@ impl Policy {
     pub fn account(&self, provider: Provider, id: &str) -> Option<&Account> {
         self.accounts.iter().find(|account| account.provider == provider && account.id == id)
     }
+
+    /// A resource's environment: its environment tag (`classification.environment_tag`),
+    /// else its account's. Flows, classification and `remediation.allow` all ask this.
+    pub fn environment<'s>(
+        &'s self,
+        provider: Provider,
+        account: &str,
+        tags: &'s BTreeMap<String, String>,
+    ) -> Option<&'s str> {
+        tags.get(&self.classification.environment_tag)
+            .or_else(|| self.account(provider, account).map(|account| &account.environment))
+            .map(String::as_str)
+    }
 }
 
 /// One account, project or subscription: where it is, how it is reached, and what the

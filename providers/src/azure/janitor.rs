@@ -11,7 +11,7 @@
 //!   the ARM error code but hides the headers, so `Retry-After` is lost. A transport of
 //!   ours ([`ArmTransport`]) reads status, ARM code, message and `Retry-After` itself.
 //! - **The long-running delete.** `resource_groups::delete` only sends the DELETE (202 +
-//!   `Location`); [`AzureSubscription::follow_deletion`] polls the `Location` URL.
+//!   `Location`); [`AzureCloud::follow_deletion`] polls the `Location` URL.
 //!
 //! Listing pages are fetched here too (not with `list().into_stream()`): azure_core's
 //! `Pageable` ends at the first failed page and cannot resume from a `nextLink`, so one
@@ -70,7 +70,7 @@ const OP_IDENTITY: &str = "resources:GetSubscription";
 
 /// One Azure subscription: its resource groups, through one ARM endpoint.
 #[derive(Clone)]
-pub struct AzureSubscription {
+pub struct AzureCloud {
     subscription: String,
     client: azure_mgmt_resources::Client,
     /// The client's own pipeline is private: listing pages and deletion polls go through
@@ -84,9 +84,9 @@ pub struct AzureSubscription {
     principal: Option<String>,
 }
 
-impl std::fmt::Debug for AzureSubscription {
+impl std::fmt::Debug for AzureCloud {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("AzureSubscription")
+        f.debug_struct("AzureCloud")
             .field("subscription", &self.subscription)
             .field("endpoint", &self.endpoint.as_str())
             .field("calls", &self.calls)
@@ -95,7 +95,7 @@ impl std::fmt::Debug for AzureSubscription {
     }
 }
 
-impl AzureSubscription {
+impl AzureCloud {
     /// A subscription reached through `endpoint` (default [`DEFAULT_ENDPOINT`]; a sovereign
     /// cloud or a test server otherwise). Credentials: the token in [`TOKEN_ENV`] when set,
     /// else azure_identity's default chain (environment, managed identity, Azure CLI), asked
@@ -451,7 +451,7 @@ impl AzureSubscription {
     }
 }
 
-impl JanitorCloud for AzureSubscription {
+impl JanitorCloud for AzureCloud {
     fn provider(&self) -> Provider {
         Provider::Azure
     }

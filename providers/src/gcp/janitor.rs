@@ -35,14 +35,14 @@ const TRANSIENT_CODES: &[&str] = &["UNAVAILABLE", "RESOURCE_EXHAUSTED", "DEADLIN
 
 /// One Google Cloud project's buckets.
 #[derive(Debug, Clone)]
-pub struct GcsProject {
+pub struct GcpCloud {
     project: String,
     client: StorageControl,
     calls: Calls,
     principal: Option<String>,
 }
 
-impl GcsProject {
+impl GcpCloud {
     /// A client for `project`. An `http://` endpoint is a local fake of the gRPC API
     /// (plain HTTP/2), which needs no credentials and must not be sent real ones; any
     /// other endpoint, or none, uses Application Default Credentials.
@@ -364,7 +364,7 @@ pub fn classify(operation: &str, error: &google_cloud_storage::Error) -> CallErr
     CallError { operation: operation.to_owned(), code, message, transient, retry_after: None }
 }
 
-impl JanitorCloud for GcsProject {
+impl JanitorCloud for GcpCloud {
     fn provider(&self) -> Provider {
         Provider::Gcp
     }

@@ -10,7 +10,7 @@ use std::time::Instant;
 
 use chrono::{DateTime, Utc};
 use driftguard_engine::audit::{AuditEventName, AuditRecord, Outcome};
-use driftguard_engine::model::JanitorPhase;
+use driftguard_engine::model::{JanitorPhase, JanitorTarget};
 use driftguard_engine::policy::Policy;
 use driftguard_janitor::decide::{Decision, mark_value};
 use driftguard_janitor::machine::{ItemEffect, ItemEvent, ItemState, step};
@@ -21,7 +21,7 @@ use driftguard_providers::janitor::{DeleteOptions, JanitorCloud};
 use driftguard_store::{JanitorItem, JanitorTransition, OutboxState, Store};
 use tokio::runtime::Handle;
 
-use super::{Known, Tally, order, resource_of_item};
+use super::{Known, Tally, order};
 use crate::audit::{self, OutboxSubject};
 use crate::job::run_record;
 
@@ -436,7 +436,7 @@ impl JanitorRun<'_> {
     /// Runs the IaC destroy in `workdir` (see [`iac::destroy`]).
     fn run_iac(&self, workdir: &str) -> Result<(), String> {
         let iac = &self.policy.janitor().iac;
-        let command = iac::Command { program: &iac.command, args: &iac.args, env: &iac.env };
+        let command = iac::Invocation { program: &iac.command, args: &iac.args, env: &iac.env };
         self.runtime.block_on(iac::destroy(&command, workdir, self.policy.janitor().iac_timeout))
     }
 
@@ -519,4 +519,22 @@ pub(super) fn iac_verdict(dir: &str) -> (Outcome, String) {
         .map_err(|error| error.to_string())
         .and_then(|bytes| driftguard_engine::tfstate::parse(&name, &bytes).map_err(|error| error.to_string()));
     rules::iac_verdict(&name, state.as_ref().map_err(Clone::clone))
+}
+
+/// A resource rebuilt from its store row (for items no longer listed).
+pub(super) fn resource_of_item(item: &JanitorItem) -> Option<Resource> {
+    let resource_type: JanitorTarget = serde_json::from_value(serde_json::json!(item.resource_type)).ok()?;
+    let provider = serde_json::from_value(serde_json::json!(item.provider)).ok()?;
+    Some(Resource {
+        provider,
+        account: item.account.clone(),
+        region: item.region.clone(),
+        resource_type,
+        id: item.resource_id.clone(),
+        name: item.name.clone(),
+        tags: serde_json::from_value(item.detail.get("tags").cloned().unwrap_or_default()).unwrap_or_default(),
+        created_at: None,
+        managed: false,
+        guards: Vec::new(),
+    })
 }

@@ -3,11 +3,12 @@
 //! checks are written from the policy and the inventory directly.
 
 use std::sync::Mutex;
-use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 
 use driftguard_engine::audit::AuditRecord;
 use driftguard_engine::policy::{CliOverrides, compile};
 use driftguard_providers::janitor::{CloudFuture, DeleteOptions};
+use driftguard_store::Store;
 use proptest::prelude::*;
 
 use super::*;
