@@ -555,6 +555,89 @@ mod rules {
     }
 
     #[test]
+    fn a_resource_is_managed_when_any_identifying_value_of_its_type_is_in_a_state() {
+        let json = serde_json::json!({"version": 4, "terraform_version": "1.9.8", "serial": 1, "lineage": "l",
+            "resources": [
+                {"mode": "managed", "type": "aws_s3_bucket", "name": "logs",
+                 "provider": "provider[\"registry.terraform.io/hashicorp/aws\"]",
+                 "instances": [{"attributes": {"id": "dg-logs", "bucket": "dg-logs", "arn": "arn:aws:s3:::dg-logs"}}]},
+                {"mode": "managed", "type": "aws_iam_role", "name": "ci",
+                 "provider": "provider[\"registry.terraform.io/hashicorp/aws\"]",
+                 "instances": [{"attributes": {"id": "dg-ci", "name": "dg-ci", "unique_id": "AROA1"}}]},
+                {"mode": "managed", "type": "azurerm_resource_group", "name": "rg",
+                 "provider": "provider[\"registry.terraform.io/hashicorp/azurerm\"]",
+                 "instances": [{"attributes": {"id": "/subscriptions/x/resourceGroups/dg-rg", "name": "dg-rg"}}]}]});
+        let states = [driftguard_engine::tfstate::parse("t", json.to_string().as_bytes()).unwrap()];
+        let managed = Managed::of(&states);
+        let resource = |resource_type, id: &str, name: &str| Resource {
+            resource_type,
+            id: id.to_owned(),
+            name: name.to_owned(),
+            ..bucket_ten_hours_old()
+        };
+        for (resource, expected) in [
+            (resource(JanitorTarget::AwsS3Bucket, "dg-logs", "dg-logs"), true),
+            // By name alone (an IAM role is listed by name, its id is AWS's unique id).
+            (resource(JanitorTarget::AwsIamRole, "AROA9", "dg-ci"), true),
+            (resource(JanitorTarget::AwsIamRole, "AROA1", "other"), false),
+            // Same value, another type: not this one.
+            (resource(JanitorTarget::AwsIamRole, "dg-logs", "dg-logs"), false),
+            (resource(JanitorTarget::AwsS3Bucket, "dg-logs2", "dg-logs2"), false),
+            (resource(JanitorTarget::AzurermResourceGroup, "/subscriptions/x/resourceGroups/dg-rg", "dg-rg"), true),
+        ] {
+            assert_eq!(managed.manages(&resource), expected, "{resource:?}");
+        }
+        // What a resource group holds is matched by its ARM id, whatever the case.
+        assert!(managed.holds("/SUBSCRIPTIONS/X/RESOURCEGROUPS/DG-RG"));
+        assert!(!managed.holds("/subscriptions/x/resourceGroups/dg-other"));
+        assert!(!Managed::default().manages(&bucket_ten_hours_old()));
+    }
+
+    #[test]
+    fn a_plan_applies_exactly_its_unchanged_items_in_verified_accounts() {
+        use crate::plan::{Refusal, check, make};
+        let policy = compiled(&simple_params("Environment", "production", 1));
+        let named = |id: &str, account: &str| Resource {
+            id: id.to_owned(),
+            name: id.to_owned(),
+            account: account.to_owned(),
+            ..bucket_ten_hours_old()
+        };
+        let listed = [
+            named("dg-a", ACCOUNTS[0]),
+            named("dg-b", ACCOUNTS[0]),
+            named("dg-c", ACCOUNTS[0]),
+            named("dg-d", ACCOUNTS[1]),
+        ];
+        let delete = Decision::Delete { workdir: None };
+        let held = Decision::Held { cap: crate::CapHit::PerRun { limit: 4 } };
+        let plan = make(&policy, &listed, &[delete.clone(), delete.clone(), delete.clone(), delete], now());
+        assert_eq!(plan.items.len(), 4);
+        assert_eq!(plan.policy_hash, policy.hash());
+        let with_held = make(&policy, &listed[..1], &[held], now());
+        assert!(with_held.items.is_empty());
+        assert_eq!(with_held.held.len(), 1, "a held candidate is shown, never planned");
+
+        // Now: dg-a unchanged; dg-b retagged as protected; dg-c gone; dg-d's account refused.
+        let mut protected = named("dg-b", ACCOUNTS[0]);
+        protected.tags.insert("Environment".into(), "production".into());
+        let now_listed = [named("dg-a", ACCOUNTS[0]), protected];
+        let reached = |resource: &Resource| resource.account == ACCOUNTS[0];
+        let (chosen, refused) = check(&policy, &plan, &now_listed, reached);
+        assert_eq!(chosen.into_iter().collect::<Vec<_>>(), vec![0]);
+        let refused: Vec<(String, Refusal)> =
+            refused.into_iter().map(|(item, refusal)| (item.resource.id, refusal)).collect();
+        assert_eq!(
+            refused,
+            vec![
+                ("dg-b".to_owned(), Refusal::Changed(1)),
+                ("dg-c".to_owned(), Refusal::Gone),
+                ("dg-d".to_owned(), Refusal::AccountRefused),
+            ]
+        );
+    }
+
+    #[test]
     fn a_mark_counts_only_when_the_store_made_it() {
         for (state, trusted) in [
             (None, false),
