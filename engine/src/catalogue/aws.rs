@@ -38,19 +38,7 @@ fn expected_flag(f: &Fix<'_>) -> Option<bool> {
 }
 
 /// What every entry of this file shares.
-const AWS: Entry = Entry {
-    provider: Provider::Aws,
-    resource_type: "",
-    service: "",
-    scope: Scope::Regional,
-    identity: &["id"],
-    listing: None,
-    details: &[],
-    attributes: &[],
-    tags: None,
-    unmanaged: false,
-    janitor: None,
-};
+const AWS: Entry = Entry::blank(Provider::Aws, Scope::Regional, &["id"]);
 
 // aws_instance ---------------------------------------------------------------------------
 

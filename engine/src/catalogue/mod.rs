@@ -145,6 +145,24 @@ pub struct Entry {
 }
 
 impl Entry {
+    /// An entry that is listed nowhere, compares nothing and deletes nothing: the base the
+    /// per-cloud files fill in.
+    pub(super) const fn blank(provider: Provider, scope: Scope, identity: &'static [&'static str]) -> Entry {
+        Entry {
+            provider,
+            resource_type: "",
+            service: "",
+            scope,
+            identity,
+            listing: None,
+            details: &[],
+            attributes: &[],
+            tags: None,
+            unmanaged: false,
+            janitor: None,
+        }
+    }
+
     /// Whether drift detection compares this type.
     pub fn compared(&self) -> bool {
         self.listing.is_some()

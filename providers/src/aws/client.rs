@@ -60,6 +60,21 @@ impl AwsClient {
         }
     }
 
+    /// Whether an instance's termination protection is on (`DescribeInstances` does not
+    /// say): drift collection compares it, the janitor reads it before deciding and again
+    /// before terminating.
+    pub(crate) async fn termination_protected(&self, id: &str) -> Result<bool, CallError> {
+        let answer = send!(
+            self,
+            "ec2:DescribeInstanceAttribute",
+            self.ec2
+                .describe_instance_attribute()
+                .instance_id(id)
+                .attribute(aws_sdk_ec2::types::InstanceAttributeName::DisableApiTermination)
+        )?;
+        Ok(answer.disable_api_termination().and_then(aws_sdk_ec2::types::AttributeBooleanValue::value).unwrap_or(false))
+    }
+
     /// Every DB instance, all pages.
     pub(crate) async fn all_databases(&self) -> Result<Vec<aws_sdk_rds::types::DbInstance>, CallError> {
         let mut out = Vec::new();

@@ -90,21 +90,6 @@ impl AwsClient {
         }
     }
 
-    /// Whether termination protection is on (not part of `DescribeInstances`).
-    async fn termination(
-        &self,
-        id: &str,
-    ) -> Result<aws_sdk_ec2::operation::describe_instance_attribute::DescribeInstanceAttributeOutput, CallError> {
-        send!(
-            self,
-            "ec2:DescribeInstanceAttribute",
-            self.ec2()
-                .describe_instance_attribute()
-                .instance_id(id)
-                .attribute(aws_sdk_ec2::types::InstanceAttributeName::DisableApiTermination)
-        )
-    }
-
     async fn instances(&self) -> Result<Vec<Normalized>, CallError> {
         let instances = self.live_instances().await?;
         let instances: Vec<&aws_sdk_ec2::types::Instance> =
@@ -113,8 +98,10 @@ impl AwsClient {
         // bounds the rate), answers kept in the listing's order.
         // The futures are made first, then streamed: a closure inside the stream would make
         // the collector's future fail `Send` (a higher-ranked lifetime the compiler cannot prove).
-        let reads: Vec<_> =
-            instances.iter().map(|instance| self.termination(instance.instance_id().unwrap_or_default())).collect();
+        let reads: Vec<_> = instances
+            .iter()
+            .map(|instance| self.termination_protected(instance.instance_id().unwrap_or_default()))
+            .collect();
         let terminations: Vec<Result<_, CallError>> = stream::iter(reads).buffered(READS_IN_FLIGHT).collect().await;
         let mut out = Vec::new();
         for (instance, termination) in instances.into_iter().zip(terminations) {
@@ -132,15 +119,7 @@ impl AwsClient {
             // Terraform records the profile's name; the API returns its ARN.
             let profile = instance.iam_instance_profile().and_then(|p| p.arn()).and_then(|arn| arn.rsplit('/').next());
             a.insert("iam_instance_profile".into(), scalar(Value::from(profile.map(str::to_owned))));
-            a.insert(
-                "disable_api_termination".into(),
-                Value::Bool(
-                    termination
-                        .disable_api_termination()
-                        .and_then(aws_sdk_ec2::types::AttributeBooleanValue::value)
-                        .unwrap_or(false),
-                ),
-            );
+            a.insert("disable_api_termination".into(), Value::Bool(termination));
             let tokens = instance.metadata_options().and_then(|m| m.http_tokens()).map(|t| t.as_str().to_owned());
             a.insert("metadata_options.http_tokens".into(), scalar(Value::from(tokens)));
             let monitoring = instance.monitoring().and_then(|m| m.state()).is_some_and(|s| s.as_str() == "enabled");

@@ -236,7 +236,7 @@ impl AwsClient {
             if let Some(owner) = owner {
                 listed.guards.push(Guard::OwnedBy { owner });
             } else if termination_reads.is_some_and(|prefix| name.starts_with(prefix))
-                && self.termination_protected(id).await?
+                && self.still_termination_protected(id).await?
             {
                 listed.guards.push(Guard::TerminationProtection);
             }
@@ -245,23 +245,12 @@ impl AwsClient {
         Ok(out)
     }
 
-    async fn termination_protected(&self, id: &str) -> Result<bool, CallError> {
-        let answer = send!(
-            self,
-            "ec2:DescribeInstanceAttribute",
-            self.ec2()
-                .describe_instance_attribute()
-                .instance_id(id)
-                .attribute(aws_sdk_ec2::types::InstanceAttributeName::DisableApiTermination)
-        );
-        match answer {
-            Ok(answer) => Ok(answer
-                .disable_api_termination()
-                .and_then(aws_sdk_ec2::types::AttributeBooleanValue::value)
-                .unwrap_or(false)),
+    /// Termination protection, where a terminated instance has none to guard.
+    async fn still_termination_protected(&self, id: &str) -> Result<bool, CallError> {
+        match self.termination_protected(id).await {
             // Terminated between the listing and now: nothing to guard.
             Err(error) if error.is_not_found() => Ok(false),
-            Err(error) => Err(error),
+            answer => answer,
         }
     }
 
@@ -385,7 +374,7 @@ impl AwsClient {
     async fn delete_instance(&self, resource: &Resource, options: &DeleteOptions) -> Result<(), CallError> {
         let id = resource.id.as_str();
         // Read again right before terminating: protection switched on since the listing wins.
-        if self.termination_protected(id).await? {
+        if self.still_termination_protected(id).await? {
             if !options.ec2_disable_termination_protection {
                 return Err(CallError::local(
                     "ec2:TerminateInstances",

@@ -4,8 +4,6 @@
 //! `Retry-After`) and keeps the bearer token out of azure_core's logs, and the
 //! classification of every error for DriftGuard's one retry loop.
 
-use std::future::Future;
-use std::pin::Pin;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -91,11 +89,6 @@ impl ServicePrincipal {
 /// What the Authorization header holds while the request goes through azure_core's
 /// policies (see [`RedactBearer`]).
 const REDACTED: &str = "[redacted]";
-
-/// A boxed future as `async_trait` writes it: azure_core's traits are `async_trait`
-/// traits, and the async-trait crate is not a dependency here, so the two impls below are
-/// written in its expanded form.
-type Boxed<'a, T> = Pin<Box<dyn Future<Output = azure_core::Result<T>> + Send + 'a>>;
 
 /// How long the service asked us to wait, when it said: `retry-after-ms`,
 /// `x-ms-retry-after-ms` or `Retry-After` (seconds or an HTTP date), in azure_core's order.
@@ -230,27 +223,14 @@ impl std::fmt::Debug for StaticToken {
     }
 }
 
+#[async_trait::async_trait]
 impl TokenCredential for StaticToken {
-    fn get_token<'life0, 'life1, 'life2, 'async_trait>(
-        &'life0 self,
-        _scopes: &'life1 [&'life2 str],
-    ) -> Boxed<'async_trait, AccessToken>
-    where
-        'life0: 'async_trait,
-        'life1: 'async_trait,
-        'life2: 'async_trait,
-        Self: 'async_trait,
-    {
-        let token = self.0.clone();
-        Box::pin(async move { Ok(token) })
+    async fn get_token(&self, _scopes: &[&str]) -> azure_core::Result<AccessToken> {
+        Ok(self.0.clone())
     }
 
-    fn clear_cache<'life0, 'async_trait>(&'life0 self) -> Boxed<'async_trait, ()>
-    where
-        'life0: 'async_trait,
-        Self: 'async_trait,
-    {
-        Box::pin(async { Ok(()) })
+    async fn clear_cache(&self) -> azure_core::Result<()> {
+        Ok(())
     }
 }
 
@@ -273,34 +253,21 @@ impl std::fmt::Debug for Bearer {
 #[derive(Debug)]
 pub(super) struct RedactBearer;
 
+#[async_trait::async_trait]
 impl Policy for RedactBearer {
-    fn send<'life0, 'life1, 'life2, 'life3, 'async_trait>(
-        &'life0 self,
-        ctx: &'life1 Context,
-        request: &'life2 mut Request,
-        next: &'life3 [Arc<dyn Policy>],
-    ) -> Boxed<'async_trait, Response>
-    where
-        'life0: 'async_trait,
-        'life1: 'async_trait,
-        'life2: 'async_trait,
-        'life3: 'async_trait,
-        Self: 'async_trait,
-    {
-        Box::pin(async move {
-            let Some((policy, rest)) = next.split_first() else {
-                return Err(azure_core::Error::message(ErrorKind::Other, "no transport after the redaction policy"));
-            };
-            match request.headers().get_optional_string(&headers::AUTHORIZATION) {
-                Some(value) if value != REDACTED => {
-                    let mut ctx = ctx.clone();
-                    ctx.insert(Bearer(value));
-                    request.insert_header(headers::AUTHORIZATION, REDACTED);
-                    policy.send(&ctx, request, rest).await
-                }
-                _ => policy.send(ctx, request, rest).await,
+    async fn send(&self, ctx: &Context, request: &mut Request, next: &[Arc<dyn Policy>]) -> PolicyResult {
+        let Some((policy, rest)) = next.split_first() else {
+            return Err(azure_core::Error::message(ErrorKind::Other, "no transport after the redaction policy"));
+        };
+        match request.headers().get_optional_string(&headers::AUTHORIZATION) {
+            Some(value) if value != REDACTED => {
+                let mut ctx = ctx.clone();
+                ctx.insert(Bearer(value));
+                request.insert_header(headers::AUTHORIZATION, REDACTED);
+                policy.send(&ctx, request, rest).await
             }
-        })
+            _ => policy.send(ctx, request, rest).await,
+        }
     }
 }
 
@@ -332,33 +299,20 @@ impl ArmTransport {
     }
 }
 
+#[async_trait::async_trait]
 impl Policy for ArmTransport {
-    fn send<'life0, 'life1, 'life2, 'life3, 'async_trait>(
-        &'life0 self,
-        ctx: &'life1 Context,
-        request: &'life2 mut Request,
-        _next: &'life3 [Arc<dyn Policy>],
-    ) -> Boxed<'async_trait, Response>
-    where
-        'life0: 'async_trait,
-        'life1: 'async_trait,
-        'life2: 'async_trait,
-        'life3: 'async_trait,
-        Self: 'async_trait,
-    {
-        Box::pin(async move {
-            let bearer = ctx.get::<Bearer>().cloned();
-            if let Some(Bearer(value)) = bearer {
-                request.insert_header(headers::AUTHORIZATION, value);
-            }
-            let result = tokio::time::timeout(REQUEST_TIMEOUT, self.exchange(request)).await;
-            request.insert_header(headers::AUTHORIZATION, REDACTED);
-            result.unwrap_or_else(|_| {
-                Err(azure_core::Error::message(
-                    ErrorKind::Io,
-                    format!("no complete answer within {} s", REQUEST_TIMEOUT.as_secs()),
-                ))
-            })
+    async fn send(&self, ctx: &Context, request: &mut Request, _next: &[Arc<dyn Policy>]) -> PolicyResult {
+        let bearer = ctx.get::<Bearer>().cloned();
+        if let Some(Bearer(value)) = bearer {
+            request.insert_header(headers::AUTHORIZATION, value);
+        }
+        let result = tokio::time::timeout(REQUEST_TIMEOUT, self.exchange(request)).await;
+        request.insert_header(headers::AUTHORIZATION, REDACTED);
+        result.unwrap_or_else(|_| {
+            Err(azure_core::Error::message(
+                ErrorKind::Io,
+                format!("no complete answer within {} s", REQUEST_TIMEOUT.as_secs()),
+            ))
         })
     }
 }
