@@ -6,8 +6,8 @@
 use chrono::{DateTime, Utc};
 use driftguard_engine::audit::{AuditEventName, AuditRecord, Outcome};
 use driftguard_engine::finding::{self, Context, Effect, Event, Hold, Machine, State};
-use driftguard_engine::model::{FindingKind, Provider, Step};
-use driftguard_engine::next::{Seen, ignored, next_event};
+use driftguard_engine::model::{FindingKind, Provider};
+use driftguard_engine::next::{Seen, context, ignored, next_event};
 use driftguard_engine::policy::Policy;
 use driftguard_engine::remediation::RemediationCall;
 use driftguard_engine::report::{DetectedDrift, ReportFinding};
@@ -271,25 +271,7 @@ impl<'a> Runner<'a> {
     }
 
     fn context(&self, tracked: &Tracked) -> Context<'a> {
-        let drift = &tracked.drift;
-        let environment = self.policy.environment(drift.provider, &drift.account, &drift.tags);
-        let (steps, max_attempts) = tracked
-            .machine
-            .flow
-            .as_deref()
-            .and_then(|name| self.policy.flow_named(name))
-            .map_or((&[][..], 1), |flow| (flow.steps.as_slice(), flow.max_attempts));
-        Context {
-            steps,
-            max_attempts,
-            dry_run: self.info.dry_run,
-            protected: self.policy.protection().protected_by(&tracked.drift.tags),
-            remediation_allowed: tracked
-                .machine
-                .severity
-                .is_some_and(|severity| self.policy.remediation().allows(environment, severity)),
-            remediations_left: self.remediations_left,
-        }
+        context(self.policy, &tracked.machine, &tracked.drift, self.info.dry_run, self.remediations_left)
     }
 
     /// Closes the effects of transitions a crashed run persisted but did not complete.
@@ -654,9 +636,4 @@ pub fn machine_of(record: &FindingRecord) -> Result<Machine, RunError> {
     };
     let ack_until = record.detail.get("ack_until").and_then(|v| v.as_str()).and_then(|t| t.parse().ok());
     Ok(Machine { state, attempts: record.attempts, severity, flow: record.flow.clone(), ack_until })
-}
-
-/// Steps of the flow with this name (empty when the policy no longer has it).
-pub fn steps_of<'p>(policy: &'p Policy, flow: Option<&str>) -> &'p [Step] {
-    flow.and_then(|name| policy.flow_named(name)).map_or(&[], |flow| flow.steps.as_slice())
 }

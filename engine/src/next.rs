@@ -5,8 +5,8 @@
 
 use chrono::{DateTime, Utc};
 
-use crate::finding::{Event, Machine, State};
-use crate::model::FindingKind;
+use crate::finding::{Context, Event, Machine, State};
+use crate::model::{FindingKind, Step};
 use crate::policy::{Policy, Subject};
 use crate::report::DetectedDrift;
 
@@ -83,6 +83,36 @@ pub fn next_event(policy: &Policy, machine: &Machine, seen: &Seen<'_>) -> Option
             return None;
         }
     })
+}
+
+/// The context a finding's events are stepped in: its flow's steps and attempt budget, and
+/// the guards the policy sets on it (a protected tag; `remediation.allow` for its
+/// environment and severity), with the run's simulation switch and remaining cap.
+pub fn context<'p>(
+    policy: &'p Policy,
+    machine: &Machine,
+    drift: &DetectedDrift,
+    dry_run: bool,
+    remediations_left: u32,
+) -> Context<'p> {
+    let environment = policy.environment(drift.provider, &drift.account, &drift.tags);
+    let max_attempts =
+        machine.flow.as_deref().and_then(|name| policy.flow_named(name)).map_or(1, |flow| flow.max_attempts);
+    Context {
+        steps: steps(policy, machine.flow.as_deref()),
+        max_attempts,
+        dry_run,
+        protected: policy.protection().protected_by(&drift.tags),
+        remediation_allowed: machine
+            .severity
+            .is_some_and(|severity| policy.remediation().allows(environment, severity)),
+        remediations_left,
+    }
+}
+
+/// The steps of the flow with this name (none when the policy no longer has it).
+pub fn steps<'p>(policy: &'p Policy, flow: Option<&str>) -> &'p [Step] {
+    flow.and_then(|name| policy.flow_named(name)).map_or(&[], |flow| flow.steps.as_slice())
 }
 
 /// An ignore rule covers this attribute's drift (ignore rules name attributes, so they

@@ -4,6 +4,7 @@
 
 use std::collections::BTreeSet;
 
+use driftguard_engine::catalogue;
 use driftguard_engine::tfstate::StateFile;
 
 use crate::Resource;
@@ -17,15 +18,16 @@ pub struct Managed {
     values_lower: BTreeSet<String>,
 }
 
-/// The state attributes that identify an instance in some provider or other.
-const IDENTIFYING: [&str; 5] = ["id", "bucket", "identifier", "name", "arn"];
-
 impl Managed {
     /// What these states manage.
     pub fn of(states: &[StateFile]) -> Self {
+        // The state attributes that identify an instance of any type of the catalogue,
+        // applied to every instance of every type (a wider net only keeps more out).
+        let identifying: BTreeSet<&str> =
+            catalogue::entries().flat_map(|entry| entry.identity.iter().copied()).collect();
         let mut ids = BTreeSet::new();
         for resource in states.iter().flat_map(|state| &state.resources) {
-            for key in IDENTIFYING {
+            for &key in &identifying {
                 if let Some(value) = resource.attributes.get(key).and_then(serde_json::Value::as_str)
                     && !value.is_empty()
                 {

@@ -195,6 +195,23 @@ pub struct IllegalItemEvent {
     pub event: &'static str,
 }
 
+/// The reason of the `IacFailed` that ends a destroy a crash interrupted: not a failure
+/// of the destroy (the next run decides from what the cloud shows).
+pub const INTERRUPTED: &str = "interrupted";
+
+/// A deletion that a transition settles, for the metrics: which phase (`iac`, `api`) and
+/// how it ended (`succeeded`, `failed`). Who removed a resource is read off the state it
+/// left from; an interrupted destroy is neither.
+pub fn deletion_outcome(from: Option<ItemState>, event: &ItemEvent) -> Option<(&'static str, &'static str)> {
+    match (from, event) {
+        (Some(ItemState::Verifying | ItemState::Phase1), ItemEvent::Gone) => Some(("iac", "succeeded")),
+        (_, ItemEvent::IacFailed { reason }) if reason != INTERRUPTED => Some(("iac", "failed")),
+        (Some(ItemState::Phase2), ItemEvent::Gone | ItemEvent::ApiDeleted) => Some(("api", "succeeded")),
+        (_, ItemEvent::ApiFailed { .. }) => Some(("api", "failed")),
+        _ => None,
+    }
+}
+
 /// The pure step: `None` is an item not yet known to the store. Under `dry_run` the same
 /// states are reached, but no effect mutates: the destroy and the deletion are only
 /// recorded (their `Would…` twins), and a simulated destroy is not checked afterwards.

@@ -17,7 +17,7 @@ use driftguard_engine::tfstate::StateFile;
 
 use crate::decide::{Decision, fingerprint};
 use crate::known::Managed;
-use crate::machine::{ItemEvent, ItemState};
+use crate::machine::{INTERRUPTED, ItemEvent, ItemState};
 use crate::{Resource, Skip, Verdict, select};
 
 /// Whether a mark tag on a resource in this store state was written by this janitor: the
@@ -89,8 +89,9 @@ pub enum Recheck {
 }
 
 /// Every hard block again, on a fresh listing: `listed` is the resource as listed now
-/// (its `managed` flag set), `contents` what deleting it would delete too (an Azure
-/// resource group's resources), or why they could not be listed.
+/// (whether a state manages it is decided here, from `managed`), `contents` what deleting
+/// it would delete too (an Azure resource group's resources), or why they could not be
+/// listed.
 pub fn recheck(
     policy: &Policy,
     planned: &Resource,
@@ -100,6 +101,7 @@ pub fn recheck(
     now: DateTime<Utc>,
 ) -> Recheck {
     let Some(listed) = listed else { return Recheck::Gone };
+    let listed = &Resource { managed: managed.manages(listed), ..listed.clone() };
     match select(policy, listed, now) {
         Verdict::Skip(skip) => return Recheck::Block(skip.describe()),
         Verdict::Candidate { .. } if fingerprint(policy, listed) != fingerprint(policy, planned) => {
@@ -150,7 +152,7 @@ pub enum Resume {
 pub fn resume(state: ItemState, decision: &Decision) -> Resume {
     match decision {
         Decision::Delete { .. } => Resume::Finish(match state {
-            ItemState::Phase1 => Some(ItemEvent::IacFailed { reason: "interrupted".into() }),
+            ItemState::Phase1 => Some(ItemEvent::IacFailed { reason: INTERRUPTED.into() }),
             ItemState::Verifying => Some(ItemEvent::StillThere),
             _ => None,
         }),

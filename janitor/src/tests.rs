@@ -755,3 +755,27 @@ mod rules {
         assert_eq!(settle(&delete, None, false, None).unwrap().0, Outcome::Unknown);
     }
 }
+
+mod metrics {
+    use crate::machine::{INTERRUPTED, ItemEvent, ItemState, deletion_outcome};
+
+    #[test]
+    fn each_settled_deletion_counts_once_by_phase_and_outcome() {
+        let failed = |reason: &str| ItemEvent::IacFailed { reason: reason.to_owned() };
+        let api_failed = ItemEvent::ApiFailed { reason: "AccessDenied".to_owned() };
+        let cases = [
+            (Some(ItemState::Verifying), ItemEvent::Gone, Some(("iac", "succeeded"))),
+            (Some(ItemState::Phase1), ItemEvent::Gone, Some(("iac", "succeeded"))),
+            (Some(ItemState::Phase1), failed("exit 1"), Some(("iac", "failed"))),
+            (Some(ItemState::Phase1), failed(INTERRUPTED), None),
+            (Some(ItemState::Phase2), ItemEvent::Gone, Some(("api", "succeeded"))),
+            (Some(ItemState::Phase2), ItemEvent::ApiDeleted, Some(("api", "succeeded"))),
+            (Some(ItemState::Phase2), api_failed, Some(("api", "failed"))),
+            (Some(ItemState::Marked), ItemEvent::Gone, None),
+            (None, ItemEvent::Marked, None),
+        ];
+        for (from, event, expected) in cases {
+            assert_eq!(deletion_outcome(from, &event), expected, "{from:?} {event:?}");
+        }
+    }
+}

@@ -8,7 +8,7 @@ use std::time::Duration;
 use tokio::io::AsyncReadExt;
 
 /// How long an interrupted IaC command may take to stop before it is killed.
-pub const GRACE: Duration = Duration::from_secs(10);
+const GRACE: Duration = Duration::from_secs(10);
 
 /// The command to run: the policy's `janitor.iac`.
 #[derive(Debug, Clone, Copy)]

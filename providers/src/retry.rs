@@ -92,6 +92,12 @@ pub struct CallError {
 }
 
 impl CallError {
+    /// The answer without the operation (for records that name the operation already):
+    /// `code: message`.
+    pub fn reason(&self) -> String {
+        format!("{}: {}", self.code, self.message)
+    }
+
     /// The target does not exist (deleting it is then done; remediating it is moot).
     pub fn is_not_found(&self) -> bool {
         NOT_FOUND_CODES.contains(&self.code.as_str()) || self.code.ends_with(".NotFound")

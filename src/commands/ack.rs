@@ -9,7 +9,7 @@ use crate::audit;
 use crate::cli::Cli;
 use crate::exit::Exit;
 use crate::job::{load_for_action, open_store, run_record};
-use crate::runner::{machine_of, steps_of};
+use crate::runner::machine_of;
 
 /// Parses `--until`: a date (the acknowledgement runs to the end of that day, UTC) or an
 /// RFC 3339 date-time.
@@ -69,7 +69,7 @@ pub fn run(cli: &Cli, finding_id: &str, until: &str, reason: &str, by: Option<&s
         return Exit::Runtime;
     };
     let context = Context {
-        steps: steps_of(&policy, record.flow.as_deref()),
+        steps: driftguard_engine::next::steps(&policy, record.flow.as_deref()),
         max_attempts: 1,
         dry_run: true,
         protected: None,

@@ -30,7 +30,7 @@ use crate::cli::Cli;
 use crate::exit::Exit;
 use crate::job::accounts::{self, AwsReach, Checked};
 use crate::job::states::load_states;
-use crate::job::{JobEnv, load_for_action, open_store, run_record};
+use crate::job::{JobEnv, load_for_action, open_store, run_record, run_status};
 use crate::runner::{Executor, Failure, RunInfo, RunNotes, Runner};
 
 /// One account and region to collect; `global` collects S3 and IAM too (once per account).
@@ -63,8 +63,7 @@ fn targets(reached: &[AwsReach], region_only: Option<&str>) -> Vec<Target> {
 }
 
 /// (account, region) from an ARN; either may be empty (S3 and IAM are not regional).
-fn placement(resource: &Normalized, arn: Option<&str>) -> (Option<String>, Option<String>) {
-    let _ = resource;
+fn placement(arn: Option<&str>) -> (Option<String>, Option<String>) {
     let Some(arn) = arn else { return (None, None) };
     let parts: Vec<&str> = arn.splitn(6, ':').collect();
     if parts.len() < 6 {
@@ -103,8 +102,8 @@ fn place(states: &[StateFile], targets: &[Target], owners: &HashMap<&str, &str>,
             };
             let Some(normalized) = declared(resource) else { continue };
             let arn = resource.attributes.get("arn").and_then(serde_json::Value::as_str);
-            let (account, region) = placement(&normalized, arn);
-            let global_type = entry.scope == catalogue::Scope::Account;
+            let (account, region) = placement(arn);
+            let global_type = entry.scope() == Some(catalogue::Scope::Account);
             // A bucket is in the account whose listing holds it (bucket names are global).
             let listed_by = || {
                 (entry.listing == Some(catalogue::Listing::S3Buckets))
@@ -322,15 +321,8 @@ pub fn execute(
     if in_scope.is_empty() {
         return Err("driftguard detect: the policy lists no AWS account (providers.aws) in this job's scope".to_owned());
     }
-    let mut checked = Checked::default();
-    let mut reached = Vec::new();
-    for result in accounts::verify_aws(runtime, env, policy, &in_scope) {
-        checked.note(result.as_ref().map(|reach| &reach.verified));
-        match result {
-            Ok(reach) => reached.push(reach),
-            Err(refusal) => accounts::record_refusal(policy, &run_id, policy.dry_run(), &refusal),
-        }
-    }
+    let checks = accounts::verify_aws(runtime, env, policy, &in_scope);
+    let (reached, checked) = accounts::admit(policy, &run_id, checks, |reach| &reach.verified);
 
     // 3. Live state, every target of a verified account, before anything is decided.
     let targets = targets(&reached, env.region.as_deref());
@@ -482,8 +474,7 @@ pub fn execute(
     let counts = unsupported.iter().map(|(kind, count)| (kind.clone(), *count as u64)).collect();
     let report = DriftReport::new(&run_id, policy.hash(), policy.dry_run(), Utc::now(), entries)
         .with_coverage(counts, refused_accounts);
-    let run_status = if interrupted { "interrupted" } else { "succeeded" };
-    let _ = store.finish_run(&run_id, run_status, Utc::now());
+    let _ = store.finish_run(&run_id, run_status(false, interrupted), Utc::now());
     let outcome = if checked.refused.is_empty() { Outcome::Succeeded } else { Outcome::Failed };
     let mut finished = run_record(policy, &run_id, policy.dry_run(), AuditEventName::RunFinished, outcome);
     let mut reason = format!("{} findings", report.summary.total);

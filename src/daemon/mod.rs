@@ -41,7 +41,7 @@ use crate::cli::Cli;
 use crate::commands::{detect, janitor};
 use crate::exit::Exit;
 use crate::job::accounts::{Checked, Sessions};
-use crate::job::{self, JobEnv, compile_policy, load_for_action};
+use crate::job::{self, JobEnv, compile_policy, load_for_action, run_status};
 use crate::runner::Escalation;
 
 /// Longest pause between two turns of the main loop (heartbeat, watchdog).
@@ -428,11 +428,7 @@ impl<'c> Daemon<'c> {
         match result {
             JobResult::NotStarted => {}
             JobResult::Detect(Ok(outcome)) => {
-                let result = match (outcome.checked.refused.is_empty(), outcome.interrupted) {
-                    (false, _) => "failed",
-                    (true, true) => "interrupted",
-                    (true, false) => "succeeded",
-                };
+                let result = run_status(!outcome.checked.refused.is_empty(), outcome.interrupted);
                 self.metrics.cycle(&job, result, seconds);
                 self.metrics.findings(&job, &outcome.report);
                 self.metrics.unsupported(&outcome.report);
@@ -455,12 +451,7 @@ impl<'c> Daemon<'c> {
                 });
             }
             JobResult::Janitor(Ok((tally, _listed))) => {
-                let outcome = match (tally.failed > 0, tally.interrupted) {
-                    (true, _) => "failed",
-                    (false, true) => "interrupted",
-                    (false, false) => "succeeded",
-                };
-                self.metrics.cycle(&job, outcome, seconds);
+                self.metrics.cycle(&job, run_status(tally.failed > 0, tally.interrupted), seconds);
                 self.metrics.deletions(&tally.deletions);
                 let refusals = self.identities(&tally.checked);
                 let mark_tag = self.policy.janitor().mark_tag.clone();

@@ -76,19 +76,19 @@ pub fn verify_aws(
 /// The operation that verifies an account of this cloud (the refusal record's action).
 fn operation(provider: Provider) -> &'static str {
     match provider {
-        Provider::Aws => "sts:GetCallerIdentity",
-        Provider::Gcp => "storage:ListBuckets",
-        Provider::Azure => "resources:GetSubscription",
+        Provider::Aws => driftguard_providers::aws::identity::VERIFY_OPERATION,
+        Provider::Gcp => driftguard_providers::gcp::janitor::VERIFY_OPERATION,
+        Provider::Azure => driftguard_providers::azure::janitor::VERIFY_OPERATION,
     }
 }
 
 /// Writes the record of a refused account.
-pub fn record_refusal(policy: &Policy, run_id: &str, dry_run: bool, refusal: &Refusal) {
+fn record_refusal(policy: &Policy, run_id: &str, refusal: &Refusal) {
     let outcome = match refusal {
         Refusal::Mismatch { .. } => Outcome::Blocked,
         Refusal::Unreachable { .. } => Outcome::Failed,
     };
-    let mut record = run_record(policy, run_id, dry_run, refusal.event(), outcome);
+    let mut record = run_record(policy, run_id, policy.dry_run(), refusal.event(), outcome);
     operation(refusal.provider()).clone_into(&mut record.action);
     record.provider = Some(refusal.provider().as_str().to_owned());
     record.account = Some(refusal.account().to_owned());
@@ -102,6 +102,26 @@ pub fn record_refusal(policy: &Policy, run_id: &str, dry_run: bool, refusal: &Re
         _ => format!("account {} refused: unreachable", refusal.account()),
     };
     audit::emit(&record, &message);
+}
+
+/// Keeps what the identity checks reached (each with its [`Verified`] account), in order;
+/// records every refusal. What a job builds adapters from.
+pub fn admit<T>(
+    policy: &Policy,
+    run_id: &str,
+    checks: Vec<Result<T, Refusal>>,
+    verified: impl Fn(&T) -> &Verified,
+) -> (Vec<T>, Checked) {
+    let mut admitted = Vec::new();
+    let mut checked = Checked::default();
+    for check in checks {
+        checked.note(check.as_ref().map(&verified));
+        match check {
+            Ok(reached) => admitted.push(reached),
+            Err(refusal) => record_refusal(policy, run_id, &refusal),
+        }
+    }
+    (admitted, checked)
 }
 
 /// What a job's identity checks found, for its outcome: the accounts verified and the

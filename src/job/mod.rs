@@ -215,6 +215,17 @@ fn lock_file(policy: &Policy, command: &str) -> Result<(std::fs::File, String), 
     Ok((file, path))
 }
 
+/// How a job run ended, one word for the store's `runs` row and the cycle metric: a run
+/// with any failure (a refused account included) failed, whether or not a stop request
+/// also cut it short.
+pub fn run_status(failed: bool, interrupted: bool) -> &'static str {
+    match (failed, interrupted) {
+        (true, _) => "failed",
+        (false, true) => "interrupted",
+        (false, false) => "succeeded",
+    }
+}
+
 /// An audit record for a run-level event.
 pub fn run_record(
     policy: &Policy,

@@ -8,7 +8,7 @@
 
 use serde_json::Value;
 
-use super::{Attribute, Entry, Fix, JanitorRole, Listing, Scope, TagCall};
+use super::{Attribute, Entry, Fix, JanitorRole, Listing, TagCall};
 use crate::drift::normalize::{
     RuleParts, RuleSource, boolean, declared_rules, number, parse_rule_atom, policy_document, protocol, string_set,
     strings, text,
@@ -38,7 +38,7 @@ fn expected_flag(f: &Fix<'_>) -> Option<bool> {
 }
 
 /// What every entry of this file shares.
-const AWS: Entry = Entry::blank(Provider::Aws, Scope::Regional, &["id"]);
+const AWS: Entry = Entry::blank(Provider::Aws, &["id"]);
 
 // aws_instance ---------------------------------------------------------------------------
 
@@ -118,8 +118,7 @@ fn permission(atom: &str, group_id: &str) -> Option<IpPermission> {
 }
 
 /// A rule someone added is revoked; a declared rule someone removed is authorised again.
-fn rule_fix(f: &Fix<'_>) -> Option<RemediationCall> {
-    let direction = if f.attribute == "ingress" { Direction::Ingress } else { Direction::Egress };
+fn rule_fix(f: &Fix<'_>, direction: Direction) -> Option<RemediationCall> {
     let (change, atom) = match (f.expected, f.actual) {
         (None, Some(Value::String(atom))) => (RuleChange::Revoke, atom),
         (Some(Value::String(atom)), None) => (RuleChange::Authorize, atom),
@@ -131,8 +130,16 @@ fn rule_fix(f: &Fix<'_>) -> Option<RemediationCall> {
 
 const SECURITY_GROUP: &[Attribute] = &[
     Attribute { path: "name", declared: |a| text(a, &["name"]), fix: None },
-    Attribute { path: "ingress", declared: |a| declared_rules(a, "ingress"), fix: Some(rule_fix) },
-    Attribute { path: "egress", declared: |a| declared_rules(a, "egress"), fix: Some(rule_fix) },
+    Attribute {
+        path: "ingress",
+        declared: |a| declared_rules(a, "ingress"),
+        fix: Some(|f| rule_fix(f, Direction::Ingress)),
+    },
+    Attribute {
+        path: "egress",
+        declared: |a| declared_rules(a, "egress"),
+        fix: Some(|f| rule_fix(f, Direction::Egress)),
+    },
 ];
 
 /// `-1` (all traffic) has no ports: Terraform writes them, AWS does not.
@@ -173,26 +180,20 @@ const VERSIONING: &[Attribute] = &[Attribute {
 }];
 
 /// The whole rule is one call; the finding carries only the attribute that drifted.
-fn encryption_fix(f: &Fix<'_>) -> Option<RemediationCall> {
-    let value = expected_text(f)?;
-    let setting = match f.attribute {
-        "rule.sse_algorithm" => EncryptionSetting::SseAlgorithm(value),
-        "rule.kms_master_key_id" => EncryptionSetting::KmsMasterKeyId(value),
-        _ => return None,
-    };
-    Some(AwsCall::BucketEncryption { bucket: f.id.to_owned(), setting }.into())
+fn encryption_fix(f: &Fix<'_>, setting: fn(String) -> EncryptionSetting) -> Option<RemediationCall> {
+    Some(AwsCall::BucketEncryption { bucket: f.id.to_owned(), setting: setting(expected_text(f)?) }.into())
 }
 
 const ENCRYPTION: &[Attribute] = &[
     Attribute {
         path: "rule.sse_algorithm",
         declared: |a| text(a, &["rule", "apply_server_side_encryption_by_default", "sse_algorithm"]),
-        fix: Some(encryption_fix),
+        fix: Some(|f| encryption_fix(f, EncryptionSetting::SseAlgorithm)),
     },
     Attribute {
         path: "rule.kms_master_key_id",
         declared: |a| text(a, &["rule", "apply_server_side_encryption_by_default", "kms_master_key_id"]),
-        fix: Some(encryption_fix),
+        fix: Some(|f| encryption_fix(f, EncryptionSetting::KmsMasterKeyId)),
     },
     Attribute {
         path: "rule.bucket_key_enabled",
@@ -202,57 +203,60 @@ const ENCRYPTION: &[Attribute] = &[
 ];
 
 /// Each flag is one call that writes the whole block (the executor keeps the other flags).
-const PUBLIC_ACCESS_FIX: fn(&Fix<'_>) -> Option<RemediationCall> = |f| {
-    let flag = PublicAccessFlag::parse(f.attribute)?;
+fn public_access_fix(f: &Fix<'_>, flag: PublicAccessFlag) -> Option<RemediationCall> {
     Some(AwsCall::BucketPublicAccess { bucket: f.id.to_owned(), flag, value: expected_flag(f)? }.into())
-};
+}
 
 const PUBLIC_ACCESS_BLOCK: &[Attribute] = &[
     Attribute {
         path: "block_public_acls",
         declared: |a| boolean(a.get("block_public_acls")),
-        fix: Some(PUBLIC_ACCESS_FIX),
+        fix: Some(|f| public_access_fix(f, PublicAccessFlag::BlockPublicAcls)),
     },
     Attribute {
         path: "block_public_policy",
         declared: |a| boolean(a.get("block_public_policy")),
-        fix: Some(PUBLIC_ACCESS_FIX),
+        fix: Some(|f| public_access_fix(f, PublicAccessFlag::BlockPublicPolicy)),
     },
     Attribute {
         path: "ignore_public_acls",
         declared: |a| boolean(a.get("ignore_public_acls")),
-        fix: Some(PUBLIC_ACCESS_FIX),
+        fix: Some(|f| public_access_fix(f, PublicAccessFlag::IgnorePublicAcls)),
     },
     Attribute {
         path: "restrict_public_buckets",
         declared: |a| boolean(a.get("restrict_public_buckets")),
-        fix: Some(PUBLIC_ACCESS_FIX),
+        fix: Some(|f| public_access_fix(f, PublicAccessFlag::RestrictPublicBuckets)),
     },
 ];
 
 // RDS and IAM ------------------------------------------------------------------------------
 
-const DB_FIX: fn(&Fix<'_>) -> Option<RemediationCall> = |f| {
-    let change = match f.attribute {
-        "publicly_accessible" => DbChange::PubliclyAccessible(expected_flag(f)?),
-        "deletion_protection" => DbChange::DeletionProtection(expected_flag(f)?),
-        "backup_retention_period" => {
-            DbChange::BackupRetentionPeriod(i32::try_from(f.expected.and_then(Value::as_i64)?).ok()?)
-        }
-        _ => return None,
-    };
-    Some(AwsCall::DbInstance { db_instance_id: f.id.to_owned(), change }.into())
-};
+/// One setting per call, applied immediately (the declared value, when it is one).
+fn db_fix(f: &Fix<'_>, change: Option<DbChange>) -> Option<RemediationCall> {
+    Some(AwsCall::DbInstance { db_instance_id: f.id.to_owned(), change: change? }.into())
+}
 
 const DB_INSTANCE: &[Attribute] = &[
     Attribute { path: "instance_class", declared: |a| text(a, &["instance_class"]), fix: None },
-    Attribute { path: "publicly_accessible", declared: |a| boolean(a.get("publicly_accessible")), fix: Some(DB_FIX) },
+    Attribute {
+        path: "publicly_accessible",
+        declared: |a| boolean(a.get("publicly_accessible")),
+        fix: Some(|f| db_fix(f, expected_flag(f).map(DbChange::PubliclyAccessible))),
+    },
     Attribute { path: "storage_encrypted", declared: |a| boolean(a.get("storage_encrypted")), fix: None },
-    Attribute { path: "deletion_protection", declared: |a| boolean(a.get("deletion_protection")), fix: Some(DB_FIX) },
+    Attribute {
+        path: "deletion_protection",
+        declared: |a| boolean(a.get("deletion_protection")),
+        fix: Some(|f| db_fix(f, expected_flag(f).map(DbChange::DeletionProtection))),
+    },
     Attribute {
         path: "backup_retention_period",
         declared: |a| number(a, &["backup_retention_period"]),
-        fix: Some(DB_FIX),
+        fix: Some(|f| {
+            let days = f.expected.and_then(Value::as_i64).and_then(|days| i32::try_from(days).ok());
+            db_fix(f, days.map(DbChange::BackupRetentionPeriod))
+        }),
     },
 ];
 
@@ -327,7 +331,6 @@ pub static ENTRIES: [Entry; 11] = [
     Entry {
         resource_type: "aws_s3_bucket",
         service: "s3",
-        scope: Scope::Account,
         identity: &["bucket", "id"],
         listing: Some(Listing::S3Buckets),
         details: &["s3:GetBucketLocation (when the listing gives no region)", "s3:GetBucketTagging"],
@@ -339,7 +342,6 @@ pub static ENTRIES: [Entry; 11] = [
     Entry {
         resource_type: "aws_s3_bucket_versioning",
         service: "s3",
-        scope: Scope::Account,
         identity: &["bucket"],
         listing: Some(Listing::S3Buckets),
         details: &["s3:GetBucketVersioning"],
@@ -349,7 +351,6 @@ pub static ENTRIES: [Entry; 11] = [
     Entry {
         resource_type: "aws_s3_bucket_server_side_encryption_configuration",
         service: "s3",
-        scope: Scope::Account,
         identity: &["bucket"],
         listing: Some(Listing::S3Buckets),
         details: &["s3:GetBucketEncryption"],
@@ -359,7 +360,6 @@ pub static ENTRIES: [Entry; 11] = [
     Entry {
         resource_type: "aws_s3_bucket_public_access_block",
         service: "s3",
-        scope: Scope::Account,
         identity: &["bucket"],
         listing: Some(Listing::S3Buckets),
         details: &["s3:GetPublicAccessBlock"],
@@ -381,7 +381,6 @@ pub static ENTRIES: [Entry; 11] = [
     Entry {
         resource_type: "aws_iam_role",
         service: "iam",
-        scope: Scope::Account,
         identity: &["name", "id"],
         listing: Some(Listing::IamRoles),
         details: &["iam:GetRole (tags, session duration)"],
@@ -395,7 +394,6 @@ pub static ENTRIES: [Entry; 11] = [
     Entry {
         resource_type: "aws_iam_policy",
         service: "iam",
-        scope: Scope::Account,
         identity: &["arn", "id"],
         listing: Some(Listing::IamPolicies),
         details: &["iam:GetPolicyVersion (the default document)"],

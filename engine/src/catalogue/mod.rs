@@ -55,17 +55,6 @@ pub enum Listing {
 }
 
 impl Listing {
-    /// Every listing, in the order collection runs them.
-    pub const ALL: [Listing; 7] = [
-        Listing::Ec2Instances,
-        Listing::Ec2SecurityGroups,
-        Listing::Ec2SecurityGroupRules,
-        Listing::RdsDbInstances,
-        Listing::S3Buckets,
-        Listing::IamRoles,
-        Listing::IamPolicies,
-    ];
-
     /// Where it runs: per region, or once per account.
     pub fn scope(self) -> Scope {
         match self {
@@ -83,8 +72,6 @@ impl Listing {
 pub struct Fix<'a> {
     /// The resource's cloud id.
     pub id: &'a str,
-    /// The drifted attribute path.
-    pub attribute: &'a str,
     /// The declared value (absent for a set element that appeared).
     pub expected: Option<&'a Value>,
     /// The live value (absent for a set element that went missing).
@@ -123,22 +110,22 @@ pub struct Entry {
     pub provider: Provider,
     /// The Terraform type.
     pub resource_type: &'static str,
-    /// The cloud service that serves it.
+    /// The cloud service that serves it (named by `driftguard coverage`).
     pub service: &'static str,
-    /// Where its instances live.
-    pub scope: Scope,
-    /// How a state names an instance: the first of these attributes that is a non-empty
-    /// string (the same value the live side uses as the id).
+    /// How a state names an instance: the first of these attributes that is a string (the
+    /// same value the live side uses as the id).
     pub identity: &'static [&'static str],
     /// How the live side is listed (`None`: not compared, e.g. a janitor-only type).
     pub listing: Option<Listing>,
-    /// The detail reads each listed instance costs (documentation, and the coverage report).
+    /// The detail reads each listed instance costs (named by `driftguard coverage`).
     pub details: &'static [&'static str],
     /// Compared attributes.
     pub attributes: &'static [Attribute],
     /// Tags are compared (`tags.*`), and restored with these calls.
     pub tags: Option<TagCall>,
-    /// Live instances in no state can be findings (when `detection.unmanaged` lists the type).
+    /// Live instances in no state are listed as their own resources, so they can be
+    /// unmanaged findings (`driftguard coverage` says so; `detection.unmanaged` chooses the
+    /// types that are reported).
     pub unmanaged: bool,
     /// The janitor may delete it.
     pub janitor: Option<JanitorRole>,
@@ -147,12 +134,11 @@ pub struct Entry {
 impl Entry {
     /// An entry that is listed nowhere, compares nothing and deletes nothing: the base the
     /// per-cloud files fill in.
-    pub(super) const fn blank(provider: Provider, scope: Scope, identity: &'static [&'static str]) -> Entry {
+    pub(super) const fn blank(provider: Provider, identity: &'static [&'static str]) -> Entry {
         Entry {
             provider,
             resource_type: "",
             service: "",
-            scope,
             identity,
             listing: None,
             details: &[],
@@ -166,6 +152,12 @@ impl Entry {
     /// Whether drift detection compares this type.
     pub fn compared(&self) -> bool {
         self.listing.is_some()
+    }
+
+    /// Where its instances are listed, for the compared types: per region or once per
+    /// account (its listing's).
+    pub fn scope(&self) -> Option<Scope> {
+        self.listing.map(Listing::scope)
     }
 
     /// The attribute with this path.
@@ -196,6 +188,10 @@ pub struct Coverage {
     pub provider: Provider,
     /// The Terraform type.
     pub resource_type: &'static str,
+    /// The cloud service that serves it.
+    pub service: &'static str,
+    /// The detail reads each listed instance costs, beyond its listing.
+    pub details: &'static [&'static str],
     /// Compared attribute paths (`tags.*` for every tag).
     pub attributes: Vec<&'static str>,
     /// The paths a safe call restores.
@@ -220,6 +216,8 @@ pub fn coverage() -> Vec<Coverage> {
             Coverage {
                 provider: entry.provider,
                 resource_type: entry.resource_type,
+                service: entry.service,
+                details: entry.details,
                 attributes,
                 remediation,
                 unmanaged: entry.unmanaged,
@@ -241,9 +239,6 @@ mod tests {
         for entry in entries() {
             assert!(seen.insert(entry.resource_type), "{} twice", entry.resource_type);
             assert!(!entry.identity.is_empty(), "{}: no identity", entry.resource_type);
-            if let Some(listing) = entry.listing {
-                assert_eq!(listing.scope(), entry.scope, "{}: scope and listing disagree", entry.resource_type);
-            }
             let paths: BTreeSet<&str> = entry.attributes.iter().map(|a| a.path).collect();
             assert_eq!(paths.len(), entry.attributes.len(), "{}: an attribute twice", entry.resource_type);
         }

@@ -1,6 +1,7 @@
-//! One normal form for both sides. The functions here are used by the declared side
-//! (Terraform state, below) and by the live collectors in the providers crate, so that
-//! the same value can only ever be written one way.
+//! One normal form for both sides. The helpers here are shared by the catalogue's
+//! declared-side normalisers (`catalogue/aws.rs`, over Terraform state attributes) and by
+//! the live collectors in the providers crate, so that the same value can only ever be
+//! written one way.
 
 use serde_json::{Map, Value};
 

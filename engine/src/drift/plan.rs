@@ -27,6 +27,6 @@ pub fn actions(finding: &DetectedDrift) -> Vec<RemediationCall> {
             Some(_) => Vec::new(),
         };
     }
-    let fix = Fix { id, attribute, expected: finding.expected.as_ref(), actual: finding.actual.as_ref() };
+    let fix = Fix { id, expected: finding.expected.as_ref(), actual: finding.actual.as_ref() };
     entry.attribute(attribute).and_then(|a| a.fix).and_then(|build| build(&fix)).into_iter().collect()
 }

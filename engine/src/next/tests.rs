@@ -26,6 +26,14 @@ classification:
   ignore:
     - resource_type: aws_instance
       attribute: monitoring
+remediation:
+  allow:
+    - environment: [sandbox]
+      severity: [low, critical]
+protection:
+  tags:
+    - key: Environment
+      values: [production]
 flows:
   - name: fix-sandbox
     match: { environment: [sandbox] }
@@ -176,4 +184,39 @@ fn each_state_meets_the_event_the_run_has_seen() {
     for (case, machine, seen, expected) in cases {
         assert_eq!(next_event(&policy, &machine, &seen), expected, "{case}");
     }
+}
+
+#[test]
+fn the_context_carries_the_flow_and_every_guard_the_policy_sets() {
+    let policy = policy();
+    let cases = [
+        // (account, tags, severity, protected, remediation allowed)
+        ("111111111111", &[][..], Some(Severity::Low), None, true),
+        ("111111111111", &[][..], Some(Severity::Medium), None, false),
+        ("111111111111", &[][..], None, None, false),
+        ("222222222222", &[][..], Some(Severity::Critical), None, false),
+        ("222222222222", &[("Environment", "sandbox")][..], Some(Severity::Critical), None, true),
+        (
+            "111111111111",
+            &[("Environment", "production")][..],
+            Some(Severity::Low),
+            Some(("Environment".to_owned(), "production".to_owned())),
+            false,
+        ),
+    ];
+    for (account, tags, severity, protected, allowed) in cases {
+        let drift = drift(account, "instance_type", tags);
+        let machine = Machine { severity, ..machine(State::Planned) };
+        let context = context(&policy, &machine, &drift, true, 3);
+        assert_eq!(context.protected, protected, "{account} {tags:?}");
+        assert_eq!(context.remediation_allowed, allowed, "{account} {tags:?} {severity:?}");
+        assert_eq!(context.steps.len(), 5, "the fix-sandbox flow");
+        assert!(context.dry_run);
+        assert_eq!(context.remediations_left, 3);
+    }
+    let gone = Machine { flow: Some("no-longer-in-the-policy".into()), ..machine(State::Planned) };
+    let drift = drift("111111111111", "instance_type", &[]);
+    let context = context(&policy, &gone, &drift, false, 0);
+    assert!(context.steps.is_empty());
+    assert_eq!(context.max_attempts, 1);
 }

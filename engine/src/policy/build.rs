@@ -8,9 +8,9 @@ use sha2::{Digest, Sha256};
 
 use super::checks::{parse_cron, parse_duration, parse_glob, parse_regex};
 use super::compiled::{
-    Account, AssumeRole, Classification, ClassificationRule, DEFAULT_REQUESTS_PER_SECOND, DaemonSettings, Detection,
-    Flow, IacCommand, Identity, Janitor, Matcher, Policy, Protection, Remediation, Retry, Schedule, StateSource,
-    Webhook,
+    Account, AssumeRole, Classification, ClassificationRule, DaemonSettings, Detection, Flow, IacCommand, Identity,
+    Janitor, Matcher, Policy, Protection, Remediation, Retry, Schedule, StateSource, Webhook,
+    default_requests_per_second,
 };
 use super::diag::Seg;
 use super::raw::{self, PolicyFile, StateBackend};
@@ -62,11 +62,7 @@ impl Builder {
 
     fn accounts(file: &PolicyFile) -> Vec<Account> {
         let allow = &file.janitor.delete_allowlist;
-        let rate = |provider: Provider, set: Option<u32>| {
-            set.unwrap_or_else(|| {
-                DEFAULT_REQUESTS_PER_SECOND.iter().find(|(p, _)| *p == provider).map_or(20, |(_, rate)| *rate)
-            })
-        };
+        let rate = |provider: Provider, set: Option<u32>| set.unwrap_or_else(|| default_requests_per_second(provider));
         let mut out = Vec::new();
         for account in &file.providers.aws {
             let assume_role = account.assume_role.as_ref().map(|role| AssumeRole {

@@ -140,10 +140,7 @@ impl Policy {
 
     /// Most requests per second to one account, project or subscription.
     pub fn requests_per_second(&self, provider: Provider, account: &str) -> u32 {
-        self.account(provider, account).map_or_else(
-            || DEFAULT_REQUESTS_PER_SECOND.iter().find(|(p, _)| *p == provider).map_or(20, |(_, rate)| *rate),
-            |account| account.rate,
-        )
+        self.account(provider, account).map_or_else(|| default_requests_per_second(provider), |account| account.rate)
     }
 }
 
@@ -263,7 +260,7 @@ impl AssumeRole {
 
     /// The account the role lives in (the fifth field of its ARN).
     pub fn account(&self) -> Option<&str> {
-        self.role_arn.split(':').nth(4).filter(|id| !id.is_empty())
+        crate::identity::arn_account(&self.role_arn)
     }
 }
 
@@ -312,9 +309,15 @@ pub struct DaemonSettings {
     pub report_path: Option<std::path::PathBuf>,
 }
 
-/// Default request rates per second, per account, when the policy sets none.
-pub const DEFAULT_REQUESTS_PER_SECOND: [(Provider, u32); 3] =
-    [(Provider::Aws, 20), (Provider::Gcp, 50), (Provider::Azure, 10)];
+/// The request rate per second to one account when the policy sets none (Resource
+/// Manager budgets requests per subscription per hour, hence Azure's lower default).
+pub fn default_requests_per_second(provider: Provider) -> u32 {
+    match provider {
+        Provider::Aws => 20,
+        Provider::Gcp => 50,
+        Provider::Azure => 10,
+    }
+}
 
 /// What a matcher looks at.
 #[derive(Debug, Clone, Copy)]

@@ -5,7 +5,7 @@ pub mod checks;
 mod compile;
 mod compiled;
 pub mod diag;
-pub mod raw;
+pub(crate) mod raw;
 mod semantic;
 pub mod yaml;
 

@@ -6,8 +6,8 @@ use std::collections::HashMap;
 use super::checks::parse_duration;
 use super::diag::Seg;
 use super::diag::did_you_mean;
-use super::raw::{JanitorPhase, JanitorTarget, POLICY_VERSION, PolicyFile, StateBackend};
-use crate::model::Step;
+use super::raw::{POLICY_VERSION, PolicyFile, StateBackend};
+use crate::model::{JanitorPhase, JanitorTarget, Step};
 
 type Problems = Vec<(Vec<Seg>, String)>;
 

@@ -1,6 +1,7 @@
-//! The AWS client of one account and region: the SDK clients built from the account's
-//! verified session, the listings that drift collection and the janitor share, and the
-//! S3 state backend. Every call goes through [`crate::retry`].
+//! The AWS client of one account and region: the SDK clients built from an account's
+//! session (verified, for everything but reading an S3 state backend, whose bucket may
+//! live in an account of no job), the reads that drift collection and the janitor share,
+//! and the S3 state backend. Every call goes through [`crate::retry`].
 
 use crate::aws::identity::AwsSession;
 use crate::retry::{CallError, Calls};
@@ -124,12 +125,6 @@ impl AwsClient {
             .await
             .map(|data| data.into_bytes().to_vec())
             .map_err(|error| CallError { transient: true, ..CallError::local("s3:GetObject", error.to_string()) })
-    }
-
-    pub(crate) fn clients(
-        &self,
-    ) -> (&aws_sdk_ec2::Client, &aws_sdk_s3::Client, &aws_sdk_rds::Client, &aws_sdk_iam::Client) {
-        (&self.ec2, &self.s3, &self.rds, &self.iam)
     }
 
     pub(crate) fn ec2(&self) -> &aws_sdk_ec2::Client {

@@ -43,32 +43,31 @@ fn s3_tag(key: &str, value: &str, operation: &str) -> Result<s3::Tag, CallError>
 
 /// Makes one remediation call.
 pub async fn execute(aws: &AwsClient, call: &AwsCall) -> Result<(), CallError> {
-    let this = aws;
-    let (ec2_client, _, rds_client, iam_client) = aws.clients();
+    let (ec2_client, rds_client, iam_client) = (aws.ec2(), aws.rds(), aws.iam());
     match call {
         AwsCall::SecurityGroupRules { group_id, change, direction, permissions: rules } => {
             let rules = Some(permissions(rules));
             match (change, direction) {
                 (RuleChange::Revoke, Direction::Ingress) => send!(
-                    this,
+                    aws,
                     "ec2:RevokeSecurityGroupIngress",
                     ec2_client.revoke_security_group_ingress().group_id(group_id).set_ip_permissions(rules)
                 )
                 .map(drop),
                 (RuleChange::Authorize, Direction::Ingress) => send!(
-                    this,
+                    aws,
                     "ec2:AuthorizeSecurityGroupIngress",
                     ec2_client.authorize_security_group_ingress().group_id(group_id).set_ip_permissions(rules)
                 )
                 .map(drop),
                 (RuleChange::Revoke, Direction::Egress) => send!(
-                    this,
+                    aws,
                     "ec2:RevokeSecurityGroupEgress",
                     ec2_client.revoke_security_group_egress().group_id(group_id).set_ip_permissions(rules)
                 )
                 .map(drop),
                 (RuleChange::Authorize, Direction::Egress) => send!(
-                    this,
+                    aws,
                     "ec2:AuthorizeSecurityGroupEgress",
                     ec2_client.authorize_security_group_egress().group_id(group_id).set_ip_permissions(rules)
                 )
@@ -77,11 +76,11 @@ pub async fn execute(aws: &AwsClient, call: &AwsCall) -> Result<(), CallError> {
         }
         AwsCall::Ec2Tag { resource_id, tag: Tag { key, value: Some(value) } } => {
             let tag = ec2::Tag::builder().key(key).value(value).build();
-            send!(this, "ec2:CreateTags", ec2_client.create_tags().resources(resource_id).tags(tag)).map(drop)
+            send!(aws, "ec2:CreateTags", ec2_client.create_tags().resources(resource_id).tags(tag)).map(drop)
         }
         AwsCall::Ec2Tag { resource_id, tag: Tag { key, value: None } } => {
             let tag = ec2::Tag::builder().key(key).build();
-            send!(this, "ec2:DeleteTags", ec2_client.delete_tags().resources(resource_id).tags(tag)).map(drop)
+            send!(aws, "ec2:DeleteTags", ec2_client.delete_tags().resources(resource_id).tags(tag)).map(drop)
         }
         AwsCall::InstanceAttribute { instance_id, change } => {
             let request = ec2_client.modify_instance_attribute().instance_id(instance_id);
@@ -91,16 +90,16 @@ pub async fn execute(aws: &AwsClient, call: &AwsCall) -> Result<(), CallError> {
                 }
                 InstanceChange::SecurityGroups(groups) => request.set_groups(Some(groups.clone())),
             };
-            send!(this, "ec2:ModifyInstanceAttribute", request).map(drop)
+            send!(aws, "ec2:ModifyInstanceAttribute", request).map(drop)
         }
         AwsCall::InstanceMonitoring { instance_id, enabled: true } => {
-            send!(this, "ec2:MonitorInstances", ec2_client.monitor_instances().instance_ids(instance_id)).map(drop)
+            send!(aws, "ec2:MonitorInstances", ec2_client.monitor_instances().instance_ids(instance_id)).map(drop)
         }
         AwsCall::InstanceMonitoring { instance_id, enabled: false } => {
-            send!(this, "ec2:UnmonitorInstances", ec2_client.unmonitor_instances().instance_ids(instance_id)).map(drop)
+            send!(aws, "ec2:UnmonitorInstances", ec2_client.unmonitor_instances().instance_ids(instance_id)).map(drop)
         }
         AwsCall::InstanceMetadataTokens { instance_id, http_tokens } => send!(
-            this,
+            aws,
             "ec2:ModifyInstanceMetadataOptions",
             ec2_client
                 .modify_instance_metadata_options()
@@ -114,7 +113,7 @@ pub async fn execute(aws: &AwsClient, call: &AwsCall) -> Result<(), CallError> {
                 .status(s3::BucketVersioningStatus::from(status.as_str()))
                 .build();
             send!(
-                this,
+                aws,
                 "s3:PutBucketVersioning",
                 s3_client.put_bucket_versioning().bucket(bucket).versioning_configuration(configuration)
             )
@@ -123,7 +122,7 @@ pub async fn execute(aws: &AwsClient, call: &AwsCall) -> Result<(), CallError> {
         AwsCall::BucketPublicAccess { bucket, flag, value } => {
             let s3_client = bucket_client(aws, bucket).await?;
             // One finding is one flag: read the others so that only it changes.
-            let current = send!(this, "s3:GetPublicAccessBlock", s3_client.get_public_access_block().bucket(bucket))
+            let current = send!(aws, "s3:GetPublicAccessBlock", s3_client.get_public_access_block().bucket(bucket))
                 .map(Some)
                 .or_else(
                     |error| if error.code == "NoSuchPublicAccessBlockConfiguration" { Ok(None) } else { Err(error) },
@@ -151,7 +150,7 @@ pub async fn execute(aws: &AwsClient, call: &AwsCall) -> Result<(), CallError> {
                 ))
                 .build();
             send!(
-                this,
+                aws,
                 "s3:PutPublicAccessBlock",
                 s3_client.put_public_access_block().bucket(bucket).public_access_block_configuration(configuration)
             )
@@ -173,7 +172,7 @@ pub async fn execute(aws: &AwsClient, call: &AwsCall) -> Result<(), CallError> {
                 .build()
                 .map_err(|error| CallError::local("s3:PutBucketEncryption", error.to_string()))?;
             send!(
-                this,
+                aws,
                 "s3:PutBucketEncryption",
                 s3_client.put_bucket_encryption().bucket(bucket).server_side_encryption_configuration(configuration)
             )
@@ -182,7 +181,7 @@ pub async fn execute(aws: &AwsClient, call: &AwsCall) -> Result<(), CallError> {
         AwsCall::BucketTag { bucket, tag } => {
             let s3_client = bucket_client(aws, bucket).await?;
             // S3 tags are replaced as a whole: read, change one key, write back.
-            let current = send!(this, "s3:GetBucketTagging", s3_client.get_bucket_tagging().bucket(bucket))
+            let current = send!(aws, "s3:GetBucketTagging", s3_client.get_bucket_tagging().bucket(bucket))
                 .map(|output| output.tag_set().iter().map(|t| (t.key().to_owned(), t.value().to_owned())).collect())
                 .or_else(|error| if error.code == "NoSuchTagSet" { Ok(Vec::new()) } else { Err(error) })?;
             let mut tags: Vec<(String, String)> = current.into_iter().filter(|(k, _)| *k != tag.key).collect();
@@ -190,7 +189,7 @@ pub async fn execute(aws: &AwsClient, call: &AwsCall) -> Result<(), CallError> {
                 tags.push((tag.key.clone(), value.clone()));
             }
             if tags.is_empty() {
-                send!(this, "s3:DeleteBucketTagging", s3_client.delete_bucket_tagging().bucket(bucket)).map(drop)
+                send!(aws, "s3:DeleteBucketTagging", s3_client.delete_bucket_tagging().bucket(bucket)).map(drop)
             } else {
                 let mut tagging = s3::Tagging::builder();
                 for (k, v) in &tags {
@@ -198,7 +197,7 @@ pub async fn execute(aws: &AwsClient, call: &AwsCall) -> Result<(), CallError> {
                 }
                 let tagging =
                     tagging.build().map_err(|error| CallError::local("s3:PutBucketTagging", error.to_string()))?;
-                send!(this, "s3:PutBucketTagging", s3_client.put_bucket_tagging().bucket(bucket).tagging(tagging))
+                send!(aws, "s3:PutBucketTagging", s3_client.put_bucket_tagging().bucket(bucket).tagging(tagging))
                     .map(drop)
             }
         }
@@ -210,11 +209,11 @@ pub async fn execute(aws: &AwsClient, call: &AwsCall) -> Result<(), CallError> {
                 DbChange::DeletionProtection(flag) => request.deletion_protection(flag),
                 DbChange::BackupRetentionPeriod(days) => request.backup_retention_period(days),
             };
-            send!(this, "rds:ModifyDBInstance", request).map(drop)
+            send!(aws, "rds:ModifyDBInstance", request).map(drop)
         }
         AwsCall::DbTag { db_instance_id, tag } => {
             let described = send!(
-                this,
+                aws,
                 "rds:DescribeDBInstances",
                 rds_client.describe_db_instances().db_instance_identifier(db_instance_id)
             )?;
@@ -227,15 +226,11 @@ pub async fn execute(aws: &AwsClient, call: &AwsCall) -> Result<(), CallError> {
             match &tag.value {
                 Some(value) => {
                     let tag = aws_sdk_rds::types::Tag::builder().key(&tag.key).value(value).build();
-                    send!(
-                        this,
-                        "rds:AddTagsToResource",
-                        rds_client.add_tags_to_resource().resource_name(&arn).tags(tag)
-                    )
-                    .map(drop)
+                    send!(aws, "rds:AddTagsToResource", rds_client.add_tags_to_resource().resource_name(&arn).tags(tag))
+                        .map(drop)
                 }
                 None => send!(
-                    this,
+                    aws,
                     "rds:RemoveTagsFromResource",
                     rds_client.remove_tags_from_resource().resource_name(&arn).tag_keys(&tag.key)
                 )
@@ -243,13 +238,13 @@ pub async fn execute(aws: &AwsClient, call: &AwsCall) -> Result<(), CallError> {
             }
         }
         AwsCall::RoleTrustPolicy { role_name, document } => send!(
-            this,
+            aws,
             "iam:UpdateAssumeRolePolicy",
             iam_client.update_assume_role_policy().role_name(role_name).policy_document(document.to_string())
         )
         .map(drop),
         AwsCall::RoleMaxSessionDuration { role_name, seconds } => {
-            send!(this, "iam:UpdateRole", iam_client.update_role().role_name(role_name).max_session_duration(*seconds))
+            send!(aws, "iam:UpdateRole", iam_client.update_role().role_name(role_name).max_session_duration(*seconds))
                 .map(drop)
         }
         AwsCall::RoleTag { role_name, tag: Tag { key, value: Some(value) } } => {
@@ -258,13 +253,13 @@ pub async fn execute(aws: &AwsClient, call: &AwsCall) -> Result<(), CallError> {
                 .value(value)
                 .build()
                 .map_err(|error| CallError::local("iam:TagRole", error.to_string()))?;
-            send!(this, "iam:TagRole", iam_client.tag_role().role_name(role_name).tags(tag)).map(drop)
+            send!(aws, "iam:TagRole", iam_client.tag_role().role_name(role_name).tags(tag)).map(drop)
         }
         AwsCall::RoleTag { role_name, tag: Tag { key, value: None } } => {
-            send!(this, "iam:UntagRole", iam_client.untag_role().role_name(role_name).tag_keys(key)).map(drop)
+            send!(aws, "iam:UntagRole", iam_client.untag_role().role_name(role_name).tag_keys(key)).map(drop)
         }
         AwsCall::PolicyDocument { policy_arn, document } => send!(
-            this,
+            aws,
             "iam:CreatePolicyVersion",
             iam_client
                 .create_policy_version()

@@ -22,6 +22,9 @@ use driftguard_engine::policy::{Account, Identity};
 
 use crate::retry::{CallError, Calls, call, classify};
 
+/// The call that verifies an account.
+pub const VERIFY_OPERATION: &str = "sts:GetCallerIdentity";
+
 /// How long one identity answer may take: credentials that hang (an unreachable STS or
 /// SSO endpoint) must not hold a job forever.
 const VERIFY_TIMEOUT: Duration = Duration::from_mins(1);
@@ -76,26 +79,21 @@ impl AwsSession {
         let sts = aws_sdk_sts::Client::new(&self.config);
         let answer = tokio::time::timeout(
             VERIFY_TIMEOUT,
-            call(calls, "sts:GetCallerIdentity", || {
+            call(calls, VERIFY_OPERATION, || {
                 let request = sts.get_caller_identity();
-                async move { request.send().await.map_err(|error| classify("sts:GetCallerIdentity", &error)) }
+                async move { request.send().await.map_err(|error| classify(VERIFY_OPERATION, &error)) }
             }),
         )
         .await
         .unwrap_or_else(|_| {
-            Err(CallError::local("sts:GetCallerIdentity", format!("no answer within {}s", VERIFY_TIMEOUT.as_secs())))
+            Err(CallError::local(VERIFY_OPERATION, format!("no answer within {}s", VERIFY_TIMEOUT.as_secs())))
         });
-        let answer = answer.map_err(|error| why(&error)).and_then(|output| {
+        let answer = answer.map_err(|error| error.reason()).and_then(|output| {
             let account = output.account().filter(|a| !a.is_empty()).ok_or("STS answered without an account id")?;
             Ok(Caller { account: account.to_owned(), principal: output.arn().map(str::to_owned) })
         });
         judge(Provider::Aws, expected, answer.map_err(|error: String| error))
     }
-}
-
-/// A refusal's reason: the error without the operation prefix the record already names.
-fn why(error: &CallError) -> String {
-    format!("{}: {}", error.code, error.message)
 }
 
 async fn load(region: &str, endpoint: Option<&str>, profile: Option<&str>) -> aws_config::SdkConfig {

@@ -132,7 +132,7 @@ impl AwsCloud {
     /// Reads instances' termination protection for names with `prefix` while listing.
     #[must_use]
     pub fn reading_termination_protection(mut self, prefix: Option<String>) -> Self {
-        self.termination_reads = prefix.filter(|p| !p.is_empty());
+        self.termination_reads = prefix;
         self
     }
 

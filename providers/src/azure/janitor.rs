@@ -66,7 +66,8 @@ const OP_GET: &str = "resources:GetResourceGroup";
 const OP_UPDATE: &str = "resources:UpdateResourceGroup";
 const OP_DELETE: &str = "resources:DeleteResourceGroup";
 const OP_CONTENTS: &str = "resources:ListByResourceGroup";
-const OP_IDENTITY: &str = "resources:GetSubscription";
+/// The call that verifies a subscription.
+pub const VERIFY_OPERATION: &str = "resources:GetSubscription";
 
 /// One Azure subscription: its resource groups, through one ARM endpoint.
 #[derive(Clone)]
@@ -161,12 +162,12 @@ impl AzureCloud {
         url.set_query(None);
         url.query_pairs_mut().append_pair("api-version", API_VERSION);
         let url = &url;
-        let answer: Result<Value, CallError> = call(&self.calls, OP_IDENTITY, || async move {
-            let response = self.get_raw(url).await.map_err(|error| classify(OP_IDENTITY, &error))?;
-            response.into_body().json().await.map_err(|error| classify(OP_IDENTITY, &error))
+        let answer: Result<Value, CallError> = call(&self.calls, VERIFY_OPERATION, || async move {
+            let response = self.get_raw(url).await.map_err(|error| classify(VERIFY_OPERATION, &error))?;
+            response.into_body().json().await.map_err(|error| classify(VERIFY_OPERATION, &error))
         })
         .await;
-        let answer = answer.map_err(|error| format!("{}: {}", error.code, error.message)).and_then(|body| {
+        let answer = answer.map_err(|error| error.reason()).and_then(|body| {
             let id = body.get("subscriptionId").and_then(Value::as_str).filter(|id| !id.is_empty());
             let id = id.ok_or_else(|| "Resource Manager answered without a subscriptionId".to_owned())?;
             Ok(Caller { account: id.to_owned(), principal: principal.map(str::to_owned) })

@@ -18,6 +18,9 @@ use tokio::task::JoinSet;
 use crate::janitor::{CloudFuture, DeleteOptions, JanitorCloud, gone_is_done};
 use crate::retry::{CallError, Calls, call};
 
+/// The call that verifies a project (a one-bucket page of its bucket listing).
+pub const VERIFY_OPERATION: &str = "storage:ListBuckets";
+
 /// One attempt's limit: a hung connection then fails as a transient "timeout" that
 /// DriftGuard's retry policy can try again, instead of holding the janitor run forever.
 const ATTEMPT_TIMEOUT: Duration = Duration::from_secs(30);
@@ -129,13 +132,13 @@ impl GcpCloud {
     /// the project unreachable; `principal` is who the credentials are, when known.
     pub async fn verify(&self, principal: Option<&str>) -> Result<Verified, Refusal> {
         let parent = format!("projects/{}", self.project);
-        let answer = send(&self.calls, "storage:ListBuckets", || {
+        let answer = send(&self.calls, VERIFY_OPERATION, || {
             self.client.list_buckets().set_parent(&parent).set_page_size(1).send()
         })
         .await;
         let answer = answer
             .map(|_| Caller { account: self.project.clone(), principal: principal.map(str::to_owned) })
-            .map_err(|error| format!("{}: {}", error.code, error.message));
+            .map_err(|error| error.reason());
         judge(Provider::Gcp, &self.project, answer)
     }
 

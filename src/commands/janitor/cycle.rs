@@ -22,9 +22,9 @@ use super::run::{Due, JanitorRun, resource_of_item};
 use super::{Known, Tally};
 use crate::audit;
 
-/// One janitor cycle over these clouds: list, decide, act. Separate from [`run`] (which
-/// reads the policy, the states and the plan) so that it runs against any
-/// [`JanitorCloud`], in-memory fakes included. Returns what happened and how many
+/// One janitor cycle over these clouds: list, decide, act. Separate from the wiring
+/// (`super::run` reads the plan, `super::execute` the states and builds the verified
+/// clouds) so that it runs against any [`JanitorCloud`], in-memory fakes included. Returns what happened and how many
 /// resources were listed; `Err` when listing failed (nothing was done then).
 #[allow(clippy::too_many_arguments)]
 pub(super) fn cycle(

@@ -39,7 +39,7 @@ use crate::audit;
 use crate::cli::Cli;
 use crate::exit::Exit;
 use crate::job::accounts::{self, Checked};
-use crate::job::{JobEnv, load_for_action, open_store, run_record};
+use crate::job::{JobEnv, load_for_action, open_store, run_record, run_status};
 
 /// What the policy's Terraform states say: the janitor never touches what they manage
 /// ([`Managed`]) and never runs a destroy on one of their files.
@@ -70,10 +70,7 @@ fn clouds(runtime: &Handle, env: &JobEnv, policy: &Policy, run_id: &str) -> (Vec
             .into_iter()
             .filter(|account| !account.regions.is_empty())
             .collect();
-        // Protection is read only where it decides something: the policy does not lift it.
-        let termination_reads = (!policy.janitor().ec2_disable_termination_protection)
-            .then(|| policy.protection().name_prefix.clone())
-            .flatten();
+        let termination_reads = driftguard_janitor::termination_reads(policy).map(str::to_owned);
         for result in accounts::verify_aws(runtime, env, policy, &in_scope) {
             checks.push(result.map(|reach| {
                 let clients = reach
@@ -129,30 +126,13 @@ type Check = Result<(Box<dyn JanitorCloud>, Verified), Refusal>;
 
 /// Keeps the clouds whose identity was verified, in order; records every refusal.
 fn admit(policy: &Policy, run_id: &str, checks: Vec<Check>) -> (Vec<Box<dyn JanitorCloud>>, Checked) {
-    let mut admitted = Vec::new();
-    let mut checked = Checked::default();
-    for check in checks {
-        match check {
-            Ok((cloud, verified)) => {
-                checked.note(Ok(&verified));
-                admitted.push(cloud);
-            }
-            Err(refusal) => {
-                accounts::record_refusal(policy, run_id, policy.dry_run(), &refusal);
-                checked.note(Err(&refusal));
-            }
-        }
-    }
-    (admitted, checked)
+    let (admitted, checked) = accounts::admit(policy, run_id, checks, |(_, verified)| verified);
+    (admitted.into_iter().map(|(cloud, _)| cloud).collect(), checked)
 }
 
 /// An adapter that could not even be built: the account cannot be reached.
 fn unreachable(provider: Provider, account: &str, error: &CallError) -> Refusal {
-    Refusal::Unreachable {
-        provider,
-        expected: account.to_owned(),
-        reason: format!("{}: {}", error.code, error.message),
-    }
+    Refusal::Unreachable { provider, expected: account.to_owned(), reason: error.reason() }
 }
 
 /// Deletion order across types, from the catalogue: what uses others goes first.
@@ -318,11 +298,7 @@ pub fn execute(
         tally.note("accounts refused", line);
     }
     tally.checked = checked;
-    let run_status = match (tally.failed > 0, tally.interrupted) {
-        (true, _) => "failed",
-        (false, true) => "interrupted",
-        (false, false) => "succeeded",
-    };
+    let run_status = run_status(tally.failed > 0, tally.interrupted);
     if !policy.dry_run() {
         let _ = store.finish_run(&run_id, run_status, Utc::now());
     }

@@ -13,7 +13,7 @@ use driftguard_engine::audit::{AuditEventName, AuditRecord, Outcome};
 use driftguard_engine::model::{JanitorPhase, JanitorTarget};
 use driftguard_engine::policy::Policy;
 use driftguard_janitor::decide::{Decision, mark_value};
-use driftguard_janitor::machine::{ItemEffect, ItemEvent, ItemState, step};
+use driftguard_janitor::machine::{self, ItemEffect, ItemEvent, ItemState, step};
 use driftguard_janitor::rules::{self, Call, Recheck, WorkdirFacts};
 use driftguard_janitor::{Resource, Skip};
 use driftguard_providers::iac;
@@ -122,16 +122,8 @@ impl JanitorRun<'_> {
                 .record_janitor_transition_audited(&item, &transition, &entries)
                 .map_err(|error| error.to_string())?;
             audit::deliver(self.store, &entries).map_err(|error| error.to_string())?;
-            // Deletions by phase and outcome (the daemon's metrics): who removed it is read
-            // off the state it left from.
-            let counted = match (from, event) {
-                (Some(ItemState::Verifying | ItemState::Phase1), ItemEvent::Gone) => Some(("iac", "succeeded")),
-                (_, ItemEvent::IacFailed { reason }) if reason != "interrupted" => Some(("iac", "failed")),
-                (Some(ItemState::Phase2), ItemEvent::Gone | ItemEvent::ApiDeleted) => Some(("api", "succeeded")),
-                (_, ItemEvent::ApiFailed { .. }) => Some(("api", "failed")),
-                _ => None,
-            };
-            if let Some(key) = counted {
+            // Deletions by phase and outcome (the daemon's metrics).
+            if let Some(key) = machine::deletion_outcome(from, event) {
                 *self.tally.deletions.entry(key).or_default() += 1;
             }
         }
@@ -374,10 +366,7 @@ impl JanitorRun<'_> {
                     }
                 }
             }
-            let now = listed[&scope].iter().find(|r| r.key() == resource.key()).cloned().map(|mut r| {
-                r.managed = self.known.managed.manages(&r);
-                r
-            });
+            let now = listed[&scope].iter().find(|r| r.key() == resource.key()).cloned();
             let contents = self.runtime.block_on(cloud.contents(resource)).map_err(|error| error.to_string());
             let verdict =
                 rules::recheck(self.policy, resource, now.as_ref(), Some(&contents), &self.known.managed, Utc::now());

@@ -20,7 +20,7 @@ pub use providers::*;
 
 use super::checks::{cron_expr, duration, glob, regex_opt};
 use crate::model::{FindingKind, Provider, Severity, Step};
-pub use crate::model::{JanitorPhase, JanitorTarget, JobSplit, LogFormat, LogLevel, NotifyEvent, WebhookFormat};
+use crate::model::{JobSplit, LogFormat, LogLevel, NotifyEvent, WebhookFormat};
 
 /// The current (and only) policy format version.
 pub const POLICY_VERSION: u32 = 1;
