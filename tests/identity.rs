@@ -188,6 +188,16 @@ fn detect_places_every_bucket_in_the_account_whose_credentials_listed_it() {
         "{written}"
     );
     assert_eq!(events.iter().filter(|e| e["event"] == "account.identity_mismatch").count(), 1, "{stderr}");
+    // The store's record of the runs says what the exit code and the audit log say.
+    let store = rusqlite::Connection::open(dir.path().join("policy.db")).unwrap();
+    let statuses: Vec<String> = store
+        .prepare("SELECT status FROM runs ORDER BY started_at")
+        .unwrap()
+        .query_map([], |row| row.get(0))
+        .unwrap()
+        .collect::<Result<_, _>>()
+        .unwrap();
+    assert_eq!(statuses, ["succeeded", "failed"]);
 }
 
 #[test]

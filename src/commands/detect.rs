@@ -474,7 +474,7 @@ pub fn execute(
     let counts = unsupported.iter().map(|(kind, count)| (kind.clone(), *count as u64)).collect();
     let report = DriftReport::new(&run_id, policy.hash(), policy.dry_run(), Utc::now(), entries)
         .with_coverage(counts, refused_accounts);
-    let _ = store.finish_run(&run_id, run_status(false, interrupted), Utc::now());
+    let _ = store.finish_run(&run_id, run_status(!checked.refused.is_empty(), interrupted), Utc::now());
     let outcome = if checked.refused.is_empty() { Outcome::Succeeded } else { Outcome::Failed };
     let mut finished = run_record(policy, &run_id, policy.dry_run(), AuditEventName::RunFinished, outcome);
     let mut reason = format!("{} findings", report.summary.total);
