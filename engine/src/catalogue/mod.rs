@@ -123,9 +123,9 @@ pub struct Entry {
     pub attributes: &'static [Attribute],
     /// Tags are compared (`tags.*`), and restored with these calls.
     pub tags: Option<TagCall>,
-    /// Live instances in no state are listed as their own resources, so they can be
-    /// unmanaged findings (`driftguard coverage` says so; `detection.unmanaged` chooses the
-    /// types that are reported).
+    /// Live instances in no state are resources of their own, so they can be unmanaged
+    /// findings (`detection.unmanaged` chooses which of these types are reported; a type
+    /// that is part of another, such as a bucket's versioning, never is).
     pub unmanaged: bool,
     /// The janitor may delete it.
     pub janitor: Option<JanitorRole>,

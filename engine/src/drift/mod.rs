@@ -18,6 +18,7 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use serde_json::Value;
 
+use crate::catalogue;
 use crate::model::{FindingKind, Provider};
 use crate::report::DetectedDrift;
 
@@ -181,7 +182,13 @@ pub fn diff(
         }
     }
     for have in live {
-        if !declared_keys.contains(&(have.resource_type.as_str(), have.id.as_str())) && unmanaged.counts(have) {
+        // Only types the catalogue lists as resources of their own: a bucket's versioning
+        // or encryption is part of an unmanaged bucket, not a second finding.
+        let own_resource = catalogue::entry(&have.resource_type).is_some_and(|entry| entry.unmanaged);
+        if own_resource
+            && !declared_keys.contains(&(have.resource_type.as_str(), have.id.as_str()))
+            && unmanaged.counts(have)
+        {
             findings.push(drift(scope, have, &have.tags(), FindingKind::Unmanaged));
         }
     }

@@ -126,6 +126,27 @@ fn missing_and_unmanaged_resources_are_found_and_never_auto_fixed() {
 }
 
 #[test]
+fn an_unmanaged_bucket_is_one_finding_not_one_per_configuration_type() {
+    let live = |resource_type: &str| Normalized {
+        resource_type: resource_type.into(),
+        id: "stray-bucket".into(),
+        address: String::new(),
+        attributes: Attributes::new(),
+    };
+    let listed = [
+        live("aws_s3_bucket"),
+        live("aws_s3_bucket_versioning"),
+        live("aws_s3_bucket_server_side_encryption_configuration"),
+        live("aws_s3_bucket_public_access_block"),
+    ];
+    // A policy whose unmanaged types are a glob over all of them (`aws_s3_*`).
+    let all = |_: &Normalized| true;
+    let findings = diff(&scope(), &[], &listed, &all);
+    let kinds: Vec<(FindingKind, &str)> = findings.iter().map(|f| (f.kind, f.resource_type.as_str())).collect();
+    assert_eq!(kinds, vec![(FindingKind::Unmanaged, "aws_s3_bucket")]);
+}
+
+#[test]
 fn policy_documents_compare_as_values_and_url_encoding_is_undone() {
     let declared_text = r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Principal":{"Service":["ec2.amazonaws.com"]},"Action":"sts:AssumeRole"}]}"#;
     let live_text = "%7B%22Statement%22%3A%7B%22Action%22%3A%5B%22sts%3AAssumeRole%22%5D%2C%22Effect%22%3A%22Allow%22%2C%22Principal%22%3A%7B%22Service%22%3A%22ec2.amazonaws.com%22%7D%7D%2C%22Version%22%3A%222012-10-17%22%7D";
