@@ -49,8 +49,10 @@ pub enum LogFormatArg {
 pub enum CoverageFormat {
     /// One line per type.
     Text,
-    /// A JSON array of {provider, resource_type, attributes, remediation, unmanaged, janitor}.
+    /// A JSON array of {provider, resource_type, compared, part_of, attributes, remediation, unmanaged, janitor, ...}.
     Json,
+    /// The Markdown table README.md carries (CI checks it is current).
+    Markdown,
 }
 
 /// Output format of `validate`.
@@ -109,6 +111,9 @@ pub enum Command {
         /// Write the drift report (JSON) here.
         #[arg(long)]
         report: Option<PathBuf>,
+        /// Write Terraform (>= 1.5) import blocks for the unmanaged resources found here.
+        #[arg(long)]
+        import_blocks: Option<PathBuf>,
     },
     /// Remove expired resources (two-phase nuke).
     Janitor {

@@ -41,7 +41,9 @@ fn dispatch(cli: &Cli) -> Exit {
         }
         Command::Ack { finding, until, reason, by } => ack::run(cli, finding, until, reason, by.as_deref()),
         Command::Simulate { findings, report } => simulate::run(cli, findings, report.as_deref()),
-        Command::Detect { once: _, state, report } => detect::run(cli, state, report.as_deref()),
+        Command::Detect { once: _, state, report, import_blocks } => {
+            detect::run(cli, state, report.as_deref(), import_blocks.as_deref())
+        }
         Command::Janitor { once: _, plan_out, apply_plan } => {
             janitor::run(cli, plan_out.as_deref(), apply_plan.as_deref())
         }

@@ -224,32 +224,36 @@ fn coverage_prints_the_catalogue() {
     let all: Vec<serde_json::Value> = serde_json::from_str(&stdout).unwrap();
     let compared: Vec<&str> = all
         .iter()
-        .filter(|c| !c["attributes"].as_array().unwrap().is_empty())
+        .filter(|c| c["compared"] == true && c["provider"] == "aws")
         .map(|c| c["resource_type"].as_str().unwrap())
         .collect();
-    assert_eq!(
-        compared,
-        [
-            "aws_instance",
-            "aws_security_group",
-            "aws_vpc_security_group_ingress_rule",
-            "aws_vpc_security_group_egress_rule",
-            "aws_s3_bucket",
-            "aws_s3_bucket_versioning",
-            "aws_s3_bucket_server_side_encryption_configuration",
-            "aws_s3_bucket_public_access_block",
-            "aws_db_instance",
-            "aws_iam_role",
-            "aws_iam_policy"
-        ]
-    );
+    assert!(compared.len() >= 55, "{} AWS types compared: {compared:?}", compared.len());
+    for kind in ["aws_iam_role_policy_attachment", "aws_s3_bucket_policy", "aws_network_acl", "aws_rds_cluster"] {
+        assert!(compared.contains(&kind), "{kind} is compared");
+    }
+    let attachment = all.iter().find(|c| c["resource_type"] == "aws_iam_role_policy_attachment").unwrap();
+    assert_eq!(attachment["part_of"], "aws_iam_role", "compared through the role it is attached to");
+    let role = all.iter().find(|c| c["resource_type"] == "aws_iam_role").unwrap();
+    assert!(role["remediation"].as_array().unwrap().contains(&"managed_policy_arns".into()));
+    assert!(role["remediation"].as_array().unwrap().contains(&"inline_policy".into()));
     for line in &all {
-        for key in ["provider", "resource_type", "attributes", "remediation", "unmanaged", "janitor"] {
+        for key in
+            ["provider", "resource_type", "compared", "part_of", "attributes", "remediation", "unmanaged", "janitor"]
+        {
             assert!(line.get(key).is_some(), "{key} missing in {line}");
         }
     }
     let role = all.iter().find(|c| c["resource_type"] == "aws_iam_role").unwrap();
-    assert_eq!(role["remediation"], serde_json::json!(["assume_role_policy", "max_session_duration", "tags.*"]));
+    assert_eq!(
+        role["remediation"],
+        serde_json::json!([
+            "assume_role_policy",
+            "max_session_duration",
+            "managed_policy_arns",
+            "inline_policy",
+            "tags.*"
+        ])
+    );
     assert_eq!(role["janitor"], true);
     let janitor: Vec<&str> =
         all.iter().filter(|c| c["janitor"] == true).map(|c| c["resource_type"].as_str().unwrap()).collect();
@@ -257,8 +261,8 @@ fn coverage_prints_the_catalogue() {
         janitor,
         [
             "aws_instance",
-            "aws_s3_bucket",
             "aws_db_instance",
+            "aws_s3_bucket",
             "aws_iam_role",
             "google_storage_bucket",
             "azurerm_resource_group"
@@ -266,5 +270,10 @@ fn coverage_prints_the_catalogue() {
     );
     let (code, text, _) = run(driftguard(dir.path()).args(["coverage"]));
     assert_eq!(code, 0);
-    assert!(text.contains("13 types: 11 compared, 6 deletable by the janitor"), "{text}");
+    let total = all.len();
+    let summary = format!(
+        "{total} types: {} compared, 6 deletable by the janitor",
+        all.iter().filter(|c| c["compared"] == true).count()
+    );
+    assert!(text.contains(&summary), "{summary}\n{text}");
 }

@@ -7,6 +7,7 @@ pub mod catalogue;
 pub mod drift;
 pub mod finding;
 pub mod identity;
+pub mod import;
 pub mod model;
 pub mod next;
 pub mod policy;

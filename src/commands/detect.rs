@@ -12,7 +12,7 @@ use chrono::Utc;
 use driftguard_engine::audit::{AuditEventName, Outcome};
 use driftguard_engine::catalogue;
 use driftguard_engine::drift::declared::declared;
-use driftguard_engine::drift::{Location, Normalized, diff, missing};
+use driftguard_engine::drift::{Location, Normalized, Wanted, diff, missing};
 use driftguard_engine::finding::State;
 use driftguard_engine::identity::Refusal;
 use driftguard_engine::model::Provider;
@@ -199,6 +199,7 @@ async fn collect_all(
     targets: &[Target],
     clients: &HashMap<(String, String), Arc<AwsClient>>,
     concurrency: usize,
+    wanted: &Arc<Wanted>,
 ) -> Vec<(usize, Result<Vec<Normalized>, String>)> {
     let semaphore = Arc::new(tokio::sync::Semaphore::new(concurrency));
     let mut tasks = tokio::task::JoinSet::new();
@@ -207,10 +208,11 @@ async fn collect_all(
         let semaphore = Arc::clone(&semaphore);
         let global = target.global;
         let bucket_regions = target.bucket_regions.clone();
+        let wanted = Arc::clone(wanted);
         tasks.spawn(async move {
             let _permit = semaphore.acquire_owned().await;
             // Boxed: the collector's future is large (every SDK request inline).
-            (index, Box::pin(aws.collect(global, &bucket_regions)).await.map_err(|error| error.to_string()))
+            (index, Box::pin(aws.collect(global, &bucket_regions, &wanted)).await.map_err(|error| error.to_string()))
         });
     }
     let mut results = Vec::new();
@@ -221,7 +223,7 @@ async fn collect_all(
     results
 }
 
-pub fn run(cli: &Cli, state_paths: &[PathBuf], report_path: Option<&Path>) -> Exit {
+pub fn run(cli: &Cli, state_paths: &[PathBuf], report_path: Option<&Path>, import_blocks: Option<&Path>) -> Exit {
     let policy = match load_for_action(cli) {
         Ok(policy) => policy,
         Err(exit) => return exit,
@@ -247,6 +249,12 @@ pub fn run(cli: &Cli, state_paths: &[PathBuf], report_path: Option<&Path>) -> Ex
         eprintln!("driftguard detect: {error}");
         return Exit::Runtime;
     }
+    if let Some(path) = import_blocks
+        && let Err(error) = write_whole(path, &driftguard_engine::import::blocks(&outcome.report.findings))
+    {
+        eprintln!("driftguard detect: {error}");
+        return Exit::Runtime;
+    }
     summarize(&outcome.report, outcome.states, outcome.unplaced);
     for line in outcome.checked.lines() {
         eprintln!("{line}");
@@ -265,8 +273,14 @@ pub fn run(cli: &Cli, state_paths: &[PathBuf], report_path: Option<&Path>) -> Ex
 /// Writes a report whole or not at all (a temporary file renamed over the old one), so a
 /// reader never sees half a report.
 pub fn write_report(path: &Path, report: &DriftReport) -> Result<(), String> {
-    let text = serde_json::to_string_pretty(report).unwrap_or_default() + "\n";
-    let temporary = path.with_extension("json.tmp");
+    write_whole(path, &(serde_json::to_string_pretty(report).unwrap_or_default() + "\n"))
+}
+
+/// Writes a file whole or not at all (a temporary file renamed over the old one).
+fn write_whole(path: &Path, text: &str) -> Result<(), String> {
+    let mut temporary = path.as_os_str().to_owned();
+    temporary.push(".tmp");
+    let temporary = PathBuf::from(temporary);
     std::fs::write(&temporary, text)
         .and_then(|()| std::fs::rename(&temporary, path))
         .map_err(|error| format!("cannot write {}: {error}", path.display()))
@@ -339,7 +353,13 @@ pub fn execute(
         .iter()
         .filter_map(|reach| Some((reach.account.id.clone(), reach.verified.principal()?.to_owned())))
         .collect();
-    let collected = runtime.block_on(collect_all(&targets, &clients, policy.detection().concurrency));
+    // State-directed: what the states declare, and the unmanaged types the policy reports.
+    let everything_declared: Vec<Normalized> =
+        states.iter().flat_map(|state| &state.resources).filter_map(declared).collect();
+    let wanted = Arc::new(Wanted::new(&everything_declared, |resource_type| {
+        policy.detection().reports_unmanaged(resource_type)
+    }));
+    let collected = runtime.block_on(collect_all(&targets, &clients, policy.detection().concurrency, &wanted));
     let mut failures = Vec::new();
     let mut live: Vec<Vec<Normalized>> = vec![Vec::new(); targets.len()];
     for (index, result) in collected {
@@ -437,7 +457,7 @@ pub fn execute(
             break;
         }
         std::thread::sleep(policy.remediation().verify_after.min(std::time::Duration::from_mins(1)));
-        let recollected = runtime.block_on(collect_all(&targets, &clients, policy.detection().concurrency));
+        let recollected = runtime.block_on(collect_all(&targets, &clients, policy.detection().concurrency, &wanted));
         let mut still = HashSet::new();
         for (index, result) in recollected {
             let Ok(resources) = result else { continue };

@@ -27,9 +27,15 @@ pub struct Moto {
 impl Moto {
     /// Starts a server; `fault_rate` makes that share of calls fail with throttling or 5xx.
     pub fn start(fault_rate: f64) -> Self {
+        Self::start_with(fault_rate, &[])
+    }
+
+    /// [`Moto::start`] with environment variables for moto (`MOTO_IAM_LOAD_MANAGED_POLICIES`).
+    pub fn start_with(fault_rate: f64, env: &[(&str, &str)]) -> Self {
         let python = emulator_python();
         let mut child = Command::new(&python)
             .arg(root().join("tests/support/moto_server.py"))
+            .envs(env.iter().copied())
             .env("DG_FAULT_RATE", fault_rate.to_string())
             .env("DG_FAULT_SEED", "7")
             .stdout(Stdio::piped())
@@ -61,7 +67,8 @@ impl Moto {
         self.script("accounts_fixture.py", args)
     }
 
-    fn script(&self, name: &str, args: &[&str]) -> String {
+    /// Runs tests/support/NAME against this server.
+    pub fn script(&self, name: &str, args: &[&str]) -> String {
         let output = Command::new(&self.python)
             .arg(root().join("tests/support").join(name))
             .arg(&self.endpoint)

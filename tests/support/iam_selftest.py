@@ -2,13 +2,14 @@
 through tests/support/moto_server.py and tests/support/iam_fixture.py, with boto3.
 
 1. Every AWS operation DriftGuard's code sends (every send!(_, "service:Operation", _) in
-   providers/src/aws/{client,collect,execute,janitor}.rs) is in OPERATIONS below, and the
+   every .rs file under providers/src/aws, recursively) is in OPERATIONS below, and the
    IAM actions OPERATIONS says they need are exactly the actions of each file.
 2. INITIAL_NO_AUTH_ACTION_COUNT=3 is enough for iam_fixture.py, 2 is not; --enforce works
    on a server started without it; the "testing" key is refused once enforcement is on.
 3. detect: every detect operation is allowed; every other operation (the writes, and the
-   janitor's extra reads) is denied. full: every operation is allowed, in order, on the
-   seeded resources (aws_fixture.py and janitor_fixture.py), and the deletions happen.
+   reads only remediation or the janitor make) is denied. full: every operation is allowed, in order, on the
+   seeded resources (aws_fixture.py, janitor_fixture.py, iam_fixture.py --seed), and the
+   deletions happen.
 4. Necessity: for each action of each file, a user with that file minus that one action is
    denied the operations that need it (harmless probes on missing targets). Actions moto
    cannot check are listed, not claimed.
@@ -34,7 +35,7 @@ from botocore.parsers import ResponseParserError
 SUPPORT = Path(__file__).resolve().parent
 ROOT = SUPPORT.parents[1]
 DOCS = ROOT / "docs" / "iam"
-SOURCES = [ROOT / "providers" / "src" / "aws" / name for name in ("client.rs", "collect.rs", "execute.rs", "janitor.rs")]
+SOURCES = sorted((ROOT / "providers" / "src" / "aws").rglob("*.rs"))
 REGION = "us-east-1"
 ACCOUNT = "123456789012"
 DENIED = {"AccessDenied", "AccessDeniedException", "UnauthorizedOperation", "403", "Forbidden"}
@@ -119,10 +120,31 @@ def perm(port, cidr):
     return [{"IpProtocol": "tcp", "FromPort": port, "ToPort": port, "IpRanges": [{"CidrIp": cidr}]}]
 
 
-OFF = {"Value": False}
+OFF, ON = {"Value": False}, {"Value": True}
 MISSING_SG, MISSING_I = "sg-0000000000000000f", "i-0000000000000000f"
 MISSING_DB_ARN = f"arn:aws:rds:{REGION}:{ACCOUNT}:db:dg-missing-db"
+MISSING_VPC, MISSING_SUBNET, MISSING_RTB = "vpc-0000000000000000f", "subnet-0000000000000000f", "rtb-0000000000000000f"
+MISSING_ACL, MISSING_ENI = "acl-0000000000000000f", "eni-0000000000000000f"
+ACL_ENTRY = {"RuleNumber": 100, "Protocol": "6", "RuleAction": "allow", "Egress": False, "CidrBlock": "10.0.0.0/8",
+             "PortRange": {"From": 443, "To": 443}}
+PARAMETER = [{"ParameterName": "log_min_duration_statement", "ParameterValue": "500", "ApplyMethod": "immediate"}]
+RESET = [{"ParameterName": "log_min_duration_statement", "ApplyMethod": "immediate"}]
 READ_DOC = json.dumps({"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "s3:GetObject", "Resource": "*"}]})
+MISSING_POLICY, MISSING_KEY = f"arn:aws:iam::{ACCOUNT}:policy/dg-missing", "AKIA0000000000000000"
+MISSING_OIDC = f"arn:aws:iam::{ACCOUNT}:oidc-provider/dg-missing.example.com"
+BUCKET_POLICY = json.dumps({"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Principal": {"AWS": f"arn:aws:iam::{ACCOUNT}:root"},
+                                                                   "Action": "s3:GetObject", "Resource": "arn:aws:s3:::dg-data-bucket/*"}]})
+OWNERSHIP = {"Rules": [{"ObjectOwnership": "BucketOwnerEnforced"}]}
+LOGGING = {"LoggingEnabled": {"TargetBucket": "dg-logs-bucket", "TargetPrefix": "dg-data/"}}
+# Every setting, as DriftGuard writes them (the API resets what a request leaves out).
+PASSWORD = {"MinimumPasswordLength": 14, "RequireSymbols": True, "RequireNumbers": True, "RequireUppercaseCharacters": True,
+            "RequireLowercaseCharacters": True, "AllowUsersToChangePassword": True, "MaxPasswordAge": 90, "PasswordReusePrevention": 24}
+
+
+def same_acl(s3, bucket):
+    """The bucket's ACL as read, to write back (DriftGuard writes the grants read, one changed)."""
+    acl = s3.get_bucket_acl(Bucket=bucket)
+    return {"Owner": acl["Owner"], "Grants": acl["Grants"]}
 
 
 def op(job, name, actions, run, probe=None, moto=None):
@@ -153,6 +175,80 @@ OPERATIONS = [
     op("detect", "iam:ListPolicies", ["iam:ListPolicies"], lambda c, i: c.iam.list_policies(Scope="Local")),
     op("detect", "iam:GetPolicyVersion", ["iam:GetPolicyVersion"],
        lambda c, i: c.iam.get_policy_version(PolicyArn=i["policy"], VersionId="v1")),
+    # A bucket's configuration documents (aws/collect/s3.rs), read when a state declares them.
+    # GetBucketLogging is remediation's read too (PutBucketLogging keeps the other field).
+    op("detect", "s3:GetBucketPolicy", ["s3:GetBucketPolicy"], lambda c, i: c.s3.get_bucket_policy(Bucket="dg-data-bucket")),
+    op("detect", "s3:GetBucketOwnershipControls", ["s3:GetBucketOwnershipControls"],
+       lambda c, i: c.s3.get_bucket_ownership_controls(Bucket="dg-data-bucket")),
+    op("detect", "s3:GetBucketLogging", ["s3:GetBucketLogging"], lambda c, i: c.s3.get_bucket_logging(Bucket="dg-data-bucket")),
+    op("detect", "s3:GetBucketCors", ["s3:GetBucketCORS"], lambda c, i: c.s3.get_bucket_cors(Bucket="dg-data-bucket")),
+    op("detect", "s3:GetBucketWebsite", ["s3:GetBucketWebsite"], lambda c, i: c.s3.get_bucket_website(Bucket="dg-data-bucket")),
+    # IAM principals, providers and settings (aws/collect/iam.rs); a principal's attachments,
+    # inline policies and groups only when a state declares it. The janitor lists a role's
+    # policies with the same two calls before it deletes the role.
+    op("detect", "iam:ListAttachedRolePolicies", ["iam:ListAttachedRolePolicies"],
+       lambda c, i: c.iam.list_attached_role_policies(RoleName="dg-app")),
+    op("detect", "iam:ListRolePolicies", ["iam:ListRolePolicies"], lambda c, i: c.iam.list_role_policies(RoleName="dg-app")),
+    op("detect", "iam:GetRolePolicy", ["iam:GetRolePolicy"],
+       lambda c, i: c.iam.get_role_policy(RoleName="dg-app", PolicyName="dg-app-inline")),
+    op("detect", "iam:ListUsers", ["iam:ListUsers"], lambda c, i: c.iam.list_users()),
+    op("detect", "iam:GetUser", ["iam:GetUser"], lambda c, i: c.iam.get_user(UserName="dg-alice")),
+    op("detect", "iam:ListAttachedUserPolicies", ["iam:ListAttachedUserPolicies"],
+       lambda c, i: c.iam.list_attached_user_policies(UserName="dg-alice")),
+    op("detect", "iam:ListUserPolicies", ["iam:ListUserPolicies"], lambda c, i: c.iam.list_user_policies(UserName="dg-alice")),
+    op("detect", "iam:GetUserPolicy", ["iam:GetUserPolicy"],
+       lambda c, i: c.iam.get_user_policy(UserName="dg-alice", PolicyName="dg-alice-inline")),
+    op("detect", "iam:ListGroupsForUser", ["iam:ListGroupsForUser"], lambda c, i: c.iam.list_groups_for_user(UserName="dg-alice")),
+    op("detect", "iam:ListAccessKeys", ["iam:ListAccessKeys"], lambda c, i: c.iam.list_access_keys(UserName="dg-alice")),
+    op("detect", "iam:ListGroups", ["iam:ListGroups"], lambda c, i: c.iam.list_groups()),
+    op("detect", "iam:ListAttachedGroupPolicies", ["iam:ListAttachedGroupPolicies"],
+       lambda c, i: c.iam.list_attached_group_policies(GroupName="dg-devs")),
+    op("detect", "iam:ListGroupPolicies", ["iam:ListGroupPolicies"], lambda c, i: c.iam.list_group_policies(GroupName="dg-devs")),
+    op("detect", "iam:GetGroupPolicy", ["iam:GetGroupPolicy"],
+       lambda c, i: c.iam.get_group_policy(GroupName="dg-devs", PolicyName="dg-devs-inline")),
+    op("detect", "iam:ListInstanceProfiles", ["iam:ListInstanceProfiles"], lambda c, i: c.iam.list_instance_profiles()),
+    op("detect", "iam:ListOpenIDConnectProviders", ["iam:ListOpenIDConnectProviders"],
+       lambda c, i: c.iam.list_open_id_connect_providers()),
+    op("detect", "iam:GetOpenIDConnectProvider", ["iam:GetOpenIDConnectProvider"],
+       lambda c, i: c.iam.get_open_id_connect_provider(OpenIDConnectProviderArn=i["oidc"])),
+    op("detect", "iam:ListSAMLProviders", ["iam:ListSAMLProviders"], lambda c, i: c.iam.list_saml_providers()),
+    op("detect", "iam:GetSAMLProvider", ["iam:GetSAMLProvider"], lambda c, i: c.iam.get_saml_provider(SAMLProviderArn=i["saml"])),
+    # Remediation reads it too: UpdateAccountPasswordPolicy must restate every setting.
+    op("detect", "iam:GetAccountPasswordPolicy", ["iam:GetAccountPasswordPolicy"], lambda c, i: c.iam.get_account_password_policy()),
+    # Networks, volumes, templates (aws/collect/network.rs). Remediation finds a key pair's id
+    # with DescribeKeyPairs before tagging it.
+    op("detect", "ec2:DescribeVpcs", ["ec2:DescribeVpcs"], lambda c, i: c.ec2.describe_vpcs()),
+    op("detect", "ec2:DescribeVpcAttribute", ["ec2:DescribeVpcAttribute"],
+       lambda c, i: c.ec2.describe_vpc_attribute(VpcId=i["vpc"], Attribute="enableDnsHostnames")),
+    op("detect", "ec2:DescribeSubnets", ["ec2:DescribeSubnets"], lambda c, i: c.ec2.describe_subnets()),
+    op("detect", "ec2:DescribeInternetGateways", ["ec2:DescribeInternetGateways"], lambda c, i: c.ec2.describe_internet_gateways()),
+    op("detect", "ec2:DescribeRouteTables", ["ec2:DescribeRouteTables"], lambda c, i: c.ec2.describe_route_tables()),
+    op("detect", "ec2:DescribeNetworkAcls", ["ec2:DescribeNetworkAcls"], lambda c, i: c.ec2.describe_network_acls()),
+    op("detect", "ec2:DescribeAddresses", ["ec2:DescribeAddresses"], lambda c, i: c.ec2.describe_addresses()),
+    op("detect", "ec2:DescribeKeyPairs", ["ec2:DescribeKeyPairs"], lambda c, i: c.ec2.describe_key_pairs()),
+    op("detect", "ec2:DescribeVolumes", ["ec2:DescribeVolumes"], lambda c, i: c.ec2.describe_volumes()),
+    op("detect", "ec2:GetEbsEncryptionByDefault", ["ec2:GetEbsEncryptionByDefault"], lambda c, i: c.ec2.get_ebs_encryption_by_default()),
+    op("detect", "ec2:DescribeNetworkInterfaces", ["ec2:DescribeNetworkInterfaces"], lambda c, i: c.ec2.describe_network_interfaces()),
+    op("detect", "ec2:DescribeLaunchTemplates", ["ec2:DescribeLaunchTemplates"], lambda c, i: c.ec2.describe_launch_templates()),
+    op("detect", "ec2:DescribeLaunchTemplateVersions", ["ec2:DescribeLaunchTemplateVersions"],
+       lambda c, i: c.ec2.describe_launch_template_versions(LaunchTemplateId=i["launch_template"], Versions=["$Default"])),
+    op("detect", "ec2:DescribeFlowLogs", ["ec2:DescribeFlowLogs"], lambda c, i: c.ec2.describe_flow_logs()),
+    op("detect", "ec2:DescribeVpcEndpoints", ["ec2:DescribeVpcEndpoints"], lambda c, i: c.ec2.describe_vpc_endpoints()),
+    # Clusters, groups, snapshots (aws/collect/rds.rs).
+    op("detect", "rds:DescribeDBClusters", ["rds:DescribeDBClusters"], lambda c, i: c.rds.describe_db_clusters()),
+    op("detect", "rds:DescribeDBSubnetGroups", ["rds:DescribeDBSubnetGroups"], lambda c, i: c.rds.describe_db_subnet_groups()),
+    op("detect", "rds:DescribeDBParameterGroups", ["rds:DescribeDBParameterGroups"], lambda c, i: c.rds.describe_db_parameter_groups()),
+    op("detect", "rds:DescribeDBParameters", ["rds:DescribeDBParameters"],
+       lambda c, i: c.rds.describe_db_parameters(DBParameterGroupName="dg-pg", Source="user")),
+    op("detect", "rds:DescribeDBClusterParameterGroups", ["rds:DescribeDBClusterParameterGroups"],
+       lambda c, i: c.rds.describe_db_cluster_parameter_groups()),
+    op("detect", "rds:DescribeDBClusterParameters", ["rds:DescribeDBClusterParameters"],
+       lambda c, i: c.rds.describe_db_cluster_parameters(DBClusterParameterGroupName="dg-cpg", Source="user")),
+    op("detect", "rds:DescribeDBSnapshots", ["rds:DescribeDBSnapshots"], lambda c, i: c.rds.describe_db_snapshots(SnapshotType="manual")),
+    op("detect", "rds:DescribeDBSnapshotAttributes", ["rds:DescribeDBSnapshotAttributes"],
+       lambda c, i: c.rds.describe_db_snapshot_attributes(DBSnapshotIdentifier="dg-snap")),
+    # A bucket's ACL (aws/collect/s3.rs); remediation reads it too, to write back all but one grant.
+    op("detect", "s3:GetBucketAcl", ["s3:GetBucketAcl"], lambda c, i: c.s3.get_bucket_acl(Bucket="dg-data-bucket")),
     # remediate (aws/execute.rs): reads above, plus these writes.
     op("remediate", "ec2:RevokeSecurityGroupIngress", ["ec2:RevokeSecurityGroupIngress"],
        lambda c, i: c.ec2.revoke_security_group_ingress(GroupId=i["group"], IpPermissions=perm(443, "10.0.0.0/8")),
@@ -225,7 +321,122 @@ OPERATIONS = [
        lambda c: c.iam.untag_role(RoleName="dg-missing-role", TagKeys=["Owner"])),
     op("remediate", "iam:CreatePolicyVersion", ["iam:CreatePolicyVersion"],
        lambda c, i: c.iam.create_policy_version(PolicyArn=i["policy"], PolicyDocument=READ_DOC, SetAsDefault=True),
-       lambda c: c.iam.create_policy_version(PolicyArn=f"arn:aws:iam::{ACCOUNT}:policy/dg-missing", PolicyDocument=READ_DOC, SetAsDefault=True)),
+       lambda c: c.iam.create_policy_version(PolicyArn=MISSING_POLICY, PolicyDocument=READ_DOC, SetAsDefault=True)),
+    op("remediate", "s3:PutBucketPolicy", ["s3:PutBucketPolicy"],
+       lambda c, i: c.s3.put_bucket_policy(Bucket="dg-data-bucket", Policy=BUCKET_POLICY),
+       lambda c: c.s3.put_bucket_policy(Bucket="dg-missing-bucket", Policy=BUCKET_POLICY)),
+    op("remediate", "s3:PutBucketOwnershipControls", ["s3:PutBucketOwnershipControls"],
+       lambda c, i: c.s3.put_bucket_ownership_controls(Bucket="dg-data-bucket", OwnershipControls=OWNERSHIP),
+       lambda c: c.s3.put_bucket_ownership_controls(Bucket="dg-missing-bucket", OwnershipControls=OWNERSHIP)),
+    op("remediate", "s3:PutBucketLogging", ["s3:PutBucketLogging"],
+       lambda c, i: c.s3.put_bucket_logging(Bucket="dg-data-bucket", BucketLoggingStatus=LOGGING),
+       lambda c: c.s3.put_bucket_logging(Bucket="dg-missing-bucket", BucketLoggingStatus=LOGGING)),
+    # aws/execute/iam.rs. DetachRolePolicy and DeleteRolePolicy are remediation's too: their
+    # rows are the janitor's below (same actions, one row per operation).
+    op("remediate", "iam:AttachRolePolicy", ["iam:AttachRolePolicy"],
+       lambda c, i: c.iam.attach_role_policy(RoleName="dg-app", PolicyArn=i["policy"]),
+       lambda c: c.iam.attach_role_policy(RoleName="dg-missing-role", PolicyArn=MISSING_POLICY)),
+    op("remediate", "iam:AttachUserPolicy", ["iam:AttachUserPolicy"],
+       lambda c, i: c.iam.attach_user_policy(UserName="dg-alice", PolicyArn=i["policy"]),
+       lambda c: c.iam.attach_user_policy(UserName="dg-missing-user", PolicyArn=MISSING_POLICY)),
+    op("remediate", "iam:AttachGroupPolicy", ["iam:AttachGroupPolicy"],
+       lambda c, i: c.iam.attach_group_policy(GroupName="dg-devs", PolicyArn=i["policy"]),
+       lambda c: c.iam.attach_group_policy(GroupName="dg-missing-group", PolicyArn=MISSING_POLICY)),
+    op("remediate", "iam:DetachUserPolicy", ["iam:DetachUserPolicy"],
+       lambda c, i: c.iam.detach_user_policy(UserName="dg-alice", PolicyArn=i["people_policy"]),
+       lambda c: c.iam.detach_user_policy(UserName="dg-missing-user", PolicyArn=MISSING_POLICY)),
+    op("remediate", "iam:DetachGroupPolicy", ["iam:DetachGroupPolicy"],
+       lambda c, i: c.iam.detach_group_policy(GroupName="dg-devs", PolicyArn=i["people_policy"]),
+       lambda c: c.iam.detach_group_policy(GroupName="dg-missing-group", PolicyArn=MISSING_POLICY)),
+    op("remediate", "iam:PutRolePolicy", ["iam:PutRolePolicy"],
+       lambda c, i: c.iam.put_role_policy(RoleName="dg-app", PolicyName="dg-app-inline", PolicyDocument=READ_DOC),
+       lambda c: c.iam.put_role_policy(RoleName="dg-missing-role", PolicyName="inline", PolicyDocument=READ_DOC)),
+    op("remediate", "iam:PutUserPolicy", ["iam:PutUserPolicy"],
+       lambda c, i: c.iam.put_user_policy(UserName="dg-alice", PolicyName="dg-alice-inline", PolicyDocument=READ_DOC),
+       lambda c: c.iam.put_user_policy(UserName="dg-missing-user", PolicyName="inline", PolicyDocument=READ_DOC)),
+    op("remediate", "iam:PutGroupPolicy", ["iam:PutGroupPolicy"],
+       lambda c, i: c.iam.put_group_policy(GroupName="dg-devs", PolicyName="dg-devs-inline", PolicyDocument=READ_DOC),
+       lambda c: c.iam.put_group_policy(GroupName="dg-missing-group", PolicyName="inline", PolicyDocument=READ_DOC)),
+    op("remediate", "iam:DeleteUserPolicy", ["iam:DeleteUserPolicy"],
+       lambda c, i: c.iam.delete_user_policy(UserName="dg-alice", PolicyName="dg-alice-inline"),
+       lambda c: c.iam.delete_user_policy(UserName="dg-missing-user", PolicyName="inline")),
+    op("remediate", "iam:DeleteGroupPolicy", ["iam:DeleteGroupPolicy"],
+       lambda c, i: c.iam.delete_group_policy(GroupName="dg-devs", PolicyName="dg-devs-inline"),
+       lambda c: c.iam.delete_group_policy(GroupName="dg-missing-group", PolicyName="inline")),
+    op("remediate", "iam:AddUserToGroup", ["iam:AddUserToGroup"],
+       lambda c, i: c.iam.add_user_to_group(UserName="dg-alice", GroupName="dg-ops"),
+       lambda c: c.iam.add_user_to_group(UserName="dg-missing-user", GroupName="dg-missing-group")),
+    op("remediate", "iam:RemoveUserFromGroup", ["iam:RemoveUserFromGroup"],
+       lambda c, i: c.iam.remove_user_from_group(UserName="dg-alice", GroupName="dg-devs"),
+       lambda c: c.iam.remove_user_from_group(UserName="dg-missing-user", GroupName="dg-missing-group")),
+    op("remediate", "iam:TagUser", ["iam:TagUser"],
+       lambda c, i: c.iam.tag_user(UserName="dg-alice", Tags=[{"Key": "Team", "Value": "data"}]),
+       lambda c: c.iam.tag_user(UserName="dg-missing-user", Tags=[{"Key": "Team", "Value": "data"}])),
+    op("remediate", "iam:UntagUser", ["iam:UntagUser"],
+       lambda c, i: c.iam.untag_user(UserName="dg-alice", TagKeys=["Owner"]),
+       lambda c: c.iam.untag_user(UserName="dg-missing-user", TagKeys=["Owner"])),
+    # A key's status is changed as its own user, found from the key: a read only remediation makes.
+    op("remediate", "iam:GetAccessKeyLastUsed", ["iam:GetAccessKeyLastUsed"],
+       lambda c, i: c.iam.get_access_key_last_used(AccessKeyId=i["alice_key"])),
+    op("remediate", "iam:UpdateAccessKey", ["iam:UpdateAccessKey"],
+       lambda c, i: c.iam.update_access_key(UserName="dg-alice", AccessKeyId=i["alice_key"], Status="Inactive"),
+       lambda c: c.iam.update_access_key(UserName="dg-missing-user", AccessKeyId=MISSING_KEY, Status="Inactive")),
+    # The account's one password policy has no missing target: the probe writes what the run wrote.
+    op("remediate", "iam:UpdateAccountPasswordPolicy", ["iam:UpdateAccountPasswordPolicy"],
+       lambda c, i: c.iam.update_account_password_policy(**PASSWORD),
+       lambda c: c.iam.update_account_password_policy(**PASSWORD)),
+    op("remediate", "iam:AddClientIDToOpenIDConnectProvider", ["iam:AddClientIDToOpenIDConnectProvider"],
+       lambda c, i: c.iam.add_client_id_to_open_id_connect_provider(OpenIDConnectProviderArn=i["oidc"], ClientID="dg-client"),
+       lambda c: c.iam.add_client_id_to_open_id_connect_provider(OpenIDConnectProviderArn=MISSING_OIDC, ClientID="dg-client")),
+    op("remediate", "iam:RemoveClientIDFromOpenIDConnectProvider", ["iam:RemoveClientIDFromOpenIDConnectProvider"],
+       lambda c, i: c.iam.remove_client_id_from_open_id_connect_provider(OpenIDConnectProviderArn=i["oidc"], ClientID="sts.amazonaws.com"),
+       lambda c: c.iam.remove_client_id_from_open_id_connect_provider(OpenIDConnectProviderArn=MISSING_OIDC, ClientID="dg-client")),
+    # Networks, EBS, clusters, parameters, snapshots, ACLs (aws/execute.rs).
+    op("remediate", "ec2:ModifyVpcAttribute", ["ec2:ModifyVpcAttribute"],
+       lambda c, i: c.ec2.modify_vpc_attribute(VpcId=i["vpc"], EnableDnsHostnames=ON),
+       lambda c: c.ec2.modify_vpc_attribute(VpcId=MISSING_VPC, EnableDnsHostnames=ON)),
+    op("remediate", "ec2:ModifySubnetAttribute", ["ec2:ModifySubnetAttribute"],
+       lambda c, i: c.ec2.modify_subnet_attribute(SubnetId=i["subnet"], MapPublicIpOnLaunch=OFF),
+       lambda c: c.ec2.modify_subnet_attribute(SubnetId=MISSING_SUBNET, MapPublicIpOnLaunch=OFF)),
+    op("remediate", "ec2:DeleteRoute", ["ec2:DeleteRoute"],
+       lambda c, i: c.ec2.delete_route(RouteTableId=i["route_table"], DestinationCidrBlock="0.0.0.0/0"),
+       lambda c: c.ec2.delete_route(RouteTableId=MISSING_RTB, DestinationCidrBlock="0.0.0.0/0")),
+    op("remediate", "ec2:DeleteNetworkAclEntry", ["ec2:DeleteNetworkAclEntry"],
+       lambda c, i: c.ec2.delete_network_acl_entry(NetworkAclId=i["network_acl"], RuleNumber=100, Egress=False),
+       lambda c: c.ec2.delete_network_acl_entry(NetworkAclId=MISSING_ACL, RuleNumber=100, Egress=False)),
+    op("remediate", "ec2:CreateNetworkAclEntry", ["ec2:CreateNetworkAclEntry"],
+       lambda c, i: c.ec2.create_network_acl_entry(NetworkAclId=i["network_acl"], **ACL_ENTRY),
+       lambda c: c.ec2.create_network_acl_entry(NetworkAclId=MISSING_ACL, **ACL_ENTRY)),
+    # The account's one setting has no missing target: the probe writes what the run wrote.
+    op("remediate", "ec2:EnableEbsEncryptionByDefault", ["ec2:EnableEbsEncryptionByDefault"],
+       lambda c, i: c.ec2.enable_ebs_encryption_by_default(), lambda c: c.ec2.enable_ebs_encryption_by_default()),
+    op("remediate", "ec2:DisableEbsEncryptionByDefault", ["ec2:DisableEbsEncryptionByDefault"],
+       lambda c, i: c.ec2.disable_ebs_encryption_by_default(), lambda c: c.ec2.disable_ebs_encryption_by_default()),
+    op("remediate", "ec2:ModifyNetworkInterfaceAttribute", ["ec2:ModifyNetworkInterfaceAttribute"],
+       lambda c, i: c.ec2.modify_network_interface_attribute(NetworkInterfaceId=i["interface"], SourceDestCheck=ON),
+       lambda c: c.ec2.modify_network_interface_attribute(NetworkInterfaceId=MISSING_ENI, SourceDestCheck=ON)),
+    op("remediate", "rds:ModifyDBCluster", ["rds:ModifyDBCluster"],
+       lambda c, i: c.rds.modify_db_cluster(DBClusterIdentifier="dg-cluster", BackupRetentionPeriod=7, ApplyImmediately=True),
+       lambda c: c.rds.modify_db_cluster(DBClusterIdentifier="dg-missing-cluster", BackupRetentionPeriod=7, ApplyImmediately=True)),
+    op("remediate", "rds:ModifyDBParameterGroup", ["rds:ModifyDBParameterGroup"],
+       lambda c, i: c.rds.modify_db_parameter_group(DBParameterGroupName="dg-pg", Parameters=PARAMETER),
+       lambda c: c.rds.modify_db_parameter_group(DBParameterGroupName="dg-missing-pg", Parameters=PARAMETER)),
+    op("remediate", "rds:ResetDBParameterGroup", ["rds:ResetDBParameterGroup"],
+       lambda c, i: c.rds.reset_db_parameter_group(DBParameterGroupName="dg-pg", Parameters=RESET),
+       lambda c: c.rds.reset_db_parameter_group(DBParameterGroupName="dg-missing-pg", Parameters=RESET)),
+    op("remediate", "rds:ModifyDBClusterParameterGroup", ["rds:ModifyDBClusterParameterGroup"],
+       lambda c, i: c.rds.modify_db_cluster_parameter_group(DBClusterParameterGroupName="dg-cpg", Parameters=PARAMETER),
+       lambda c: c.rds.modify_db_cluster_parameter_group(DBClusterParameterGroupName="dg-missing-cpg", Parameters=PARAMETER)),
+    op("remediate", "rds:ResetDBClusterParameterGroup", ["rds:ResetDBClusterParameterGroup"],
+       lambda c, i: c.rds.reset_db_cluster_parameter_group(DBClusterParameterGroupName="dg-cpg", Parameters=RESET),
+       lambda c: c.rds.reset_db_cluster_parameter_group(DBClusterParameterGroupName="dg-missing-cpg", Parameters=RESET)),
+    op("remediate", "rds:ModifyDBSnapshotAttribute", ["rds:ModifyDBSnapshotAttribute"],
+       lambda c, i: c.rds.modify_db_snapshot_attribute(DBSnapshotIdentifier="dg-snap", AttributeName="restore", ValuesToRemove=["210987654321"]),
+       lambda c: c.rds.modify_db_snapshot_attribute(DBSnapshotIdentifier="dg-missing-snapshot", AttributeName="restore",
+                                                    ValuesToRemove=["210987654321"])),
+    op("remediate", "s3:PutBucketAcl", ["s3:PutBucketAcl"],
+       lambda c, i: c.s3.put_bucket_acl(Bucket="dg-data-bucket", AccessControlPolicy=same_acl(c.s3, "dg-data-bucket")),
+       lambda c: c.s3.put_bucket_acl(Bucket="dg-missing-bucket", AccessControlPolicy={"Owner": {"ID": "dg-missing"}, "Grants": []})),
     # janitor (aws/janitor.rs): inventory reads above; marks are the tag calls above; then:
     op("janitor", "s3:ListObjectVersions", ["s3:ListBucketVersions"],
        lambda c, i: c.s3.list_object_versions(Bucket="dg-old-bucket", MaxKeys=1000),
@@ -253,15 +464,11 @@ OPERATIONS = [
                                              FinalDBSnapshotIdentifier="dg-old-db-driftguard-final-20260101000000"),
        lambda c: c.rds.delete_db_instance(DBInstanceIdentifier="dg-missing-db", SkipFinalSnapshot=True),
        moto=["rds:DeleteDBInstance"]),
-    op("janitor", "iam:ListAttachedRolePolicies", ["iam:ListAttachedRolePolicies"],
-       lambda c, i: c.iam.list_attached_role_policies(RoleName="dg-old-role"),
-       lambda c: c.iam.list_attached_role_policies(RoleName="dg-missing-role")),
+    # The role's policies, listed with ListAttachedRolePolicies / ListRolePolicies (detect
+    # reads above), off before the role goes. Remediation detaches and deletes with these too.
     op("janitor", "iam:DetachRolePolicy", ["iam:DetachRolePolicy"],
        lambda c, i: c.iam.detach_role_policy(RoleName="dg-old-role", PolicyArn=i["old_policy"]),
-       lambda c: c.iam.detach_role_policy(RoleName="dg-missing-role", PolicyArn=f"arn:aws:iam::{ACCOUNT}:policy/dg-missing")),
-    op("janitor", "iam:ListRolePolicies", ["iam:ListRolePolicies"],
-       lambda c, i: c.iam.list_role_policies(RoleName="dg-old-role"),
-       lambda c: c.iam.list_role_policies(RoleName="dg-missing-role")),
+       lambda c: c.iam.detach_role_policy(RoleName="dg-missing-role", PolicyArn=MISSING_POLICY)),
     op("janitor", "iam:DeleteRolePolicy", ["iam:DeleteRolePolicy"],
        lambda c, i: c.iam.delete_role_policy(RoleName="dg-old-role", PolicyName="inline"),
        lambda c: c.iam.delete_role_policy(RoleName="dg-missing-role", PolicyName="inline")),
@@ -345,6 +552,7 @@ def seed(server, admin):
     """Enforcement is on: off for the usual fixtures (testing key), on again."""
     ids = json.loads(server.script("aws_fixture.py", "seed", "/dev/null").stdout)
     ids.update(json.loads(server.script("janitor_fixture.py", "seed", "/dev/null").stdout))
+    ids.update(json.loads(server.fixture("--seed").stdout))
     state = SUPPORT / "iam_selftest.tfstate.tmp"
     state.write_text(json.dumps({"version": 4, "terraform_version": "1.9.8", "serial": 1, "lineage": "iam", "outputs": {}, "resources": []}))
     try:

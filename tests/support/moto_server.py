@@ -265,7 +265,8 @@ def fix_versioning(inner, environ, start_response):
 
 def real_s3_action_names():
     """moto 5.2.5 authorizes S3 calls by its ACTION_MAP, whose keys "public_access_block"
-    never match the "publicAccessBlock" query and which lacks "encryption": those calls fall
+    never match the "publicAccessBlock" query and which lacks "encryption" and
+    "ownershipControls": those calls fall
     to the method's default, so GetPublicAccessBlock and GetBucketEncryption are checked as
     s3:ListBucket, PutPublicAccessBlock and PutBucketEncryption as s3:CreateBucket; and
     HeadBucket as s3:HeadBucket, which is no IAM action. These are the actions AWS checks
@@ -281,6 +282,8 @@ def real_s3_action_names():
     bucket["PUT"]["encryption"] = "PutEncryptionConfiguration"
     bucket["DELETE"]["publicAccessBlock"] = "PutBucketPublicAccessBlock"
     bucket["DELETE"]["encryption"] = "PutEncryptionConfiguration"
+    bucket["GET"]["ownershipControls"] = "GetBucketOwnershipControls"
+    bucket["PUT"]["ownershipControls"] = "PutBucketOwnershipControls"
 
 
 def main():

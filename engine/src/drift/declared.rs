@@ -5,7 +5,7 @@ use serde_json::Value;
 
 use super::normalize::{declared_tags, insert_tags};
 use super::types::{Attributes, Normalized};
-use crate::catalogue;
+use crate::catalogue::{self, Shape};
 use crate::tfstate::StateResource;
 
 /// Whether drift detection compares this Terraform type (its catalogue entry says how).
@@ -18,9 +18,19 @@ pub fn compared(resource_type: &str) -> bool {
 pub fn declared(resource: &StateResource) -> Option<Normalized> {
     let entry = catalogue::entry(&resource.resource_type).filter(|entry| entry.compared())?;
     let a = &resource.attributes;
-    let id = entry.identity.iter().find_map(|key| a.get(*key).and_then(Value::as_str))?.to_owned();
-    let mut out: Attributes =
-        entry.attributes.iter().map(|attribute| (attribute.path.to_owned(), (attribute.declared)(a))).collect();
+    let id = entry.state_id(a)?;
+    let mut out = Attributes::new();
+    for attribute in entry.attributes {
+        let value = (attribute.declared)(a);
+        if attribute.shape == Shape::Map {
+            // One key per name; none declared is none live (an empty map is no keys).
+            if let Value::Object(named) = value {
+                out.extend(named.into_iter().map(|(name, value)| (format!("{}.{name}", attribute.path), value)));
+            }
+        } else {
+            out.insert(attribute.path.to_owned(), value);
+        }
+    }
     if entry.tags.is_some() {
         insert_tags(&mut out, declared_tags(a));
     }

@@ -10,10 +10,11 @@ pub mod declared;
 pub mod normalize;
 pub mod plan;
 mod types;
+mod wanted;
 
 pub use types::{Attributes, Normalized};
+pub use wanted::Wanted;
 
-use std::borrow::Cow;
 use std::collections::{BTreeMap, BTreeSet};
 
 use serde_json::Value;
@@ -21,9 +22,6 @@ use serde_json::Value;
 use crate::catalogue;
 use crate::model::{FindingKind, Provider};
 use crate::report::DetectedDrift;
-
-/// Attributes whose value is a set of atoms: one finding per atom added or removed.
-pub const SET_ATTRIBUTES: &[&str] = &["ingress", "egress"];
 
 /// Where a set of resources lives.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -76,33 +74,94 @@ pub fn missing(scope: &Location, resource: &Normalized) -> DetectedDrift {
     drift(scope, resource, &resource.tags(), FindingKind::Missing)
 }
 
-/// Removes from the groups' `ingress`/`egress` sets the atoms that standalone rule
-/// resources of the same state declare: those are compared as the rules themselves, so
-/// one revoked rule is one finding (the rule is missing), not two.
-fn without_standalone_rules(
-    resources: &[Normalized],
-    standalone: &BTreeMap<(String, &'static str), BTreeSet<String>>,
-) -> Vec<Normalized> {
+/// The parts a scope declares, per parent (type, id): per attribute, the atoms or map keys
+/// its parts name.
+type Parts = BTreeMap<(String, String), BTreeMap<&'static str, BTreeSet<String>>>;
+
+fn declared_parts(declared: &[Normalized]) -> Parts {
+    let mut parts = Parts::new();
+    for resource in declared {
+        let Some(part_of) = catalogue::entry(&resource.resource_type).and_then(|entry| entry.part_of) else { continue };
+        for element in (part_of.elements)(resource) {
+            let parent = parts.entry((part_of.parent.to_owned(), element.parent)).or_default();
+            parent.entry(element.attribute).or_default().insert(element.key);
+        }
+    }
+    parts
+}
+
+/// Takes out of each parent's set or map the elements its declared parts name: those are
+/// compared as the parts themselves, so one revoked rule is one finding (the rule is
+/// missing), not two, and what a parent still holds beyond its own declared value was
+/// added outside Terraform.
+fn without_parts<'r>(resources: impl IntoIterator<Item = &'r Normalized>, parts: &Parts) -> Vec<Normalized> {
     resources
-        .iter()
+        .into_iter()
         .map(|resource| {
             let mut resource = resource.clone();
-            if resource.resource_type == "aws_security_group" {
-                for direction in ["ingress", "egress"] {
-                    let Some(atoms) = standalone.get(&(resource.id.clone(), direction)) else { continue };
-                    if let Some(Value::Array(items)) = resource.attributes.get(direction) {
-                        let kept: Vec<Value> = items
-                            .iter()
-                            .filter(|item| item.as_str().is_none_or(|atom| !atoms.contains(atom)))
-                            .cloned()
-                            .collect();
-                        resource.attributes.insert(direction.to_owned(), normalize::scalar(Value::Array(kept)));
-                    }
+            let Some(attributes) = parts.get(&(resource.resource_type.clone(), resource.id.clone())) else {
+                return resource;
+            };
+            for (attribute, elements) in attributes {
+                if let Some(Value::Array(items)) = resource.attributes.get(*attribute) {
+                    let kept: Vec<Value> = items
+                        .iter()
+                        .filter(|item| item.as_str().is_none_or(|atom| !elements.contains(atom)))
+                        .cloned()
+                        .collect();
+                    resource.attributes.insert((*attribute).to_owned(), normalize::scalar(Value::Array(kept)));
+                }
+                for element in elements {
+                    resource.attributes.remove(&format!("{attribute}.{element}"));
                 }
             }
             resource
         })
         .collect()
+}
+
+/// A part with no listing of its own compared through its parent's live value (before
+/// its parts were taken out): its elements must be there, and a map value must equal the
+/// part's own attribute. `None`: not such a part.
+fn through_parent(
+    scope: &Location,
+    part: &Normalized,
+    live_by_key: &BTreeMap<(&str, &str), &Normalized>,
+) -> Option<Vec<DetectedDrift>> {
+    let part_of = catalogue::entry(&part.resource_type)?.part_of?;
+    let through = part_of.through_parent?;
+    let mut findings = Vec::new();
+    for catalogue::Element { parent, attribute, key: element } in (part_of.elements)(part) {
+        let live = live_by_key.get(&(part_of.parent, parent.as_str())).map(|parent| &parent.attributes);
+        let missing = || drift(scope, part, &part.tags(), FindingKind::Missing);
+        match through {
+            catalogue::Through::Presence => {
+                let present = live
+                    .and_then(|attributes| attributes.get(attribute))
+                    .and_then(Value::as_array)
+                    .is_some_and(|items| items.iter().any(|item| item.as_str() == Some(element.as_str())));
+                if !present {
+                    findings.push(missing());
+                    break;
+                }
+            }
+            catalogue::Through::Value(path) => {
+                let Some(actual) = live.and_then(|attributes| attributes.get(&format!("{attribute}.{element}"))) else {
+                    findings.push(missing());
+                    break;
+                };
+                let expected = part.attributes.get(path).cloned().unwrap_or(Value::Null);
+                if &expected != actual {
+                    let mut finding = drift(scope, part, &part.tags(), FindingKind::Modified);
+                    finding.attribute = Some(path.to_owned());
+                    finding.expected = (!expected.is_null()).then_some(expected);
+                    finding.actual = (!actual.is_null()).then(|| actual.clone());
+                    findings.push(finding);
+                }
+            }
+        }
+    }
+    Some(findings)
 }
 
 /// Compares declared against live resources of one scope. `declared` are those whose
@@ -114,40 +173,55 @@ pub fn diff(
     live: &[Normalized],
     unmanaged: &dyn UnmanagedScope,
 ) -> Vec<DetectedDrift> {
-    let mut standalone: BTreeMap<(String, &'static str), BTreeSet<String>> = BTreeMap::new();
-    for (group, direction, atom) in declared.iter().filter_map(normalize::standalone_rule_atom) {
-        standalone.entry((group, direction)).or_default().insert(atom);
+    let mut findings = Vec::new();
+    // Parts compared through their parents see the parents whole.
+    let whole: BTreeMap<(&str, &str), &Normalized> =
+        live.iter().map(|resource| ((resource.resource_type.as_str(), resource.id.as_str()), resource)).collect();
+    let mut own = Vec::with_capacity(declared.len());
+    for want in declared {
+        match through_parent(scope, want, &whole) {
+            Some(found) => findings.extend(found),
+            None => own.push(want),
+        }
     }
-    // Borrowed unless there is something to take out: the diff of a large estate copies nothing.
-    let (declared, live): (Cow<'_, [Normalized]>, Cow<'_, [Normalized]>) = if standalone.is_empty() {
-        (Cow::Borrowed(declared), Cow::Borrowed(live))
+    let parts = declared_parts(declared);
+    // Copied only when there is something to take out: the diff of a large estate copies nothing.
+    let (taken_declared, taken_live);
+    let (declared, live): (Vec<&Normalized>, &[Normalized]) = if parts.is_empty() {
+        (own, live)
     } else {
-        (
-            Cow::Owned(without_standalone_rules(declared, &standalone)),
-            Cow::Owned(without_standalone_rules(live, &standalone)),
-        )
+        taken_declared = without_parts(own, &parts);
+        taken_live = without_parts(live, &parts);
+        (taken_declared.iter().collect(), &taken_live)
     };
-    let (declared, live) = (declared.as_ref(), live.as_ref());
     let live_by_key: BTreeMap<(&str, &str), &Normalized> =
         live.iter().map(|resource| ((resource.resource_type.as_str(), resource.id.as_str()), resource)).collect();
     let declared_keys: BTreeSet<(&str, &str)> =
         declared.iter().map(|resource| (resource.resource_type.as_str(), resource.id.as_str())).collect();
-    let mut findings = Vec::new();
-    for want in declared {
+    for want in declared.iter().copied() {
         let Some(have) = live_by_key.get(&(want.resource_type.as_str(), want.id.as_str())) else {
             findings.push(drift(scope, want, &want.tags(), FindingKind::Missing));
             continue;
         };
+        let entry = catalogue::entry(&want.resource_type);
         let live_tags = have.tags();
+        // Keys only the live side has count where they are named: tags (for the types that
+        // compare them; the others keep live tags for classification only) and map entries.
+        let compares_tags = entry.is_some_and(|entry| entry.tags.is_some());
+        let named = |key: &str| {
+            (compares_tags && key.starts_with("tags."))
+                || entry.and_then(|entry| entry.attribute_of(key)).is_some_and(|(_, name)| name.is_some())
+        };
         let keys: BTreeSet<&String> =
-            want.attributes.keys().chain(have.attributes.keys().filter(|key| key.starts_with("tags."))).collect();
+            want.attributes.keys().chain(have.attributes.keys().filter(|key| named(key))).collect();
         for key in keys {
             let expected = want.attributes.get(key).cloned().unwrap_or(Value::Null);
             let actual = have.attributes.get(key).cloned().unwrap_or(Value::Null);
             if expected == actual {
                 continue;
             }
-            if SET_ATTRIBUTES.contains(&key.as_str()) {
+            let set = entry.and_then(|entry| entry.attribute(key)).is_some_and(|a| a.shape == catalogue::Shape::Set);
+            if set {
                 // Keyed by canonical text: JSON values have no order of their own.
                 let as_set = |value: &Value| -> BTreeMap<String, Value> {
                     value

@@ -116,15 +116,11 @@ pub fn parse_rule_atom(atom: &str) -> Option<RuleParts> {
 }
 
 /// The atom of a standalone rule resource (`aws_vpc_security_group_ingress_rule` /
-/// `_egress_rule`) in normal form, with its group and direction (`ingress` / `egress`).
-/// Terraform records such a rule twice: as its own resource and, after a refresh, inside
-/// its group's `ingress`/`egress`. The diff uses this to compare it once, as the rule.
-pub fn standalone_rule_atom(rule: &Normalized) -> Option<(String, &'static str, String)> {
-    let direction = match rule.resource_type.as_str() {
-        "aws_vpc_security_group_ingress_rule" => "ingress",
-        "aws_vpc_security_group_egress_rule" => "egress",
-        _ => return None,
-    };
+/// `_egress_rule`) in normal form, with its group: (group id, atom). Terraform records
+/// such a rule twice: as its own resource and, after a refresh, inside its group's
+/// `ingress`/`egress`; the catalogue's [`crate::catalogue::PartOf`] of both rule types is
+/// made from this, so the diff compares it once, as the rule.
+pub fn standalone_rule_atom(rule: &Normalized) -> Option<(String, String)> {
     let field = |key: &str| rule.attributes.get(key).and_then(Value::as_str).map(str::to_owned);
     let group = field("security_group_id")?;
     let source = if let Some(cidr) = field("cidr_ipv4") {
@@ -138,7 +134,7 @@ pub fn standalone_rule_atom(rule: &Normalized) -> Option<(String, &'static str, 
     };
     let port = |key: &str| rule.attributes.get(key).and_then(Value::as_i64).unwrap_or(0);
     let atom = rule_atom(&field("ip_protocol")?, port("from_port"), port("to_port"), &source);
-    Some((group, direction, atom))
+    Some((group, atom))
 }
 
 /// A policy document in canonical form: URL-decoded (IAM returns trust policies encoded),
@@ -212,16 +208,40 @@ pub(crate) fn get<'a>(attributes: &'a Value, path: &[&str]) -> Option<&'a Value>
     }
 }
 
-pub(crate) fn text(attributes: &Value, path: &[&str]) -> Value {
+pub fn text(attributes: &Value, path: &[&str]) -> Value {
     scalar(get(attributes, path).cloned().unwrap_or(Value::Null))
 }
 
-pub(crate) fn number(attributes: &Value, path: &[&str]) -> Value {
+pub fn number(attributes: &Value, path: &[&str]) -> Value {
     match get(attributes, path) {
         Some(Value::Number(number)) => Value::Number(number.clone()),
         Some(Value::String(text)) => text.parse::<i64>().map_or(Value::Null, Value::from),
         _ => Value::Null,
     }
+}
+
+/// Named policy documents (inline policies) as a map attribute's value: name to canonical
+/// document; none is null. Both sides build it here.
+pub fn policy_map<'a>(named: impl IntoIterator<Item = (&'a str, &'a str)>) -> Value {
+    let map: Map<String, Value> = named
+        .into_iter()
+        .filter(|(name, _)| !name.is_empty())
+        .map(|(name, text)| (name.to_owned(), policy_document(text)))
+        .collect();
+    scalar(Value::Object(map))
+}
+
+/// Spreads a map attribute's value into `path.NAME` keys (the live side's half of what
+/// `drift::declared` does with a [`crate::catalogue::Shape::Map`] attribute).
+pub fn insert_map(out: &mut Attributes, path: &str, value: Value) {
+    if let Value::Object(named) = value {
+        out.extend(named.into_iter().map(|(name, value)| (format!("{path}.{name}"), value)));
+    }
+}
+
+/// A number whose zero the provider writes for "not set" and the API leaves out.
+pub fn zero_as_null(value: Value) -> Value {
+    if value.as_i64() == Some(0) { Value::Null } else { value }
 }
 
 /// Adds `tags.K` entries: `tags_all` (which includes provider default tags, as the live
@@ -243,7 +263,7 @@ pub(crate) fn declared_tags(attributes: &Value) -> Vec<(String, String)> {
     tags.iter().map(|(key, value)| (key.clone(), value.as_str().unwrap_or_default().to_owned())).collect()
 }
 
-pub(crate) fn strings(value: Option<&Value>) -> Vec<String> {
+pub fn strings(value: Option<&Value>) -> Vec<String> {
     value
         .and_then(Value::as_array)
         .map_or_else(Vec::new, |items| items.iter().filter_map(Value::as_str).map(str::to_owned).collect())

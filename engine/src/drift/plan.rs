@@ -27,6 +27,7 @@ pub fn actions(finding: &DetectedDrift) -> Vec<RemediationCall> {
             Some(_) => Vec::new(),
         };
     }
-    let fix = Fix { id, expected: finding.expected.as_ref(), actual: finding.actual.as_ref() };
-    entry.attribute(attribute).and_then(|a| a.fix).and_then(|build| build(&fix)).into_iter().collect()
+    let Some((attribute, key)) = entry.attribute_of(attribute) else { return Vec::new() };
+    let fix = Fix { id, key, expected: finding.expected.as_ref(), actual: finding.actual.as_ref() };
+    attribute.fix.and_then(|build| build(&fix)).into_iter().collect()
 }

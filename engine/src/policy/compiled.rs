@@ -405,12 +405,16 @@ pub struct Detection {
 }
 
 impl Detection {
+    /// Whether unmanaged instances of this type are reported at all (so listed).
+    pub fn reports_unmanaged(&self, resource_type: &str) -> bool {
+        self.unmanaged_enabled && self.unmanaged_types.iter().any(|glob| glob.is_match(resource_type))
+    }
+
     /// Whether a live resource in no state is a finding.
     pub fn counts_unmanaged(&self, resource: &crate::drift::Normalized) -> bool {
         let name = resource.attributes.get("name").and_then(serde_json::Value::as_str);
         let tags = resource.tags();
-        self.unmanaged_enabled
-            && self.unmanaged_types.iter().any(|glob| glob.is_match(&resource.resource_type))
+        self.reports_unmanaged(&resource.resource_type)
             && !self
                 .exclude_names
                 .iter()

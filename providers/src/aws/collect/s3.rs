@@ -1,0 +1,205 @@
+//! S3 in the normal form: every bucket in the account's scanned regions, with its tags
+//! (what unmanaged detection and classification need), and each configuration document
+//! a state declares for it, read in the bucket's own region. A document no state declares
+//! for a bucket is not read.
+
+use std::collections::BTreeMap;
+
+use driftguard_engine::drift::normalize::{boolean, insert_tags, policy_document, scalar, string_set};
+use driftguard_engine::drift::{Attributes, Normalized, Wanted};
+use futures_util::{StreamExt, stream};
+use serde_json::Value;
+
+use super::{READS_IN_FLIGHT, absent_as_none, normalized};
+use crate::aws::AwsClient;
+use crate::retry::CallError;
+
+impl AwsClient {
+    pub(super) async fn buckets(&self, regions: &[String], wanted: &Wanted) -> Result<Vec<Normalized>, CallError> {
+        let mut out = Vec::new();
+        let mut token: Option<String> = None;
+        let mut clients: BTreeMap<String, aws_sdk_s3::Client> = BTreeMap::new();
+        loop {
+            let page = send!(self, "s3:ListBuckets", self.s3().list_buckets().set_continuation_token(token.clone()))?;
+            let mut listed: Vec<(String, aws_sdk_s3::Client)> = Vec::new();
+            for bucket in page.buckets() {
+                let Some(name) = bucket.name() else { continue };
+                let region = match bucket.bucket_region() {
+                    Some(region) if !region.is_empty() => region.to_owned(),
+                    _ => self.bucket_region(name).await?,
+                };
+                if !regions.contains(&region) {
+                    continue;
+                }
+                let client = clients.entry(region.clone()).or_insert_with(|| self.s3_in(&region)).clone();
+                listed.push((name.to_owned(), client));
+            }
+            // Each bucket's documents: several buckets in flight, results in listing order.
+            let reads: Vec<_> = listed.iter().map(|(name, client)| self.bucket(client, name, wanted)).collect();
+            let read: Vec<Result<Vec<Normalized>, CallError>> =
+                stream::iter(reads).buffered(READS_IN_FLIGHT).collect().await;
+            for resources in read {
+                out.extend(resources?);
+            }
+            token = page.continuation_token().filter(|t| !t.is_empty()).map(str::to_owned);
+            if token.is_none() {
+                return Ok(out);
+            }
+        }
+    }
+
+    /// A bucket as the Terraform resources that describe it: the bucket, and each of its
+    /// configuration types that a state declares for it.
+    async fn bucket(&self, s3: &aws_sdk_s3::Client, name: &str, wanted: &Wanted) -> Result<Vec<Normalized>, CallError> {
+        let tags = send!(self, "s3:GetBucketTagging", s3.get_bucket_tagging().bucket(name))
+            .map(Some)
+            .or_else(absent_as_none("NoSuchTagSet"))?;
+        let mut bucket = Attributes::new();
+        if let Some(tags) = &tags {
+            insert_tags(&mut bucket, tags.tag_set().iter().map(|t| (t.key().to_owned(), t.value().to_owned())));
+        }
+        let mut out = vec![normalized("aws_s3_bucket", name, bucket)];
+        let read = |resource_type: &str| wanted.details(resource_type, name);
+        if read("aws_s3_bucket_versioning") {
+            let versioning = send!(self, "s3:GetBucketVersioning", s3.get_bucket_versioning().bucket(name))?;
+            let mut a = Attributes::new();
+            a.insert(
+                "versioning_configuration.status".into(),
+                scalar(Value::from(versioning.status().map(|s| s.as_str().to_owned()))),
+            );
+            out.push(normalized("aws_s3_bucket_versioning", name, a));
+        }
+        if read("aws_s3_bucket_server_side_encryption_configuration") {
+            out.push(self.bucket_encryption(s3, name).await?);
+        }
+        if read("aws_s3_bucket_public_access_block") {
+            out.push(self.bucket_public_access(s3, name).await?);
+        }
+        if read("aws_s3_bucket_acl") {
+            let acl = send!(self, "s3:GetBucketAcl", s3.get_bucket_acl().bucket(name))?;
+            let atoms = acl.grants().iter().map(|grant| {
+                let grantee = grant.grantee();
+                driftguard_engine::catalogue::aws::grant_atom(
+                    grant.permission().map(aws_sdk_s3::types::Permission::as_str).unwrap_or_default(),
+                    grantee.map(|g| g.r#type().as_str()).unwrap_or_default(),
+                    grantee.and_then(|g| g.id()).unwrap_or_default(),
+                    grantee.and_then(|g| g.uri()).unwrap_or_default(),
+                    grantee.and_then(|g| g.email_address()).unwrap_or_default(),
+                )
+            });
+            let mut a = Attributes::new();
+            a.insert("access_control_policy.grant".into(), string_set(atoms));
+            out.push(normalized("aws_s3_bucket_acl", name, a));
+        }
+        if read("aws_s3_bucket_policy") {
+            let policy = send!(self, "s3:GetBucketPolicy", s3.get_bucket_policy().bucket(name))
+                .map(Some)
+                .or_else(absent_as_none("NoSuchBucketPolicy"))?;
+            let mut a = Attributes::new();
+            let text = policy.as_ref().and_then(|p| p.policy());
+            a.insert("policy".into(), text.map_or(Value::Null, policy_document));
+            out.push(normalized("aws_s3_bucket_policy", name, a));
+        }
+        if read("aws_s3_bucket_ownership_controls") {
+            let controls =
+                send!(self, "s3:GetBucketOwnershipControls", s3.get_bucket_ownership_controls().bucket(name))
+                    .map(Some)
+                    .or_else(absent_as_none("OwnershipControlsNotFoundError"))?;
+            let ownership = controls
+                .as_ref()
+                .and_then(|c| c.ownership_controls())
+                .and_then(|c| c.rules().first())
+                .map(|rule| rule.object_ownership().as_str().to_owned());
+            let mut a = Attributes::new();
+            a.insert("rule.object_ownership".into(), scalar(Value::from(ownership)));
+            out.push(normalized("aws_s3_bucket_ownership_controls", name, a));
+        }
+        if read("aws_s3_bucket_logging") {
+            let logging = send!(self, "s3:GetBucketLogging", s3.get_bucket_logging().bucket(name))?;
+            let enabled = logging.logging_enabled();
+            let mut a = Attributes::new();
+            a.insert("target_bucket".into(), scalar(Value::from(enabled.map(|l| l.target_bucket().to_owned()))));
+            a.insert("target_prefix".into(), scalar(Value::from(enabled.map(|l| l.target_prefix().to_owned()))));
+            out.push(normalized("aws_s3_bucket_logging", name, a));
+        }
+        if read("aws_s3_bucket_cors_configuration") {
+            let cors = send!(self, "s3:GetBucketCors", s3.get_bucket_cors().bucket(name))
+                .map(Some)
+                .or_else(absent_as_none("NoSuchCORSConfiguration"))?;
+            let rules: Vec<Value> = cors
+                .as_ref()
+                .map(aws_sdk_s3::operation::get_bucket_cors::GetBucketCorsOutput::cors_rules)
+                .unwrap_or_default()
+                .iter()
+                .map(|rule| {
+                    driftguard_engine::catalogue::aws::cors_rule(
+                        rule.id(),
+                        rule.allowed_headers(),
+                        rule.allowed_methods(),
+                        rule.allowed_origins(),
+                        rule.expose_headers(),
+                        rule.max_age_seconds().map(i64::from),
+                    )
+                })
+                .collect();
+            let mut a = Attributes::new();
+            a.insert("cors_rule".into(), driftguard_engine::catalogue::aws::cors_rules(rules));
+            out.push(normalized("aws_s3_bucket_cors_configuration", name, a));
+        }
+        if read("aws_s3_bucket_website_configuration") {
+            let website = send!(self, "s3:GetBucketWebsite", s3.get_bucket_website().bucket(name))
+                .map(Some)
+                .or_else(absent_as_none("NoSuchWebsiteConfiguration"))?;
+            let website = website.as_ref();
+            let mut a = Attributes::new();
+            let index = website.and_then(|w| w.index_document()).map(|d| d.suffix().to_owned());
+            let error = website.and_then(|w| w.error_document()).map(|d| d.key().to_owned());
+            let redirect = website.and_then(|w| w.redirect_all_requests_to()).map(|r| r.host_name().to_owned());
+            a.insert("index_document.suffix".into(), scalar(Value::from(index)));
+            a.insert("error_document.key".into(), scalar(Value::from(error)));
+            a.insert("redirect_all_requests_to.host_name".into(), scalar(Value::from(redirect)));
+            out.push(normalized("aws_s3_bucket_website_configuration", name, a));
+        }
+        Ok(out)
+    }
+
+    async fn bucket_encryption(&self, s3: &aws_sdk_s3::Client, name: &str) -> Result<Normalized, CallError> {
+        let encryption = send!(self, "s3:GetBucketEncryption", s3.get_bucket_encryption().bucket(name))
+            .map(Some)
+            .or_else(absent_as_none("ServerSideEncryptionConfigurationNotFoundError"))?;
+        let rule =
+            encryption.as_ref().and_then(|e| e.server_side_encryption_configuration()).and_then(|c| c.rules().first());
+        let default = rule.and_then(|r| r.apply_server_side_encryption_by_default());
+        let mut a = Attributes::new();
+        a.insert(
+            "rule.sse_algorithm".into(),
+            scalar(Value::from(default.map(|d| d.sse_algorithm().as_str().to_owned()))),
+        );
+        a.insert(
+            "rule.kms_master_key_id".into(),
+            scalar(Value::from(default.and_then(|d| d.kms_master_key_id()).map(str::to_owned))),
+        );
+        a.insert(
+            "rule.bucket_key_enabled".into(),
+            Value::Bool(
+                rule.and_then(aws_sdk_s3::types::ServerSideEncryptionRule::bucket_key_enabled).unwrap_or(false),
+            ),
+        );
+        Ok(normalized("aws_s3_bucket_server_side_encryption_configuration", name, a))
+    }
+
+    async fn bucket_public_access(&self, s3: &aws_sdk_s3::Client, name: &str) -> Result<Normalized, CallError> {
+        use aws_sdk_s3::types::PublicAccessBlockConfiguration as Block;
+        let block = send!(self, "s3:GetPublicAccessBlock", s3.get_public_access_block().bucket(name))
+            .map(Some)
+            .or_else(absent_as_none("NoSuchPublicAccessBlockConfiguration"))?;
+        let config = block.as_ref().and_then(|b| b.public_access_block_configuration());
+        let flag = |read: fn(&Block) -> Option<bool>| boolean(config.and_then(read).map(Value::Bool).as_ref());
+        let mut a = Attributes::new();
+        a.insert("block_public_acls".into(), flag(Block::block_public_acls));
+        a.insert("block_public_policy".into(), flag(Block::block_public_policy));
+        a.insert("ignore_public_acls".into(), flag(Block::ignore_public_acls));
+        a.insert("restrict_public_buckets".into(), flag(Block::restrict_public_buckets));
+        Ok(normalized("aws_s3_bucket_public_access_block", name, a))
+    }
+}
