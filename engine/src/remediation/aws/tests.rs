@@ -177,6 +177,159 @@ fn table() -> Vec<(AwsCall, Value)> {
                    "params": {"PolicyDocument": document, "SetAsDefault": true}}),
         ),
     ]
+    .into_iter()
+    .chain(breadth(&document))
+    .collect()
+}
+
+/// The calls of the types issue 14 added.
+fn breadth(document: &Value) -> Vec<(AwsCall, Value)> {
+    let admin = "arn:aws:iam::aws:policy/AdministratorAccess";
+    let entry = AclEntry {
+        rule_number: 110,
+        egress: false,
+        rule_action: "allow".into(),
+        protocol: "tcp".into(),
+        port_range: Some(PortRange { from: 3389, to: 3389 }),
+        icmp_type_code: None,
+        cidr_block: "0.0.0.0/0".into(),
+    };
+    let acl_params = json!({"RuleNumber": 110, "Egress": false, "RuleAction": "allow", "Protocol": "tcp",
+                            "PortRange": {"From": 3389, "To": 3389}, "CidrBlock": "0.0.0.0/0"});
+    let mut rows = Vec::new();
+    for (principal, noun) in [(Principal::Role, "Role"), (Principal::User, "User"), (Principal::Group, "Group")] {
+        for attach in [true, false] {
+            let verb = if attach { "Attach" } else { "Detach" };
+            rows.push((
+                AwsCall::PolicyAttachment { principal, name: "p".into(), policy_arn: admin.into(), attach },
+                json!({"api": format!("iam:{verb}{noun}Policy"), "target": "p", "params": {"PolicyArn": admin}}),
+            ));
+        }
+        rows.push((
+            AwsCall::InlinePolicy { principal, name: "p".into(), policy_name: "x".into(), document: Some(document.clone()) },
+            json!({"api": format!("iam:Put{noun}Policy"), "target": "p", "params": {"PolicyName": "x", "PolicyDocument": document}}),
+        ));
+        rows.push((
+            AwsCall::InlinePolicy { principal, name: "p".into(), policy_name: "x".into(), document: None },
+            json!({"api": format!("iam:Delete{noun}Policy"), "target": "p", "params": {"PolicyName": "x"}}),
+        ));
+    }
+    rows.extend([
+        (
+            AwsCall::GroupMembership { user_name: "u".into(), group_name: "g".into(), add: false },
+            json!({"api": "iam:RemoveUserFromGroup", "target": "u", "params": {"GroupName": "g"}}),
+        ),
+        (
+            AwsCall::GroupMembership { user_name: "u".into(), group_name: "g".into(), add: true },
+            json!({"api": "iam:AddUserToGroup", "target": "u", "params": {"GroupName": "g"}}),
+        ),
+        (
+            AwsCall::UserTag { user_name: "u".into(), tag: tag("Team", Some("a")) },
+            json!({"api": "iam:TagUser", "target": "u", "params": {"Key": "Team", "Value": "a"}}),
+        ),
+        (
+            AwsCall::AccessKeyStatus { access_key_id: "AKIA1".into(), status: "Active".into() },
+            json!({"api": "iam:UpdateAccessKey", "target": "AKIA1", "params": {"Status": "Active"}}),
+        ),
+        (
+            AwsCall::PasswordPolicy { change: PasswordChange::MinimumPasswordLength(14) },
+            json!({"api": "iam:UpdateAccountPasswordPolicy", "target": "iam-account-password-policy",
+                   "params": {"MinimumPasswordLength": 14}}),
+        ),
+        (
+            AwsCall::OidcClientId { provider_arn: "arn:o".into(), client_id: "c".into(), add: false },
+            json!({"api": "iam:RemoveClientIDFromOpenIDConnectProvider", "target": "arn:o", "params": {"ClientID": "c"}}),
+        ),
+        (
+            AwsCall::BucketPolicy { bucket: "b".into(), document: document.clone() },
+            json!({"api": "s3:PutBucketPolicy", "target": "b", "params": {"Policy": document}}),
+        ),
+        (
+            AwsCall::BucketAclGrant { bucket: "b".into(), grant: "READ Group:http://x/AllUsers".into(), add: false },
+            json!({"api": "s3:PutBucketAcl", "target": "b", "params": {"RemoveGrant": "READ Group:http://x/AllUsers"}}),
+        ),
+        (
+            AwsCall::BucketOwnership { bucket: "b".into(), ownership: "BucketOwnerEnforced".into() },
+            json!({"api": "s3:PutBucketOwnershipControls", "target": "b", "params": {"ObjectOwnership": "BucketOwnerEnforced"}}),
+        ),
+        (
+            AwsCall::BucketLogging { bucket: "b".into(), setting: LoggingSetting::TargetPrefix("logs/".into()) },
+            json!({"api": "s3:PutBucketLogging", "target": "b", "params": {"TargetPrefix": "logs/"}}),
+        ),
+        (
+            AwsCall::VpcAttribute { vpc_id: "vpc-1".into(), flag: VpcFlag::EnableDnsHostnames, value: true },
+            json!({"api": "ec2:ModifyVpcAttribute", "target": "vpc-1", "params": {"EnableDnsHostnames": true}}),
+        ),
+        (
+            AwsCall::SubnetPublicIp { subnet_id: "subnet-1".into(), map_public_ip_on_launch: false },
+            json!({"api": "ec2:ModifySubnetAttribute", "target": "subnet-1", "params": {"MapPublicIpOnLaunch": false}}),
+        ),
+        (
+            AwsCall::DeleteRoute { route_table_id: "rtb-1".into(), destination: "10.99.0.0/16".into() },
+            json!({"api": "ec2:DeleteRoute", "target": "rtb-1", "params": {"Destination": "10.99.0.0/16"}}),
+        ),
+        (
+            AwsCall::NetworkAclEntry { network_acl_id: "acl-1".into(), entry: entry.clone(), create: false },
+            json!({"api": "ec2:DeleteNetworkAclEntry", "target": "acl-1", "params": acl_params}),
+        ),
+        (
+            AwsCall::NetworkAclEntry { network_acl_id: "acl-1".into(), entry, create: true },
+            json!({"api": "ec2:CreateNetworkAclEntry", "target": "acl-1", "params": acl_params}),
+        ),
+        (
+            AwsCall::EbsEncryptionByDefault { enabled: true },
+            json!({"api": "ec2:EnableEbsEncryptionByDefault", "target": "ebs-encryption-by-default", "params": {}}),
+        ),
+        (
+            AwsCall::InterfaceSourceDestCheck { network_interface_id: "eni-1".into(), enabled: true },
+            json!({"api": "ec2:ModifyNetworkInterfaceAttribute", "target": "eni-1", "params": {"SourceDestCheck": true}}),
+        ),
+        (
+            AwsCall::KeyPairTag { key_name: "k".into(), tag: tag("Name", Some("n")) },
+            json!({"api": "ec2:CreateTags", "target": "k", "params": {"Key": "Name", "Value": "n", "ResourceType": "key-pair"}}),
+        ),
+        (
+            AwsCall::DbCluster { cluster_id: "c".into(), change: DbChange::DeletionProtection(false) },
+            json!({"api": "rds:ModifyDBCluster", "target": "c",
+                   "params": {"deletion_protection": false, "ApplyImmediately": true}}),
+        ),
+        (
+            AwsCall::DbParameter { cluster: true, group: "g".into(), name: "n".into(), value: Some("5".into()) },
+            json!({"api": "rds:ModifyDBClusterParameterGroup", "target": "g",
+                   "params": {"ParameterName": "n", "ParameterValue": "5", "ApplyMethod": "immediate"}}),
+        ),
+        (
+            AwsCall::DbParameter { cluster: false, group: "g".into(), name: "n".into(), value: None },
+            json!({"api": "rds:ResetDBParameterGroup", "target": "g", "params": {"ParameterName": "n"}}),
+        ),
+        (
+            AwsCall::SnapshotRestore { snapshot_id: "s".into(), account: "all".into(), add: false },
+            json!({"api": "rds:ModifyDBSnapshotAttribute", "target": "s",
+                   "params": {"AttributeName": "restore", "ValuesToRemove": ["all"]}}),
+        ),
+        (
+            AwsCall::OidcClientId { provider_arn: "arn:o".into(), client_id: "c".into(), add: true },
+            json!({"api": "iam:AddClientIDToOpenIDConnectProvider", "target": "arn:o", "params": {"ClientID": "c"}}),
+        ),
+        (
+            AwsCall::UserTag { user_name: "u".into(), tag: tag("Team", None) },
+            json!({"api": "iam:UntagUser", "target": "u", "params": {"Key": "Team"}}),
+        ),
+        (
+            AwsCall::EbsEncryptionByDefault { enabled: false },
+            json!({"api": "ec2:DisableEbsEncryptionByDefault", "target": "ebs-encryption-by-default", "params": {}}),
+        ),
+        (
+            AwsCall::DbParameter { cluster: false, group: "g".into(), name: "n".into(), value: Some("5".into()) },
+            json!({"api": "rds:ModifyDBParameterGroup", "target": "g",
+                   "params": {"ParameterName": "n", "ParameterValue": "5", "ApplyMethod": "immediate"}}),
+        ),
+        (
+            AwsCall::DbParameter { cluster: true, group: "g".into(), name: "n".into(), value: None },
+            json!({"api": "rds:ResetDBClusterParameterGroup", "target": "g", "params": {"ParameterName": "n"}}),
+        ),
+    ]);
+    rows
 }
 
 #[test]
@@ -198,7 +351,7 @@ fn the_table_names_every_api_of_the_executor() {
     let mut apis: Vec<&str> = table().iter().map(|(call, _)| call.api()).collect();
     apis.sort_unstable();
     apis.dedup();
-    assert_eq!(apis.len(), 22, "{apis:?}");
+    assert_eq!(apis.len(), 60, "{apis:?}");
 }
 
 #[test]
