@@ -185,7 +185,7 @@ fn iam_principals_attachments_inline_policies_keys_providers_and_the_password_po
             row("aws_iam_role", "managed_policy_arns", "modified", F),
             row("aws_iam_role_policy", "policy", "modified", F),
             row("aws_iam_user", "groups", "modified", F),
-            row("aws_iam_user", "managed_policy_arns", "modified", F),
+            row("aws_iam_user", "managed_policy_arns", "modified", "escalated"),
             row("aws_iam_user", "tags.Team", "modified", F),
             row("aws_iam_user_policy_attachment", "-", "missing", "escalated"),
         ],
@@ -197,6 +197,8 @@ fn iam_principals_attachments_inline_policies_keys_providers_and_the_password_po
             row("aws_iam_openid_connect_provider", "thumbprint_list", "modified", "escalated"),
             row("aws_iam_role_policy_attachment", "-", "missing", "escalated"),
             row("aws_iam_saml_provider", "saml_metadata_document", "modified", "escalated"),
+            // Reported, not detached: a legacy aws_iam_policy_attachment may manage it.
+            row("aws_iam_user", "managed_policy_arns", "modified", "escalated"),
             row("aws_iam_user_group_membership", "-", "missing", "escalated"),
             row("aws_iam_user_policy", "-", "missing", "escalated"),
             row("aws_iam_user_policy_attachment", "-", "missing", "escalated"),
@@ -222,8 +224,8 @@ fn iam_principals_attachments_inline_policies_keys_providers_and_the_password_po
     assert_eq!(live["role_inline"]["dg-inline"]["Statement"][0]["Action"], serde_json::json!(["s3:ListBucket"]));
     assert_eq!(
         live["user_attached"],
-        serde_json::json!([]),
-        "the declared attachment is escalated, the added one gone"
+        serde_json::json!(["arn:aws:iam::aws:policy/AdministratorAccess"]),
+        "a user's attachment is reported, not detached; the declared one escalated"
     );
     assert_eq!(live["user_groups"], serde_json::json!([]), "dg-admins left; the declared memberships escalated");
     assert_eq!(live["keys"][0]["status"], "Active");
@@ -293,7 +295,7 @@ fn vpc_networking_routes_acls_legacy_rules_interfaces_and_ebs() {
             row("aws_network_acl_rule", "-", "missing", "escalated"),
             row("aws_network_interface", "source_dest_check", "modified", F),
             row("aws_route", "-", "missing", "escalated"),
-            row("aws_route_table", "route", "modified", F),
+            row("aws_route_table", "route", "modified", "escalated"),
             row("aws_route_table_association", "-", "missing", "escalated"),
             row("aws_security_group", "ingress", "modified", F),
             row("aws_security_group_rule", "-", "missing", "escalated"),
@@ -312,6 +314,7 @@ fn vpc_networking_routes_acls_legacy_rules_interfaces_and_ebs() {
             row("aws_launch_template", "instance_type", "modified", "escalated"),
             row("aws_network_acl_rule", "-", "missing", "escalated"),
             row("aws_route", "-", "missing", "escalated"),
+            row("aws_route_table", "route", "modified", "escalated"),
             row("aws_route_table_association", "-", "missing", "escalated"),
             row("aws_security_group_rule", "-", "missing", "escalated"),
             row("aws_vpc_endpoint", "policy", "modified", "escalated"),
@@ -328,7 +331,10 @@ fn vpc_networking_routes_acls_legacy_rules_interfaces_and_ebs() {
     assert_eq!(live["subnets"][0]["map_public_ip_on_launch"], false);
     let routes: Vec<&str> =
         live["routes"].as_array().unwrap().iter().filter_map(|r| r["destination"].as_str()).collect();
-    assert!(!routes.contains(&"10.99.0.0/16") && routes.contains(&"0.0.0.0/0"), "{routes:?}");
+    assert!(
+        routes.contains(&"10.99.0.0/16") && routes.contains(&"0.0.0.0/0"),
+        "a route is escalated, never deleted: {routes:?}"
+    );
     let entries = live["nacl_entries"].as_array().unwrap();
     assert!(entries.iter().all(|e| e["rule_number"] != 110), "the RDP entry is gone: {entries:?}");
     let ingress = live["group_rules"]["ingress"].to_string();

@@ -119,7 +119,7 @@ fn place(states: &[StateFile], targets: &[Target], owners: &HashMap<&str, &str>,
                 placed.unplaced += 1;
                 continue;
             }
-            let index = targets.iter().position(|target| {
+            let mut candidates = targets.iter().enumerate().filter(|(_, target)| {
                 let account_ok = account.as_deref().is_none_or(|a| a == target.scope.account);
                 let region_ok = if global_type {
                     target.global
@@ -128,9 +128,12 @@ fn place(states: &[StateFile], targets: &[Target], owners: &HashMap<&str, &str>,
                 };
                 account_ok && region_ok
             });
-            match index {
-                Some(index) => placed.by_target[index].push(normalized),
-                None => placed.unplaced += 1,
+            // One place or none: a resource whose state names neither its account nor its
+            // region (an ACL rule, the EBS default) is compared only where that cannot be
+            // the wrong account or region; elsewhere it is left unplaced, never guessed.
+            match (candidates.next(), candidates.next()) {
+                (Some((index, _)), None) => placed.by_target[index].push(normalized),
+                _ => placed.unplaced += 1,
             }
         }
     }

@@ -63,7 +63,7 @@ pub enum Listing {
     Ec2EbsEncryptionByDefault,
     /// `ec2:DescribeNetworkInterfaces`.
     Ec2NetworkInterfaces,
-    /// `ec2:DescribeLaunchTemplates`, then the default version of declared templates.
+    /// `ec2:DescribeLaunchTemplates`, then the latest version of declared templates.
     Ec2LaunchTemplates,
     /// `ec2:DescribeFlowLogs`.
     Ec2FlowLogs,
@@ -155,6 +155,8 @@ pub struct Fix<'a> {
     pub expected: Option<&'a Value>,
     /// The live value (absent for a set element that went missing).
     pub actual: Option<&'a Value>,
+    /// The attribute's whole declared value (every atom of a set), when known.
+    pub declared: Option<&'a Value>,
 }
 
 /// How an attribute's value is compared, and what one finding about it is.

@@ -174,6 +174,9 @@ pub fn diff(
     unmanaged: &dyn UnmanagedScope,
 ) -> Vec<DetectedDrift> {
     let mut findings = Vec::new();
+    // The declared values whole, for the remediation builders (a set's other atoms).
+    let as_declared: BTreeMap<(&str, &str), &Normalized> =
+        declared.iter().map(|resource| ((resource.resource_type.as_str(), resource.id.as_str()), resource)).collect();
     // Parts compared through their parents see the parents whole.
     let whole: BTreeMap<(&str, &str), &Normalized> =
         live.iter().map(|resource| ((resource.resource_type.as_str(), resource.id.as_str()), resource)).collect();
@@ -267,7 +270,10 @@ pub fn diff(
         }
     }
     for finding in &mut findings {
-        finding.actions = plan::actions(finding);
+        let whole = finding.attribute.as_deref().and_then(|attribute| {
+            as_declared.get(&(finding.resource_type.as_str(), finding.resource_id.as_str()))?.attributes.get(attribute)
+        });
+        finding.actions = plan::actions(finding, whole);
     }
     findings.sort_by(|a, b| {
         (&a.resource_type, &a.resource_id, &a.attribute, a.kind).cmp(&(

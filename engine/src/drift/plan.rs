@@ -10,8 +10,9 @@ use crate::model::FindingKind;
 use crate::remediation::RemediationCall;
 use crate::report::DetectedDrift;
 
-/// The calls that fix one finding (empty: no automatic fix).
-pub fn actions(finding: &DetectedDrift) -> Vec<RemediationCall> {
+/// The calls that fix one finding (empty: no automatic fix). `declared` is the attribute's
+/// whole declared value (a set's every atom), when the finding's resource is declared.
+pub fn actions(finding: &DetectedDrift, declared: Option<&Value>) -> Vec<RemediationCall> {
     if finding.kind != FindingKind::Modified {
         return Vec::new();
     }
@@ -28,6 +29,6 @@ pub fn actions(finding: &DetectedDrift) -> Vec<RemediationCall> {
         };
     }
     let Some((attribute, key)) = entry.attribute_of(attribute) else { return Vec::new() };
-    let fix = Fix { id, key, expected: finding.expected.as_ref(), actual: finding.actual.as_ref() };
+    let fix = Fix { id, key, expected: finding.expected.as_ref(), actual: finding.actual.as_ref(), declared };
     attribute.fix.and_then(|build| build(&fix)).into_iter().collect()
 }

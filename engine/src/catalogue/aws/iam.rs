@@ -28,23 +28,30 @@ use super::super::JanitorRole;
 const IAM: Entry = Entry { service: "iam", ..Entry::blank(Provider::Aws, &["name", "id"]) };
 
 /// A principal's attachments: `managed_policy_arns` (roles: the provider's own attribute;
-/// users and groups: DriftGuard's, declared by the parts only).
+/// users and groups: DriftGuard's, declared by the parts only). Only a role's policy
+/// attached outside Terraform is detached. Never restored from the role's own copy: the
+/// provider refreshes that copy only on the next plan, so after an attachment resource was
+/// destroyed it still lists the policy, and restoring it would grant back what was just
+/// removed. Users' and groups' attachments are reported, not detached: the legacy
+/// `aws_iam_policy_attachment` (not in the catalogue) may manage them.
 fn attachment_fix(f: &Fix<'_>, principal: Principal) -> Option<RemediationCall> {
-    let (policy_arn, attach) = match (f.expected, f.actual) {
-        (None, Some(Value::String(arn))) => (arn, false),
-        (Some(Value::String(arn)), None) => (arn, true),
-        _ => return None,
-    };
-    Some(AwsCall::PolicyAttachment { principal, name: f.id.to_owned(), policy_arn: policy_arn.clone(), attach }.into())
+    let (None, Some(Value::String(policy_arn))) = (f.expected, f.actual) else { return None };
+    if principal != Principal::Role {
+        return None;
+    }
+    let call =
+        AwsCall::PolicyAttachment { principal, name: f.id.to_owned(), policy_arn: policy_arn.clone(), attach: false };
+    Some(call.into())
 }
 
-/// A principal's inline policy `f.key`: the declared document written back, or, when none
-/// is declared, the policy deleted.
+/// A principal's inline policy `f.key`: the declared document written back over a
+/// changed one, or, when none is declared, the policy deleted. One missing live is not
+/// put back from the principal's own copy (stale after a destroy, as attachments are).
 fn inline_fix(f: &Fix<'_>, principal: Principal, name: &str, policy_name: &str) -> Option<RemediationCall> {
-    let document = match f.expected {
-        Some(document) if document.is_object() => Some(document.clone()),
-        Some(_) => return None,
-        None => None,
+    let document = match (f.expected, f.actual) {
+        (Some(document), Some(_)) if document.is_object() => Some(document.clone()),
+        (None, Some(_)) => None,
+        _ => return None,
     };
     Some(
         AwsCall::InlinePolicy { principal, name: name.to_owned(), policy_name: policy_name.to_owned(), document }

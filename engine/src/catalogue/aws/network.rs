@@ -120,13 +120,10 @@ const ROUTE_TABLE: &[Attribute] = &[
             let routes = a.get("route").and_then(Value::as_array).map(Vec::as_slice).unwrap_or_default();
             string_set(routes.iter().filter_map(|route| route_of(route, "cidr_block", "ipv6_cidr_block")))
         },
-        // A route added outside Terraform is deleted; a declared one that went missing needs
-        // its target, which may be gone too: escalated.
-        fix: Some(|f| {
-            let (None, Some(Value::String(atom))) = (f.expected, f.actual) else { return None };
-            let (destination, _) = atom.split_once(" -> ")?;
-            Some(AwsCall::DeleteRoute { route_table_id: f.id.to_owned(), destination: destination.to_owned() }.into())
-        }),
+        // Escalated, never fixed alone: a route repointed outside Terraform is one atom
+        // removed and one added for the same destination, and deleting the "added" one
+        // would cut the subnet off; a declared one that went missing needs its target.
+        fix: None,
     },
 ];
 
@@ -226,14 +223,22 @@ fn acl_entries(a: &Value, key: &str) -> Value {
     string_set(entries.iter().filter_map(|entry| acl_entry_atom(entry, "rule_no", "action")))
 }
 
-fn acl_fix(f: &Fix<'_>, egress: bool) -> Option<RemediationCall> {
-    let (atom, create) = match (f.expected, f.actual) {
-        (None, Some(Value::String(atom))) => (atom, false),
-        (Some(Value::String(atom)), None) => (atom, true),
-        _ => return None,
-    };
+/// An entry added outside Terraform (a rule number the ACL does not declare) is
+/// deleted. A changed entry is escalated: it is one atom removed and one added for the same
+/// rule number, and deleting the new one alone would leave the rule out. A declared entry
+/// missing live is not re-created from the ACL's own copy (stale once an
+/// `aws_network_acl_rule` was destroyed).
+fn acl_fix(f: &Fix<'_>, egress: bool, declared_rules: Option<&Value>) -> Option<RemediationCall> {
+    let (None, Some(Value::String(atom))) = (f.expected, f.actual) else { return None };
     let entry = parse_acl_atom(atom, egress)?;
-    Some(AwsCall::NetworkAclEntry { network_acl_id: f.id.to_owned(), entry, create }.into())
+    let number = entry.rule_number.to_string();
+    let renumbered = declared_rules
+        .and_then(Value::as_array)
+        .is_some_and(|atoms| atoms.iter().filter_map(Value::as_str).any(|a| a.split(' ').next() == Some(&number)));
+    if renumbered {
+        return None;
+    }
+    Some(AwsCall::NetworkAclEntry { network_acl_id: f.id.to_owned(), entry, create: false }.into())
 }
 
 const NETWORK_ACL: &[Attribute] = &[
@@ -248,13 +253,13 @@ const NETWORK_ACL: &[Attribute] = &[
         shape: Shape::Set,
         path: "ingress",
         declared: |a| acl_entries(a, "ingress"),
-        fix: Some(|f| acl_fix(f, false)),
+        fix: Some(|f| acl_fix(f, false, f.declared)),
     },
     Attribute {
         shape: Shape::Set,
         path: "egress",
         declared: |a| acl_entries(a, "egress"),
-        fix: Some(|f| acl_fix(f, true)),
+        fix: Some(|f| acl_fix(f, true, f.declared)),
     },
 ];
 
@@ -588,7 +593,7 @@ pub(super) static ENTRIES: &[Entry] = &[
     Entry {
         resource_type: "aws_launch_template",
         listing: Some(Listing::Ec2LaunchTemplates),
-        details: &["ec2:DescribeLaunchTemplateVersions (the default version, declared templates)"],
+        details: &["ec2:DescribeLaunchTemplateVersions (the latest version, declared templates)"],
         attributes: LAUNCH_TEMPLATE,
         unmanaged: true,
         ..EC2

@@ -64,7 +64,8 @@ fn declared_parameters(a: &Value) -> Value {
     let blocks = a.get("parameter").and_then(Value::as_array).map(Vec::as_slice).unwrap_or_default();
     let map: serde_json::Map<String, Value> = blocks
         .iter()
-        .filter_map(|p| Some((p.get("name")?.as_str()?.to_owned(), p.get("value")?.clone())))
+        // The provider writes names lowercased; the API answers `TimeZone`.
+        .filter_map(|p| Some((p.get("name")?.as_str()?.to_ascii_lowercase(), p.get("value")?.clone())))
         .map(|(name, value)| (name, Value::from(value.as_str().map_or_else(|| value.to_string(), str::to_owned))))
         .collect();
     scalar(Value::Object(map))

@@ -360,11 +360,12 @@ impl AwsClient {
                 let mut a = Attributes::new();
                 a.insert("name".into(), text(template.launch_template_name()));
                 a.insert("default_version".into(), template.default_version_number().map_or(Value::Null, Value::from));
+                // The provider reads the latest version's data into state, not the default's.
                 if wanted.details("aws_launch_template", id) {
                     let versions = send!(
                         self,
                         "ec2:DescribeLaunchTemplateVersions",
-                        self.ec2().describe_launch_template_versions().launch_template_id(id).versions("$Default")
+                        self.ec2().describe_launch_template_versions().launch_template_id(id).versions("$Latest")
                     )?;
                     let data = versions.launch_template_versions().first().and_then(|v| v.launch_template_data());
                     a.insert("image_id".into(), text(data.and_then(|d| d.image_id())));

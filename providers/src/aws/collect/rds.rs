@@ -122,7 +122,7 @@ impl AwsClient {
                 a.insert("description".into(), text(group.description()));
                 if declared {
                     for (parameter, value) in self.user_parameters(name).await? {
-                        a.insert(format!("parameter.{parameter}"), Value::from(value));
+                        a.insert(format!("parameter.{}", parameter.to_ascii_lowercase()), Value::from(value));
                     }
                 }
                 out.push(normalized("aws_db_parameter_group", name, a));
@@ -180,7 +180,7 @@ impl AwsClient {
                 a.insert("description".into(), text(group.description()));
                 if declared {
                     for (parameter, value) in self.user_cluster_parameters(name).await? {
-                        a.insert(format!("parameter.{parameter}"), Value::from(value));
+                        a.insert(format!("parameter.{}", parameter.to_ascii_lowercase()), Value::from(value));
                     }
                 }
                 out.push(normalized("aws_rds_cluster_parameter_group", name, a));
