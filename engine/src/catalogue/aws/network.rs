@@ -120,10 +120,24 @@ const ROUTE_TABLE: &[Attribute] = &[
             let routes = a.get("route").and_then(Value::as_array).map(Vec::as_slice).unwrap_or_default();
             string_set(routes.iter().filter_map(|route| route_of(route, "cidr_block", "ipv6_cidr_block")))
         },
-        // Escalated, never fixed alone: a route repointed outside Terraform is one atom
-        // removed and one added for the same destination, and deleting the "added" one
-        // would cut the subnet off; a declared one that went missing needs its target.
-        fix: None,
+        // A route to a destination the table does not declare is deleted. A repointed one
+        // (its destination declared, to another target) is escalated: deleting the new
+        // atom alone would cut the subnet off. A declared one that went missing needs its
+        // target, which may be gone too (and the table's own copy may be stale): escalated.
+        fix: Some(|f| {
+            let (None, Some(Value::String(atom))) = (f.expected, f.actual) else { return None };
+            let (destination, _) = atom.split_once(" -> ")?;
+            let repointed = f.declared.and_then(Value::as_array).is_some_and(|atoms| {
+                atoms
+                    .iter()
+                    .filter_map(Value::as_str)
+                    .any(|a| a.split_once(" -> ").map(|(d, _)| d) == Some(destination))
+            });
+            if repointed {
+                return None;
+            }
+            Some(AwsCall::DeleteRoute { route_table_id: f.id.to_owned(), destination: destination.to_owned() }.into())
+        }),
     },
 ];
 
@@ -613,3 +627,30 @@ pub(super) static ENTRIES: &[Entry] = &[
         ..EC2
     },
 ];
+
+#[cfg(test)]
+mod tests {
+    use serde_json::json;
+
+    use super::*;
+
+    fn fix(entry: &str, path: &str, actual: &str, declared: &Value) -> Option<RemediationCall> {
+        let attribute = crate::catalogue::entry(entry).unwrap().attribute(path).unwrap();
+        let finding =
+            Fix { id: "x-1", key: None, expected: None, actual: Some(&json!(actual)), declared: Some(declared) };
+        (attribute.fix.unwrap())(&finding)
+    }
+
+    #[test]
+    fn only_what_was_added_is_removed_never_what_was_repointed_or_renumbered() {
+        let routes = json!(["0.0.0.0/0 -> igw-1", "10.30.0.0/16 -> igw-1"]);
+        let added = fix("aws_route_table", "route", "10.99.0.0/16 -> igw-1", &routes).unwrap();
+        assert_eq!(added.record().api, "ec2:DeleteRoute");
+        assert_eq!(fix("aws_route_table", "route", "0.0.0.0/0 -> nat-2", &routes), None, "repointed: escalated");
+        let entries = json!(["100 allow tcp 443-443 10.0.0.0/8"]);
+        let added = fix("aws_network_acl", "ingress", "110 allow tcp 3389-3389 0.0.0.0/0", &entries).unwrap();
+        assert_eq!(added.record().api, "ec2:DeleteNetworkAclEntry");
+        let changed = fix("aws_network_acl", "ingress", "100 allow tcp 3389-3389 0.0.0.0/0", &entries);
+        assert_eq!(changed, None, "a changed rule number: escalated");
+    }
+}
