@@ -214,7 +214,7 @@ pub struct PartOf {
     pub parent: &'static str,
     /// From the part's declared normal form, each element it declares (a legacy rule with
     /// two CIDRs declares two atoms).
-    pub elements: fn(&crate::drift::Normalized) -> Vec<Element>,
+    pub elements: fn(&crate::drift::types::Normalized) -> Vec<Element>,
     /// How the part itself is compared: `None` when the live side lists the part as a
     /// resource of its own (a rule has an id of its own); else through its parent's live
     /// value. A set element absent from the parent is the part gone missing; a map key's

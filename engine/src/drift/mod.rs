@@ -9,7 +9,7 @@
 pub mod declared;
 pub mod normalize;
 pub mod plan;
-mod types;
+pub(crate) mod types;
 mod wanted;
 
 pub use types::{Attributes, Normalized};
@@ -123,7 +123,7 @@ fn without_parts<'r>(resources: impl IntoIterator<Item = &'r Normalized>, parts:
 /// A part with no listing of its own compared through its parent's live value (before
 /// its parts were taken out): its elements must be there, and a map value must equal the
 /// part's own attribute. `None`: not such a part.
-fn through_parent(
+fn compared_through_parent(
     scope: &Location,
     part: &Normalized,
     live_by_key: &BTreeMap<(&str, &str), &Normalized>,
@@ -182,7 +182,7 @@ pub fn diff(
         live.iter().map(|resource| ((resource.resource_type.as_str(), resource.id.as_str()), resource)).collect();
     let mut own = Vec::with_capacity(declared.len());
     for want in declared {
-        match through_parent(scope, want, &whole) {
+        match compared_through_parent(scope, want, &whole) {
             Some(found) => findings.extend(found),
             None => own.push(want),
         }

@@ -16,8 +16,8 @@ use serde_json::Value;
 
 use super::{Attribute, Entry, Fix, Listing, Shape, expected_flag, expected_text, tag};
 use crate::catalogue::{Element, PartOf, Through};
-use crate::drift::Normalized;
 use crate::drift::normalize::{boolean, number, policy_document, policy_map, string_set, strings, text, zero_as_null};
+use crate::drift::types::Normalized;
 use crate::model::{JanitorTarget, Provider};
 use crate::remediation::RemediationCall;
 use crate::remediation::aws::{AwsCall, PasswordChange, Principal};

@@ -18,11 +18,11 @@ pub use s3::{cors_rule, cors_rules, grant_atom, parse_grant_atom};
 use serde_json::Value;
 
 use super::{Attribute, Element, Entry, Fix, JanitorRole, Listing, PartOf, Shape, TagCall};
-use crate::drift::Normalized;
 use crate::drift::normalize::{
     RuleParts, RuleSource, boolean, declared_rules, number, parse_rule_atom, protocol, standalone_rule_atom,
     string_set, strings, text,
 };
+use crate::drift::types::Normalized;
 use crate::model::JanitorTarget;
 use crate::model::Provider;
 use crate::remediation::RemediationCall;

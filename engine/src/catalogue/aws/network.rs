@@ -14,10 +14,10 @@ use serde_json::Value;
 
 use super::{Attribute, EC2_TAGS, Entry, Fix, Listing, Shape, expected_flag};
 use crate::catalogue::{Element, PartOf, Through};
-use crate::drift::Normalized;
 use crate::drift::normalize::{
     RuleSource, boolean, number, policy_document, protocol, rule_atom, string_set, strings, text,
 };
+use crate::drift::types::Normalized;
 use crate::model::Provider;
 use crate::remediation::RemediationCall;
 use crate::remediation::aws::{AclEntry, AwsCall, IcmpTypeCode, PortRange, VpcFlag};
