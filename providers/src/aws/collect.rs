@@ -30,6 +30,16 @@ fn ec2_tags(tags: &[aws_sdk_ec2::types::Tag]) -> Vec<(String, String)> {
     tags.iter().filter_map(|tag| Some((tag.key()?.to_owned(), tag.value().unwrap_or_default().to_owned()))).collect()
 }
 
+/// An optional text field in the normal form (absent and empty are null).
+fn text(value: Option<&str>) -> Value {
+    scalar(Value::from(value.map(str::to_owned)))
+}
+
+/// The token (EC2) or marker (RDS, IAM) of the next page, when there is one.
+fn next_page(token: Option<&str>) -> Option<String> {
+    token.filter(|t| !t.is_empty()).map(str::to_owned)
+}
+
 fn normalized(resource_type: &str, id: &str, attributes: Attributes) -> Normalized {
     Normalized { resource_type: resource_type.to_owned(), id: id.to_owned(), address: String::new(), attributes }
 }
@@ -155,7 +165,7 @@ impl AwsClient {
             let mut a = Attributes::new();
             a.insert(
                 "instance_type".into(),
-                scalar(Value::from(instance.instance_type().map(|t| t.as_str().to_owned()))),
+                text(instance.instance_type().map(aws_sdk_ec2::types::InstanceType::as_str)),
             );
             a.insert(
                 "vpc_security_group_ids".into(),
@@ -163,7 +173,7 @@ impl AwsClient {
             );
             // Terraform records the profile's name; the API returns its ARN.
             let profile = instance.iam_instance_profile().and_then(|p| p.arn()).and_then(|arn| arn.rsplit('/').next());
-            a.insert("iam_instance_profile".into(), scalar(Value::from(profile.map(str::to_owned))));
+            a.insert("iam_instance_profile".into(), text(profile));
             if let Some(termination) = termination {
                 a.insert("disable_api_termination".into(), Value::Bool(termination));
             }
@@ -189,13 +199,13 @@ impl AwsClient {
             for group in page.security_groups() {
                 let Some(id) = group.group_id() else { continue };
                 let mut a = Attributes::new();
-                a.insert("name".into(), scalar(Value::from(group.group_name().map(str::to_owned))));
+                a.insert("name".into(), text(group.group_name()));
                 a.insert("ingress".into(), permission_atoms(group.ip_permissions(), id));
                 a.insert("egress".into(), permission_atoms(group.ip_permissions_egress(), id));
                 insert_tags(&mut a, ec2_tags(group.tags()));
                 out.push(normalized("aws_security_group", id, a));
             }
-            token = page.next_token().filter(|t| !t.is_empty()).map(str::to_owned);
+            token = next_page(page.next_token());
             if token.is_none() {
                 return Ok(out);
             }
@@ -221,21 +231,21 @@ impl AwsClient {
                 let protocol_name = rule.ip_protocol().map(protocol);
                 let all = protocol_name.as_deref() == Some("-1");
                 let mut a = Attributes::new();
-                a.insert("security_group_id".into(), scalar(Value::from(rule.group_id().map(str::to_owned))));
-                a.insert("cidr_ipv4".into(), scalar(Value::from(rule.cidr_ipv4().map(str::to_owned))));
-                a.insert("cidr_ipv6".into(), scalar(Value::from(rule.cidr_ipv6().map(str::to_owned))));
+                a.insert("security_group_id".into(), text(rule.group_id()));
+                a.insert("cidr_ipv4".into(), text(rule.cidr_ipv4()));
+                a.insert("cidr_ipv6".into(), text(rule.cidr_ipv6()));
                 a.insert(
                     "referenced_security_group_id".into(),
-                    scalar(Value::from(rule.referenced_group_info().and_then(|g| g.group_id()).map(str::to_owned))),
+                    text(rule.referenced_group_info().and_then(|g| g.group_id())),
                 );
-                a.insert("prefix_list_id".into(), scalar(Value::from(rule.prefix_list_id().map(str::to_owned))));
+                a.insert("prefix_list_id".into(), text(rule.prefix_list_id()));
                 a.insert("ip_protocol".into(), Value::from(protocol_name));
                 a.insert("from_port".into(), if all { Value::Null } else { Value::from(rule.from_port()) });
                 a.insert("to_port".into(), if all { Value::Null } else { Value::from(rule.to_port()) });
                 insert_tags(&mut a, ec2_tags(rule.tags()));
                 out.push(normalized(resource_type, id, a));
             }
-            token = page.next_token().filter(|t| !t.is_empty()).map(str::to_owned);
+            token = next_page(page.next_token());
             if token.is_none() {
                 return Ok(out);
             }

@@ -8,7 +8,7 @@ use driftguard_engine::drift::{Attributes, Normalized, Wanted};
 use driftguard_engine::remediation::aws::PASSWORD_POLICY_ID;
 use serde_json::Value;
 
-use super::normalized;
+use super::{next_page, normalized, text};
 use crate::aws::AwsClient;
 use crate::retry::CallError;
 
@@ -18,7 +18,7 @@ const SERVICE_LINKED: &str = "/aws-service-role/";
 
 /// The next marker of a truncated IAM page.
 fn next(truncated: bool, marker: Option<&str>) -> Option<String> {
-    if truncated { marker.map(str::to_owned) } else { None }
+    if truncated { next_page(marker) } else { None }
 }
 
 fn iam_tags(tags: &[aws_sdk_iam::types::Tag]) -> impl Iterator<Item = (String, String)> + '_ {
@@ -142,7 +142,7 @@ impl AwsClient {
                 let mut a = Attributes::new();
                 a.insert("path".into(), scalar(Value::from(user.path())));
                 let boundary = user.permissions_boundary().and_then(|b| b.permissions_boundary_arn());
-                a.insert("permissions_boundary".into(), scalar(Value::from(boundary.map(str::to_owned))));
+                a.insert("permissions_boundary".into(), text(boundary));
                 insert_tags(&mut a, iam_tags(user.tags()));
                 if wanted.details("aws_iam_user", name) {
                     a.insert("managed_policy_arns".into(), string_set(self.user_attachments(name).await?));
@@ -230,7 +230,7 @@ impl AwsClient {
                 let Some(id) = key.access_key_id() else { continue };
                 let mut a = Attributes::new();
                 a.insert("user".into(), Value::from(user));
-                a.insert("status".into(), scalar(Value::from(key.status().map(|s| s.as_str().to_owned()))));
+                a.insert("status".into(), text(key.status().map(aws_sdk_iam::types::StatusType::as_str)));
                 out.push(normalized("aws_iam_access_key", id, a));
             }
             marker = next(page.is_truncated(), page.marker());
@@ -357,7 +357,7 @@ impl AwsClient {
         for provider in listed.saml_provider_list() {
             let Some(arn) = provider.arn() else { continue };
             let mut a = Attributes::new();
-            a.insert("name".into(), scalar(Value::from(arn.rsplit('/').next().map(str::to_owned))));
+            a.insert("name".into(), text(arn.rsplit('/').next()));
             if wanted.details("aws_iam_saml_provider", arn) {
                 let read = send!(self, "iam:GetSAMLProvider", self.iam().get_saml_provider().saml_provider_arn(arn))?;
                 let document = read.saml_metadata_document().unwrap_or_default();

@@ -4,22 +4,13 @@
 //! them: they are never unmanaged findings.
 
 use driftguard_engine::catalogue::aws::{EBS_DEFAULT_ID, ROUTE_TARGETS, acl_atom, route_atom};
-use driftguard_engine::drift::normalize::{insert_tags, policy_document, scalar, string_set};
+use driftguard_engine::drift::normalize::{insert_tags, policy_document, string_set};
 use driftguard_engine::drift::{Attributes, Normalized, Wanted};
 use serde_json::Value;
 
-use super::{ec2_tags, normalized};
+use super::{ec2_tags, next_page, normalized, text};
 use crate::aws::AwsClient;
 use crate::retry::CallError;
-
-/// The next token of a page, when there is one.
-fn next(token: Option<&str>) -> Option<String> {
-    token.filter(|t| !t.is_empty()).map(str::to_owned)
-}
-
-fn text(value: Option<&str>) -> Value {
-    scalar(Value::from(value.map(str::to_owned)))
-}
 
 /// A live route as the provider records it: `None` for the ones it leaves out of a
 /// table's `route` set (the local route, routes propagated from a virtual private gateway,
@@ -118,7 +109,7 @@ impl AwsClient {
                 insert_tags(&mut a, ec2_tags(vpc.tags()));
                 out.push(normalized("aws_vpc", id, a));
             }
-            token = next(page.next_token());
+            token = next_page(page.next_token());
             if token.is_none() {
                 return Ok(out);
             }
@@ -146,7 +137,7 @@ impl AwsClient {
                 insert_tags(&mut a, ec2_tags(subnet.tags()));
                 out.push(normalized("aws_subnet", id, a));
             }
-            token = next(page.next_token());
+            token = next_page(page.next_token());
             if token.is_none() {
                 return Ok(out);
             }
@@ -169,7 +160,7 @@ impl AwsClient {
                 insert_tags(&mut a, ec2_tags(gateway.tags()));
                 out.push(normalized("aws_internet_gateway", id, a));
             }
-            token = next(page.next_token());
+            token = next_page(page.next_token());
             if token.is_none() {
                 return Ok(out);
             }
@@ -206,7 +197,7 @@ impl AwsClient {
                 insert_tags(&mut a, ec2_tags(table.tags()));
                 out.push(normalized("aws_route_table", id, a));
             }
-            token = next(page.next_token());
+            token = next_page(page.next_token());
             if token.is_none() {
                 return Ok(out);
             }
@@ -241,7 +232,7 @@ impl AwsClient {
                 insert_tags(&mut a, ec2_tags(acl.tags()));
                 out.push(normalized("aws_network_acl", id, a));
             }
-            token = next(page.next_token());
+            token = next_page(page.next_token());
             if token.is_none() {
                 return Ok(out);
             }
@@ -296,7 +287,7 @@ impl AwsClient {
                 insert_tags(&mut a, ec2_tags(volume.tags()));
                 out.push(normalized("aws_ebs_volume", id, a));
             }
-            token = next(page.next_token());
+            token = next_page(page.next_token());
             if token.is_none() {
                 return Ok(out);
             }
@@ -339,7 +330,7 @@ impl AwsClient {
                 insert_tags(&mut a, ec2_tags(interface.tag_set()));
                 out.push(normalized("aws_network_interface", id, a));
             }
-            token = next(page.next_token());
+            token = next_page(page.next_token());
             if token.is_none() {
                 return Ok(out);
             }
@@ -377,7 +368,7 @@ impl AwsClient {
                 insert_tags(&mut a, ec2_tags(template.tags()));
                 out.push(normalized("aws_launch_template", id, a));
             }
-            token = next(page.next_token());
+            token = next_page(page.next_token());
             if token.is_none() {
                 return Ok(out);
             }
@@ -403,7 +394,7 @@ impl AwsClient {
                 insert_tags(&mut a, ec2_tags(log.tags()));
                 out.push(normalized("aws_flow_log", id, a));
             }
-            token = next(page.next_token());
+            token = next_page(page.next_token());
             if token.is_none() {
                 return Ok(out);
             }
@@ -434,7 +425,7 @@ impl AwsClient {
                 insert_tags(&mut a, ec2_tags(endpoint.tags()));
                 out.push(normalized("aws_vpc_endpoint", id, a));
             }
-            token = next(page.next_token());
+            token = next_page(page.next_token());
             if token.is_none() {
                 return Ok(out);
             }

@@ -2,25 +2,16 @@
 //! clusters, subnet and parameter groups, and manual snapshots. AWS's own groups
 //! and automated snapshots are listed only when a state declares them.
 
-use driftguard_engine::drift::normalize::{insert_tags, scalar, string_set};
+use driftguard_engine::drift::normalize::{insert_tags, string_set};
 use driftguard_engine::drift::{Attributes, Normalized, Wanted};
 use serde_json::Value;
 
-use super::normalized;
+use super::{next_page, normalized, text};
 use crate::aws::AwsClient;
 use crate::retry::CallError;
 
-fn text(value: Option<&str>) -> Value {
-    scalar(Value::from(value.map(str::to_owned)))
-}
-
 fn rds_tags(tags: &[aws_sdk_rds::types::Tag]) -> impl Iterator<Item = (String, String)> + '_ {
     tags.iter().filter_map(|t| Some((t.key()?.to_owned(), t.value().unwrap_or_default().to_owned())))
-}
-
-/// The next marker of a page, when there is one.
-fn next(marker: Option<&str>) -> Option<String> {
-    marker.filter(|m| !m.is_empty()).map(str::to_owned)
 }
 
 /// Names AWS gives the groups it makes.
@@ -66,7 +57,7 @@ impl AwsClient {
                 a.insert("backup_retention_period".into(), Value::from(cluster.backup_retention_period()));
                 out.push(normalized("aws_rds_cluster", id, a));
             }
-            marker = next(page.marker());
+            marker = next_page(page.marker());
             if marker.is_none() {
                 return Ok(out);
             }
@@ -95,7 +86,7 @@ impl AwsClient {
                 );
                 out.push(normalized("aws_db_subnet_group", name, a));
             }
-            marker = next(page.marker());
+            marker = next_page(page.marker());
             if marker.is_none() {
                 return Ok(out);
             }
@@ -127,7 +118,7 @@ impl AwsClient {
                 }
                 out.push(normalized("aws_db_parameter_group", name, a));
             }
-            marker = next(page.marker());
+            marker = next_page(page.marker());
             if marker.is_none() {
                 return Ok(out);
             }
@@ -153,7 +144,7 @@ impl AwsClient {
                     out.push((name.to_owned(), value.to_owned()));
                 }
             }
-            marker = next(page.marker());
+            marker = next_page(page.marker());
             if marker.is_none() {
                 return Ok(out);
             }
@@ -185,7 +176,7 @@ impl AwsClient {
                 }
                 out.push(normalized("aws_rds_cluster_parameter_group", name, a));
             }
-            marker = next(page.marker());
+            marker = next_page(page.marker());
             if marker.is_none() {
                 return Ok(out);
             }
@@ -210,7 +201,7 @@ impl AwsClient {
                     out.push((name.to_owned(), value.to_owned()));
                 }
             }
-            marker = next(page.marker());
+            marker = next_page(page.marker());
             if marker.is_none() {
                 return Ok(out);
             }
@@ -249,7 +240,7 @@ impl AwsClient {
                 insert_tags(&mut a, rds_tags(snapshot.tag_list()));
                 out.push(normalized("aws_db_snapshot", id, a));
             }
-            marker = next(page.marker());
+            marker = next_page(page.marker());
             if marker.is_none() {
                 return Ok(out);
             }

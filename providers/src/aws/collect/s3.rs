@@ -10,7 +10,7 @@ use driftguard_engine::drift::{Attributes, Normalized, Wanted};
 use futures_util::{StreamExt, stream};
 use serde_json::Value;
 
-use super::{READS_IN_FLIGHT, absent_as_none, normalized};
+use super::{READS_IN_FLIGHT, absent_as_none, normalized, text};
 use crate::aws::AwsClient;
 use crate::retry::CallError;
 
@@ -65,7 +65,7 @@ impl AwsClient {
             let mut a = Attributes::new();
             a.insert(
                 "versioning_configuration.status".into(),
-                scalar(Value::from(versioning.status().map(|s| s.as_str().to_owned()))),
+                text(versioning.status().map(aws_sdk_s3::types::BucketVersioningStatus::as_str)),
             );
             out.push(normalized("aws_s3_bucket_versioning", name, a));
         }
@@ -175,10 +175,7 @@ impl AwsClient {
             "rule.sse_algorithm".into(),
             scalar(Value::from(default.map(|d| d.sse_algorithm().as_str().to_owned()))),
         );
-        a.insert(
-            "rule.kms_master_key_id".into(),
-            scalar(Value::from(default.and_then(|d| d.kms_master_key_id()).map(str::to_owned))),
-        );
+        a.insert("rule.kms_master_key_id".into(), text(default.and_then(|d| d.kms_master_key_id())));
         a.insert(
             "rule.bucket_key_enabled".into(),
             Value::Bool(
