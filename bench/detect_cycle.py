@@ -1,7 +1,8 @@
 """One `driftguard detect --once` cycle against moto seeded with N resources.
 
-Reports wall time, client CPU (user + sys of driftguard's process), peak RSS and the
-number of API calls counted at the emulator, as one markdown table row. Figures are
+Reports wall time, client CPU (user + sys of driftguard's process), peak RSS, the number
+of API calls counted at the emulator and the calls per resource, as one markdown table
+row. Figures are
 reported, never asserted. Usage: python bench/detect_cycle.py BINARY N [RUNS]
 """
 
@@ -69,7 +70,7 @@ flows:
             calls = stats(port).get("calls", 0) - before
             rows.append((wall, cpu, usage.ru_maxrss / 1024, calls))
         wall, cpu, rss, calls = sorted(rows)[len(rows) // 2]
-        print(f"| {count} resources | {wall:.2f} s | {cpu:.2f} s | {rss:.1f} MiB | {calls} |")
+        print(f"| {count} resources | {wall:.2f} s | {cpu:.2f} s | {rss:.1f} MiB | {calls} | {calls / count:.3f} |")
     finally:
         server.terminate()
         server.wait()

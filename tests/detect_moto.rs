@@ -314,3 +314,60 @@ fn types_not_compared_are_reported_in_the_report_the_log_and_the_summary() {
     assert_eq!(records.len(), 1, "{stdout}");
     assert_eq!(records[0]["reason"], "aws_lambda_function: 2, aws_sqs_queue: 1");
 }
+
+/// Reads follow the states: a resource no state declares costs the listing it is on, not
+/// reads of its own. Ten more buckets, instances and roles outside Terraform change no
+/// per-resource count (bucket tags come from the Resource Groups Tagging API, role tags
+/// from `GetAccountAuthorizationDetails`, bucket regions from `ListBuckets` filtered by
+/// region), and they are still reported unmanaged.
+#[test]
+fn undeclared_resources_cost_listings_not_reads_of_their_own() {
+    let dir = tempfile::tempdir().unwrap();
+    let (moto, state, _) = seeded(dir.path());
+    // What the bulk reads bring is used: a tag excludes resources from the unmanaged report.
+    let exclude = "detection:\n  unmanaged:\n    enabled: true\n    resource_types: [aws_instance, aws_s3_bucket, aws_iam_role]\n    exclude_tags:\n      expires-at: \"2020-01-01\"\n";
+    let path = policy_with(dir.path(), &moto.endpoint, true, exclude);
+    let calls = |from: &serde_json::Value, to: &serde_json::Value, operation: &str| {
+        let key = format!("call {operation}");
+        to[&key].as_u64().unwrap_or(0) - from[&key].as_u64().unwrap_or(0)
+    };
+    let start = moto.stats();
+    let (code, _, _, stderr) = detect(dir.path(), &path, &state);
+    assert_eq!(code, 0, "{stderr}");
+    let first = moto.stats();
+    moto.janitor_fixture(&["create-fleet", "extra", "10", "0"]);
+    moto.janitor_fixture(&["create-roles", "extra-role", "10", "5"]);
+    let seeded = moto.stats();
+    let (code, report, _, stderr) = detect(dir.path(), &path, &state);
+    assert_eq!(code, 2, "{stderr}");
+    let second = moto.stats();
+    for operation in [
+        "s3 GET location",
+        "s3 GET tagging",
+        "s3 GET versioning",
+        "iam GetRole",
+        "iam ListAttachedRolePolicies",
+        "iam ListRolePolicies",
+        "ec2 DescribeInstanceAttribute",
+    ] {
+        assert_eq!(
+            calls(&start, &first, operation),
+            calls(&seeded, &second, operation),
+            "{operation}: {first:#} then {second:#}"
+        );
+    }
+    assert_eq!(calls(&start, &second, "s3 GET location"), 0);
+    let unmanaged: Vec<&str> = report["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|f| f["kind"] == "unmanaged")
+        .filter_map(|f| f["resource_id"].as_str())
+        .collect();
+    // Buckets, instances and the first five roles carry expires-at 2020-01-01: excluded.
+    let extra: Vec<&str> = unmanaged.iter().copied().filter(|id| id.starts_with("extra")).collect();
+    assert_eq!(extra, ["extra-role-05", "extra-role-06", "extra-role-07", "extra-role-08", "extra-role-09"]);
+    let instances =
+        report["findings"].as_array().unwrap().iter().filter(|f| f["resource_type"] == "aws_instance").count();
+    assert_eq!(instances, 0, "{stderr}");
+}

@@ -566,3 +566,53 @@ fn phase_1_destroys_through_terraform_and_phase_2_takes_what_it_leaves() {
     // The bucket terraform destroyed was not deleted again through the API.
     assert!(!events.iter().any(|e| e["event"] == "cloud.mutation" && e["resource_id"] == "dg-iac-ok"));
 }
+
+/// The cleanup's API calls grow with the candidates, not with the estate, and batch where
+/// the API takes batches: bucket regions come from `ListBuckets` filtered by region (no
+/// `GetBucketLocation`), bystanders' tags from the Resource Groups Tagging API (no
+/// `GetBucketTagging` for them), every instance mark is one `CreateTags`, every
+/// termination one `TerminateInstances` and one wait, every bucket emptied with one
+/// listing. Counted at the emulator, two runs (mark, then delete).
+#[test]
+fn cleanup_calls_follow_the_candidates_in_batches() {
+    const CANDIDATES: usize = 8;
+    let dir = tempfile::tempdir().unwrap();
+    let moto = Moto::start(0.0);
+    let state = dir.path().join("terraform.tfstate");
+    std::fs::write(
+        &state,
+        r#"{"version": 4, "terraform_version": "1.9.8", "serial": 1, "lineage": "l", "resources": []}"#,
+    )
+    .unwrap();
+    moto.janitor_fixture(&["create-fleet", "dg-fleet", &CANDIDATES.to_string(), "10"]);
+    let policy = policy(dir.path(), &moto.endpoint, &state, "", "");
+    let before = moto.stats();
+    for run in ["mark", "delete"] {
+        let (code, _, stderr) = janitor(dir.path(), &policy, &[]);
+        assert_eq!(code, 0, "{run}: {stderr}");
+    }
+    let after = moto.stats();
+    let calls = |operation: &str| {
+        let key = format!("call {operation}");
+        after[&key].as_u64().unwrap_or(0) - before[&key].as_u64().unwrap_or(0)
+    };
+    let n = CANDIDATES as u64;
+    let snapshot = snapshot(&moto);
+    let buckets = names(&snapshot["buckets"]);
+    assert!(!buckets.iter().any(|b| b.starts_with("dg-fleet-")), "{buckets:?}");
+    assert_eq!(buckets.iter().filter(|b| b.starts_with("other-dg-fleet-")).count(), 10);
+    let live = live_instances(&snapshot);
+    assert!(!live.iter().any(|name| name.starts_with("dg-fleet-")), "{live:?}");
+    assert_eq!(live.iter().filter(|name| name.starts_with("other-dg-fleet-")).count(), 10);
+
+    assert_eq!(calls("s3 GET location"), 0, "regions come from the listing: {after:#}");
+    assert!(calls("tagging GetResources") >= 1, "{after:#}");
+    // Each candidate bucket's own tags: its last look in each run, and the mark's read-modify-write.
+    assert_eq!(calls("s3 GET tagging"), 3 * n, "{after:#}");
+    assert_eq!(calls("s3 GET versions"), n, "one listing empties a small bucket: {after:#}");
+    assert_eq!(calls("ec2 CreateTags"), 1, "{after:#}");
+    assert_eq!(calls("ec2 TerminateInstances"), 1, "{after:#}");
+    // The policy lifts termination protection: read once per instance, right before.
+    assert_eq!(calls("ec2 DescribeInstanceAttribute"), n, "{after:#}");
+    assert!(calls("ec2 DescribeInstances") < n, "listings and one wait, not one per instance: {after:#}");
+}

@@ -186,9 +186,10 @@ fn parse_expiry(text: &str) -> Option<DateTime<Utc>> {
     NaiveDate::parse_from_str(text, "%Y-%m-%d").ok()?.and_hms_opt(0, 0, 0).map(|time| time.and_utc())
 }
 
-/// Which instances' termination protection the listing must read: only where it can
-/// decide something, for names with the prefix (no other is ever a candidate) while the
-/// policy does not lift the protection ([`select`] blocks on it then). `None`: read none.
+/// Which instances' termination protection the last look at candidates must read: only
+/// where it can decide something, for names with the prefix (no other is ever a
+/// candidate) while the policy does not lift the protection ([`select`] blocks on it
+/// then). `None`: read none.
 pub fn termination_reads(policy: &Policy) -> Option<&str> {
     let prefix = policy.protection().name_prefix.as_deref().filter(|prefix| !prefix.is_empty())?;
     (!policy.janitor().ec2_disable_termination_protection).then_some(prefix)

@@ -59,6 +59,56 @@ pub trait JanitorCloud: Send + Sync {
     /// Deletes it and what it contains, in dependency order; NotFound is success.
     fn delete<'a>(&'a self, resource: &'a Resource, options: &'a DeleteOptions) -> CloudFuture<'a, ()>;
 
+    /// The resources as they are now, read from each one right before the janitor acts on
+    /// them: current tags and the guards that take a read of their own (EC2 termination
+    /// protection); `None` for one that is gone. The inventory may come from a bulk,
+    /// eventually consistent view (the Resource Groups Tagging API); this is the
+    /// authoritative last look, made only for candidates. Default: a fresh inventory of
+    /// their types.
+    fn refresh<'a>(&'a self, resources: &'a [Resource]) -> CloudFuture<'a, Vec<Option<Resource>>> {
+        Box::pin(async move {
+            let mut types: Vec<JanitorTarget> = resources.iter().map(|r| r.resource_type).collect();
+            types.sort_unstable();
+            types.dedup();
+            let listed = self.inventory(&types).await?;
+            Ok(resources.iter().map(|wanted| listed.iter().find(|r| r.key() == wanted.key()).cloned()).collect())
+        })
+    }
+
+    /// Writes one tag on many resources: one answer per resource, in order (a batch the
+    /// cloud refuses as a whole is retried one by one, so that each answer is its own).
+    /// Default: one [`JanitorCloud::set_tag`] each.
+    fn set_tag_many<'a>(
+        &'a self,
+        resources: &'a [Resource],
+        key: &'a str,
+        value: &'a str,
+    ) -> CloudFuture<'a, Vec<Result<(), CallError>>> {
+        Box::pin(async move {
+            let mut out = Vec::with_capacity(resources.len());
+            for resource in resources {
+                out.push(self.set_tag(resource, key, value).await);
+            }
+            Ok(out)
+        })
+    }
+
+    /// Deletes many resources of one type: one answer per resource, in order, NotFound
+    /// being success. Default: one [`JanitorCloud::delete`] each.
+    fn delete_many<'a>(
+        &'a self,
+        resources: &'a [Resource],
+        options: &'a DeleteOptions,
+    ) -> CloudFuture<'a, Vec<Result<(), CallError>>> {
+        Box::pin(async move {
+            let mut out = Vec::with_capacity(resources.len());
+            for resource in resources {
+                out.push(self.delete(resource, options).await);
+            }
+            Ok(out)
+        })
+    }
+
     /// Resources that deleting this one deletes too, as resources of their own (an Azure
     /// resource group's contents): each must pass the same hard blocks (protection,
     /// Terraform) as the resource itself. `id` is the cloud's full id (ARM id). Objects in

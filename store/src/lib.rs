@@ -448,11 +448,18 @@ impl Store {
     /// Settles an in-doubt entry with its final record. Returns whether this call settled
     /// it (`false`: it was settled already, or delivered, by someone else).
     pub fn outbox_settle(&self, event_id: &str, record: &str, message: &str) -> Result<bool, StoreError> {
-        let changed = self.conn.execute(
+        // A write like any other: what was delivered before leaves with it, so that a
+        // crash rewrites at most the records of the last delivery (a batch of calls settles
+        // one record after another, with no transition in between).
+        let tx = self.conn.unchecked_transaction()?;
+        let removed = remove_delivered(&self.delivered, &tx)?;
+        let changed = tx.execute(
             "UPDATE audit_outbox SET state = 'ready', record = ?2, message = ?3 \
              WHERE event_id = ?1 AND state = 'in_doubt'",
             params![event_id, record, message],
         )?;
+        tx.commit()?;
+        self.delivered.borrow_mut().drain(..removed);
         Ok(changed == 1)
     }
 

@@ -96,6 +96,22 @@ def create_roles(prefix, count, expired):
                         Tags=tags(expires_at=expires))
 
 
+def create_fleet(prefix, count, bystanders):
+    """`count` expired candidates PREFIX-i-NN (instances) and PREFIX-b-NN (buckets, one
+    object version each), and `bystanders` unprefixed instances and buckets beside them."""
+    ec2 = client("ec2")
+    image = ec2.describe_images(Owners=["amazon"])["Images"][0]["ImageId"]
+    for index in range(int(count)):
+        bucket(f"{prefix}-b-{index:02d}", tags(expires_at=EXPIRED), versions=1)
+    for index in range(int(bystanders)):
+        bucket(f"other-{prefix}-b-{index:02d}", tags(expires_at=EXPIRED))
+    for name, number in [(prefix, int(count)), (f"other-{prefix}", int(bystanders))]:
+        for index in range(number):
+            ec2.run_instances(ImageId=image, MinCount=1, MaxCount=1, InstanceType="t3.micro",
+                              TagSpecifications=[{"ResourceType": "instance",
+                                                  "Tags": tags(Name=f"{name}-i-{index:02d}", expires_at=EXPIRED)}])
+
+
 def tag(kind, ident, key, value):
     if kind == "bucket":
         s3 = client("s3")
@@ -144,6 +160,8 @@ if __name__ == "__main__":
         tag(*sys.argv[3:7])
     elif command == "create-bucket":
         create_bucket(sys.argv[3], sys.argv[4])
+    elif command == "create-fleet":
+        create_fleet(sys.argv[3], sys.argv[4], sys.argv[5])
     elif command == "create-roles":
         create_roles(sys.argv[3], sys.argv[4], sys.argv[5])
     else:

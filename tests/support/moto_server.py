@@ -15,7 +15,8 @@ The layer (not product code) does the following, each visible in its own functio
   to that many milliseconds to every call;
 - lets a test arm faults after seeding: GET /_driftguard/faults?rate=0.3&latency_ms=20&lost=1
   (seeding itself must not meet lost answers: a lost RunInstances would create twice);
-- records every completed mutation with its target at GET /_driftguard/mutations
+- records every completed mutation with its target (one entry per resource of a batch)
+  at GET /_driftguard/mutations
   ([service, operation, target]), so tests can prove nothing was changed or deleted twice;
 - on request, stages a race (GET /_driftguard/vanish-on/ModifyDBInstance arms it): the next
   such call finds its DB instance deleted just before it arrives (really deleted in moto,
@@ -72,6 +73,10 @@ def operation_of(environ, service, body):
         query = environ.get("QUERY_STRING", "")
         sub = query.split("&")[0].split("=")[0] if query else ""
         return f"{environ['REQUEST_METHOD']} {sub or ('object' if environ.get('PATH_INFO', '/').count('/') > 1 else 'bucket')}"
+    # JSON protocols (the Resource Groups Tagging API) name the operation in a header.
+    target = environ.get("HTTP_X_AMZ_TARGET", "")
+    if target:
+        return target.rsplit(".", 1)[-1]
     params = parse_qs(environ.get("QUERY_STRING", ""))
     params.update(parse_qs(body.decode("utf-8", "replace")))
     return params.get("Action", ["unknown"])[0]
@@ -83,16 +88,23 @@ def is_mutation(service, operation):
     return not operation.startswith(READ_PREFIXES)
 
 
-def target_of(environ, service, body):
-    """The resource a mutation is about: the bucket for S3, else the first id parameter."""
+def targets_of(environ, service, body):
+    """The resources a mutation is about: the bucket for S3; else every id of a batch
+    (EC2's InstanceId.N, ResourceId.N: one CreateTags or TerminateInstances may name up
+    to 1,000), else the first id parameter."""
     if service == "s3":
-        return environ.get("PATH_INFO", "/").lstrip("/").split("/")[0]
+        return [environ.get("PATH_INFO", "/").lstrip("/").split("/")[0]]
     params = parse_qs(environ.get("QUERY_STRING", ""))
     params.update(parse_qs(body.decode("utf-8", "replace")))
+    for batch in ("InstanceId", "ResourceId"):
+        numbered = sorted((int(key.split(".")[1]), values[0]) for key, values in params.items()
+                          if key.startswith(f"{batch}.") and key.split(".")[1].isdigit())
+        if numbered:
+            return [value for _, value in numbered]
     for key in TARGET_KEYS:
         if key in params:
-            return params[key][0]
-    return ""
+            return [params[key][0]]
+    return [""]
 
 
 def fault(service, start_response, kind=None):
@@ -217,7 +229,7 @@ def make_app(inner):
         data = b"".join(inner(environ, capture))
         if mutation and int(captured["status"].split()[0]) < 400:
             with LOCK:
-                MUTATIONS.append([service, operation, target_of(environ, service, body)])
+                MUTATIONS.extend([service, operation, target] for target in targets_of(environ, service, body))
         if lost:
             with LOCK:
                 COUNTS[f"lost {service} {operation}"] += 1

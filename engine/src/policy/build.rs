@@ -3,10 +3,9 @@
 
 use std::time::Duration;
 
-use globset::GlobMatcher;
 use sha2::{Digest, Sha256};
 
-use super::checks::{parse_cron, parse_duration, parse_glob, parse_regex};
+use super::checks::{Glob, parse_cron, parse_duration, parse_glob, parse_regex};
 use super::compiled::{
     Account, AssumeRole, Classification, ClassificationRule, DaemonSettings, Detection, Flow, IacCommand, Identity,
     Janitor, Matcher, Policy, Protection, Remediation, Retry, Schedule, StateSource, Webhook,
@@ -30,7 +29,7 @@ impl Builder {
         })
     }
 
-    fn globs(&mut self, base: &[Seg], field: &str, texts: &[String]) -> Vec<GlobMatcher> {
+    fn globs(&mut self, base: &[Seg], field: &str, texts: &[String]) -> Vec<Glob> {
         texts
             .iter()
             .enumerate()

@@ -53,12 +53,43 @@ pub fn parse_cron(text: &str) -> Result<(String, Cron), String> {
     }
 }
 
+/// A policy glob (`*`, `?`, `[..]`, `{a,b}`; `*` crosses `/`). Most are a plain name
+/// (`aws_instance`), a name with one trailing `*` (`ingress*`) or `*` alone: those are
+/// matched as text. Only the others compile to a regex, because globset builds a DFA for
+/// each glob, which was most of what `driftguard validate` spent.
+#[derive(Debug, Clone)]
+pub enum Glob {
+    /// Matches exactly this text.
+    Exact(String),
+    /// Matches any text starting with this.
+    Prefix(String),
+    /// Any other glob, compiled.
+    Compiled(globset::GlobMatcher),
+}
+
+impl Glob {
+    /// Whether `text` matches.
+    pub fn is_match(&self, text: &str) -> bool {
+        match self {
+            Glob::Exact(exact) => text == exact,
+            Glob::Prefix(prefix) => text.starts_with(prefix.as_str()),
+            Glob::Compiled(matcher) => matcher.is_match(text),
+        }
+    }
+}
+
 /// Parses a glob (`*`, `?`, `[..]`, `{a,b}`).
-pub fn parse_glob(text: &str) -> Result<globset::GlobMatcher, String> {
+pub fn parse_glob(text: &str) -> Result<Glob, String> {
+    let special = |c: char| matches!(c, '*' | '?' | '[' | ']' | '{' | '}' | '\\');
+    match text.strip_suffix('*') {
+        _ if !text.contains(special) => return Ok(Glob::Exact(text.to_owned())),
+        Some(prefix) if !prefix.contains(special) => return Ok(Glob::Prefix(prefix.to_owned())),
+        _ => {}
+    }
     globset::GlobBuilder::new(text)
         .literal_separator(false)
         .build()
-        .map(|glob| glob.compile_matcher())
+        .map(|glob| Glob::Compiled(glob.compile_matcher()))
         .map_err(|error| format!("invalid glob {text:?}: {}", error.kind()))
 }
 
@@ -106,7 +137,24 @@ pub(crate) fn regex_opt(value: &Option<String>, _context: &()) -> garde::Result 
 
 #[cfg(test)]
 mod tests {
+    use proptest::prelude::*;
+
     use super::*;
+
+    proptest! {
+        /// The text fast paths answer exactly as globset would for the same glob.
+        #[test]
+        fn globs_matched_as_text_agree_with_globset(
+            glob in "[a-c_./*?\\[\\]{},]{0,6}",
+            text in "[a-c_./]{0,8}",
+        ) {
+            let Ok(ours) = parse_glob(&glob) else { return Ok(()) };
+            let theirs = globset::GlobBuilder::new(&glob).literal_separator(false).build().unwrap().compile_matcher();
+            prop_assert_eq!(ours.is_match(&text), theirs.is_match(&text), "{:?} on {:?} ({:?})", glob, text, ours);
+            let prefixed = format!("{}{text}", glob.trim_end_matches('*'));
+            prop_assert_eq!(ours.is_match(&prefixed), theirs.is_match(&prefixed), "{:?} on {:?}", glob, prefixed);
+        }
+    }
 
     #[test]
     fn durations_accept_the_documented_forms() {

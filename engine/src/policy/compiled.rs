@@ -4,11 +4,11 @@
 use std::collections::BTreeMap;
 use std::time::Duration;
 
+use super::checks::Glob;
 use crate::model::{
     FindingKind, JanitorPhase, JanitorTarget, JobSplit, LogFormat, LogLevel, NotifyEvent, Provider, Severity, Step,
     WebhookFormat,
 };
-use globset::GlobMatcher;
 
 /// A compiled, validated policy. Only the compiler builds one and nothing changes it
 /// afterwards: its fields are private and read through the accessors below, so holding a
@@ -344,8 +344,8 @@ pub struct Subject<'a> {
 #[derive(Debug, Clone, Default)]
 pub struct Matcher {
     pub(super) providers: Vec<Provider>,
-    pub(super) resource_types: Vec<GlobMatcher>,
-    pub(super) attributes: Vec<GlobMatcher>,
+    pub(super) resource_types: Vec<Glob>,
+    pub(super) attributes: Vec<Glob>,
     pub(super) kinds: Vec<FindingKind>,
     pub(super) environments: Vec<String>,
     pub(super) severities: Vec<Severity>,
@@ -356,7 +356,7 @@ pub struct Matcher {
 impl Matcher {
     /// Whether the subject meets every condition.
     pub fn matches(&self, subject: &Subject<'_>) -> bool {
-        let any_glob = |globs: &[GlobMatcher], text: Option<&str>| {
+        let any_glob = |globs: &[Glob], text: Option<&str>| {
             globs.is_empty() || text.is_some_and(|text| globs.iter().any(|glob| glob.is_match(text)))
         };
         (self.providers.is_empty() || self.providers.contains(&subject.provider))
@@ -395,9 +395,9 @@ pub struct Detection {
     /// Report unmanaged resources at all.
     pub unmanaged_enabled: bool,
     /// Types that count.
-    pub unmanaged_types: Vec<GlobMatcher>,
+    pub unmanaged_types: Vec<Glob>,
     /// Names or ids that never count.
-    pub exclude_names: Vec<GlobMatcher>,
+    pub exclude_names: Vec<Glob>,
     /// Tags that exclude.
     pub exclude_tags: BTreeMap<String, String>,
     /// Collections at once.
@@ -457,7 +457,7 @@ pub struct Classification {
     /// Ordered rules.
     pub rules: Vec<ClassificationRule>,
     /// Ignore rules: (resource type, attribute).
-    pub ignore: Vec<(GlobMatcher, GlobMatcher)>,
+    pub ignore: Vec<(Glob, Glob)>,
 }
 
 impl Classification {
@@ -576,7 +576,7 @@ pub struct Janitor {
     /// Phase-1 timeout.
     pub iac_timeout: Duration,
     /// Workdir globs.
-    pub iac_workdirs: Vec<(GlobMatcher, String)>,
+    pub iac_workdirs: Vec<(Glob, String)>,
     /// EC2 switch.
     pub ec2_disable_termination_protection: bool,
     /// RDS switch.

@@ -9,6 +9,7 @@ pub(crate) mod raw;
 mod semantic;
 pub mod yaml;
 
+pub use checks::Glob;
 pub use compile::{CliOverrides, ENV_PREFIX, ENV_SEPARATOR, compile, env_provider};
 pub use compiled::*;
 pub use diag::{Diagnostic, Diagnostics};

@@ -3,8 +3,21 @@
 //! live in an account of no job), the reads that drift collection and the janitor share,
 //! and the S3 state backend. Every call goes through [`crate::retry`].
 
-use crate::aws::identity::AwsSession;
+use std::collections::BTreeMap;
+
+use crate::aws::identity::{AwsSession, BucketRegions};
 use crate::retry::{CallError, Calls};
+
+/// Bucket name → its tags, as the Resource Groups Tagging API shows them in one region.
+pub(crate) type BucketTags = BTreeMap<String, Vec<(String, String)>>;
+
+/// A bucket as `ListBuckets` shows it, placed in its region.
+#[derive(Debug, Clone)]
+pub(crate) struct ListedBucket {
+    pub name: String,
+    pub region: String,
+    pub created: Option<aws_smithy_types::DateTime>,
+}
 
 /// Clients for one account and region.
 #[derive(Debug, Clone)]
@@ -13,6 +26,8 @@ pub struct AwsClient {
     s3: aws_sdk_s3::Client,
     rds: aws_sdk_rds::Client,
     iam: aws_sdk_iam::Client,
+    tagging: aws_sdk_resourcegroupstagging::Client,
+    bucket_regions: BucketRegions,
     /// The loaded configuration, for S3 clients of other regions (bucket calls must go
     /// to the bucket's own region: elsewhere AWS answers 301 PermanentRedirect).
     config: aws_config::SdkConfig,
@@ -31,6 +46,8 @@ impl AwsClient {
             s3: aws_sdk_s3::Client::from_conf(s3_config),
             rds: aws_sdk_rds::Client::new(&config),
             iam: aws_sdk_iam::Client::new(&config),
+            tagging: aws_sdk_resourcegroupstagging::Client::new(&config),
+            bucket_regions: session.bucket_regions(),
             config,
             calls,
             region: region.to_owned(),
@@ -46,7 +63,7 @@ impl AwsClient {
             let page = send!(
                 self,
                 "ec2:DescribeInstances",
-                self.ec2.describe_instances().set_next_token(token.clone()).max_results(100)
+                self.ec2.describe_instances().set_next_token(token.clone()).max_results(1000)
             )?;
             for instance in page.reservations().iter().flat_map(aws_sdk_ec2::types::Reservation::instances) {
                 let state = instance.state().and_then(|s| s.name()).map(|n| n.as_str().to_owned()).unwrap_or_default();
@@ -96,12 +113,136 @@ impl AwsClient {
     /// Where a bucket lives. `GetBucketLocation` answers from any region; its legacy
     /// values are `null` for us-east-1 and `EU` for eu-west-1.
     pub async fn bucket_region(&self, name: &str) -> Result<String, CallError> {
+        if let Some(region) = self.known_bucket_region(name) {
+            return Ok(region);
+        }
         let location = send!(self, "s3:GetBucketLocation", self.s3.get_bucket_location().bucket(name))?;
-        Ok(match location.location_constraint().map(aws_sdk_s3::types::BucketLocationConstraint::as_str) {
+        let region = match location.location_constraint().map(aws_sdk_s3::types::BucketLocationConstraint::as_str) {
             None | Some("") => "us-east-1".to_owned(),
             Some("EU") => "eu-west-1".to_owned(),
             Some(other) => other.to_owned(),
-        })
+        };
+        self.learn_bucket_region(name, &region);
+        Ok(region)
+    }
+
+    fn known_bucket_region(&self, name: &str) -> Option<String> {
+        self.bucket_regions.lock().ok().and_then(|known| known.get(name).cloned())
+    }
+
+    fn learn_bucket_region(&self, name: &str, region: &str) {
+        if let Ok(mut known) = self.bucket_regions.lock() {
+            known.insert(name.to_owned(), region.to_owned());
+        }
+    }
+
+    /// The account's buckets in `regions`, with each one's region and creation time: one
+    /// `ListBuckets` per region, filtered by `BucketRegion` (no `GetBucketLocation` per
+    /// bucket). A bucket listed under two regions means the endpoint ignored the filter
+    /// (an S3-compatible store): its location is then asked once.
+    pub(crate) async fn buckets_in(&self, regions: &[String]) -> Result<Vec<ListedBucket>, CallError> {
+        let mut seen: BTreeMap<String, (Vec<String>, Option<aws_smithy_types::DateTime>)> = BTreeMap::new();
+        for region in regions {
+            let mut token: Option<String> = None;
+            loop {
+                let page = send!(
+                    self,
+                    "s3:ListBuckets",
+                    self.s3.list_buckets().bucket_region(region).set_continuation_token(token.clone())
+                )?;
+                for bucket in page.buckets() {
+                    let Some(name) = bucket.name() else { continue };
+                    // AWS names the region in the answer when the request filters; trust it over the filter.
+                    let listed = bucket.bucket_region().filter(|r| !r.is_empty()).unwrap_or(region);
+                    let entry =
+                        seen.entry(name.to_owned()).or_insert_with(|| (Vec::new(), bucket.creation_date().copied()));
+                    if !entry.0.iter().any(|r| r == listed) {
+                        entry.0.push(listed.to_owned());
+                    }
+                }
+                token = page.continuation_token().filter(|t| !t.is_empty()).map(str::to_owned);
+                if token.is_none() {
+                    break;
+                }
+            }
+        }
+        let mut out = Vec::with_capacity(seen.len());
+        for (name, (listed_in, created)) in seen {
+            let region = match listed_in.as_slice() {
+                [only] => only.clone(),
+                _ => match self.bucket_region(&name).await {
+                    Ok(region) => region,
+                    Err(error) if error.is_not_found() => continue,
+                    Err(error) => return Err(error),
+                },
+            };
+            if !regions.contains(&region) {
+                continue;
+            }
+            self.learn_bucket_region(&name, &region);
+            out.push(ListedBucket { name, region, created });
+        }
+        Ok(out)
+    }
+
+    /// The tags of every tagged bucket the Resource Groups Tagging API shows in `region`
+    /// (`GetResources`, 100 per page): a handful of calls instead of one `GetBucketTagging`
+    /// per bucket. That API is eventually consistent: it serves inventory (unmanaged
+    /// resources, janitor listings); comparisons and the janitor's last look before it
+    /// acts read each bucket's own tags. `None` where the API is refused or not served
+    /// (the caller reads bucket by bucket instead).
+    pub(crate) async fn bucket_tags_in(&self, region: &str) -> Result<Option<BucketTags>, CallError> {
+        let tagging = if region == self.region {
+            self.tagging.clone()
+        } else {
+            aws_sdk_resourcegroupstagging::Client::from_conf(
+                aws_sdk_resourcegroupstagging::config::Builder::from(&self.config)
+                    .region(aws_config::Region::new(region.to_owned()))
+                    .build(),
+            )
+        };
+        let mut out = BTreeMap::new();
+        let mut token: Option<String> = None;
+        loop {
+            let page = match send!(
+                self,
+                "tag:GetResources",
+                tagging
+                    .get_resources()
+                    .resource_type_filters("s3:bucket")
+                    .resources_per_page(100)
+                    .set_pagination_token(token.clone())
+            ) {
+                Ok(page) => page,
+                Err(error) if !error.transient => {
+                    tracing::warn!(
+                        target: "driftguard::collect",
+                        region,
+                        code = %error.code,
+                        "tag:GetResources refused or not served; reading bucket tags one bucket at a time"
+                    );
+                    return Ok(None);
+                }
+                Err(error) => return Err(error),
+            };
+            for mapping in page.resource_tag_mapping_list() {
+                let Some(name) = mapping.resource_arn().and_then(|arn| arn.strip_prefix("arn:")).and_then(|arn| {
+                    // arn:PARTITION:s3:::NAME
+                    let mut parts = arn.splitn(5, ':');
+                    let (_partition, service, _, _, name) =
+                        (parts.next()?, parts.next()?, parts.next()?, parts.next()?, parts.next()?);
+                    (service == "s3" && !name.contains('/')).then_some(name)
+                }) else {
+                    continue;
+                };
+                let tags = mapping.tags().iter().map(|t| (t.key().to_owned(), t.value().to_owned())).collect();
+                out.insert(name.to_owned(), tags);
+            }
+            token = page.pagination_token().filter(|t| !t.is_empty()).map(str::to_owned);
+            if token.is_none() {
+                return Ok(Some(out));
+            }
+        }
     }
 
     /// An S3 client for another region (same credentials, endpoint and settings).
@@ -129,10 +270,6 @@ impl AwsClient {
 
     pub(crate) fn ec2(&self) -> &aws_sdk_ec2::Client {
         &self.ec2
-    }
-
-    pub(crate) fn s3(&self) -> &aws_sdk_s3::Client {
-        &self.s3
     }
 
     pub(crate) fn rds(&self) -> &aws_sdk_rds::Client {

@@ -17,9 +17,7 @@ mod network;
 mod rds;
 mod s3;
 
-/// Per-resource reads (an instance's attribute, a bucket's documents) in flight at once in
-/// one collection; the account's pace bounds the request rate whatever this is.
-const READS_IN_FLIGHT: usize = 8;
+use crate::aws::READS_IN_FLIGHT;
 
 /// Turns the "not configured" error of an optional bucket setting into `None`.
 fn absent_as_none<T>(code: &'static str) -> impl Fn(CallError) -> Result<Option<T>, CallError> {

@@ -35,7 +35,14 @@ const VERIFY_TIMEOUT: Duration = Duration::from_mins(1);
 #[derive(Debug, Clone)]
 pub struct AwsSession {
     config: aws_config::SdkConfig,
+    /// Where the account's buckets live, as its listings found them (shared by every
+    /// client of the session): a bucket's location is never asked twice in one run.
+    bucket_regions: BucketRegions,
 }
+
+/// Bucket name → region, learnt from `ListBuckets` filtered by region (each listing
+/// overwrites what it sees) or from `GetBucketLocation`.
+pub type BucketRegions = std::sync::Arc<std::sync::Mutex<std::collections::HashMap<String, String>>>;
 
 impl AwsSession {
     /// The session of a policy account. Loads the base chain (or the profile); nothing is
@@ -47,7 +54,7 @@ impl AwsSession {
         };
         let region = account.regions.first().map_or("us-east-1", String::as_str);
         let base = load(region, account.endpoint.as_deref(), profile).await;
-        let Some(role) = assume_role else { return Self { config: base } };
+        let Some(role) = assume_role else { return Self { config: base, bucket_regions: BucketRegions::default() } };
         let mut builder =
             AssumeRoleProvider::builder(role.role_arn.clone()).session_name(role.session_name.clone()).configure(&base);
         if let Some(external_id) = &role.external_id {
@@ -60,16 +67,21 @@ impl AwsSession {
         // The base config's identity cache (a lazy cache) holds the role's credentials and
         // refreshes them ahead of expiry; every client built from this config shares it.
         let config = base.into_builder().credentials_provider(SharedCredentialsProvider::new(provider)).build();
-        Self { config }
+        Self { config, bucket_regions: BucketRegions::default() }
     }
 
     /// The ambient credentials at an optional endpoint (the S3 state backend, which may
     /// live in an account the policy does not scan).
     pub async fn ambient(region: &str, endpoint: Option<&str>) -> Self {
-        Self { config: load(region, endpoint, None).await }
+        Self { config: load(region, endpoint, None).await, bucket_regions: BucketRegions::default() }
     }
 
     /// The configuration for clients of one region.
+    /// The session's bucket regions (see [`BucketRegions`]).
+    pub fn bucket_regions(&self) -> BucketRegions {
+        self.bucket_regions.clone()
+    }
+
     pub fn config(&self, region: &str) -> aws_config::SdkConfig {
         self.config.clone().into_builder().region(aws_config::Region::new(region.to_owned())).build()
     }

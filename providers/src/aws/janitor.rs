@@ -12,6 +12,7 @@ use driftguard_engine::model::JanitorTarget;
 use driftguard_engine::model::Provider;
 use driftguard_engine::remediation::RemediationCall;
 use driftguard_janitor::{Guard, Resource};
+use futures_util::{StreamExt, stream};
 
 use crate::aws::AwsClient;
 use crate::janitor::{CloudFuture, DeleteOptions, JanitorCloud, gone_is_done};
@@ -25,9 +26,13 @@ pub struct AwsCloud {
     principal: Option<String>,
     regions: Vec<AwsClient>,
     /// Read termination protection of instances whose name has this prefix (the only
-    /// ones that can be candidates), so that a protected one is blocked at selection.
-    /// `None` when the policy lifts protection anyway: no read is needed.
+    /// ones that can be candidates) when they are refreshed, so that a protected one is
+    /// blocked at selection. `None` when the policy lifts protection anyway: no read is
+    /// needed.
     termination_reads: Option<String>,
+    /// The policy's name prefix: the listing reads the tags of these names only (no other
+    /// is ever touched). `None`: every name's.
+    names: Option<String>,
 }
 
 fn time(value: Option<&aws_smithy_types::DateTime>) -> Option<DateTime<Utc>> {
@@ -95,6 +100,26 @@ where
     Err(CallError { transient: true, ..CallError::local(operation, "still not gone after waiting about 4 minutes") })
 }
 
+/// Whether an instance is on its way out (terminated or shutting down): gone, for the janitor.
+fn terminated(instance: &aws_sdk_ec2::types::Instance) -> bool {
+    instance.state().and_then(|s| s.name()).is_some_and(|n| n.as_str() == "terminated" || n.as_str() == "shutting-down")
+}
+
+/// AWS's refusal of a protected instance, said in the policy's terms.
+fn protection_refusal(error: CallError, options: DeleteOptions) -> CallError {
+    if error.code == "OperationNotPermitted" && !options.ec2_disable_termination_protection {
+        return CallError::local(
+            "ec2:TerminateInstances",
+            format!(
+                "termination protection is on and the policy does not allow lifting it \
+                 (janitor.ec2_disable_termination_protection): {}",
+                error.message
+            ),
+        );
+    }
+    error
+}
+
 /// The next marker of an IAM listing (`Marker` + `IsTruncated` paging).
 fn next_marker(truncated: bool, marker: Option<&str>) -> Option<String> {
     if truncated { marker.map(str::to_owned) } else { None }
@@ -126,10 +151,18 @@ impl AwsCloud {
             principal: account.principal().map(str::to_owned),
             regions,
             termination_reads: None,
+            names: None,
         }
     }
 
-    /// Reads instances' termination protection for names with `prefix` while listing.
+    /// Lists the tags and details of names with `prefix` only.
+    #[must_use]
+    pub fn scanning_names(mut self, prefix: Option<String>) -> Self {
+        self.names = prefix.filter(|prefix| !prefix.is_empty());
+        self
+    }
+
+    /// Reads instances' termination protection for names with `prefix` when refreshing.
     #[must_use]
     pub fn reading_termination_protection(mut self, prefix: Option<String>) -> Self {
         self.termination_reads = prefix;
@@ -162,85 +195,156 @@ impl AwsCloud {
 }
 
 impl AwsClient {
-    async fn janitor_buckets(&self, account: &str, regions: &[String]) -> Result<Vec<Resource>, CallError> {
-        let mut out = Vec::new();
-        let mut token: Option<String> = None;
-        loop {
-            let page = send!(self, "s3:ListBuckets", self.s3().list_buckets().set_continuation_token(token.clone()))?;
-            for bucket in page.buckets() {
-                let Some(name) = bucket.name() else { continue };
-                let region = match bucket.bucket_region() {
-                    Some(region) if !region.is_empty() => region.to_owned(),
-                    _ => match self.bucket_region(name).await {
-                        Ok(region) => region,
-                        // Deleted between the listing and now.
-                        Err(error) if error.is_not_found() => continue,
-                        Err(error) => return Err(error),
-                    },
-                };
-                if !regions.contains(&region) {
-                    continue;
+    /// Every bucket of `regions` (one `ListBuckets` per region); the tags of those whose
+    /// name has `names` from the Resource Groups Tagging API (bucket by bucket where it is
+    /// not served). The janitor's last look before acting reads each bucket's own tags
+    /// ([`AwsClient::refresh_buckets`]).
+    async fn janitor_buckets(
+        &self,
+        account: &str,
+        regions: &[String],
+        names: Option<&str>,
+    ) -> Result<Vec<Resource>, CallError> {
+        let listed = self.buckets_in(regions).await?;
+        let wanted = |name: &str| names.is_none_or(|prefix| name.starts_with(prefix));
+        let mut bulk: BTreeMap<String, Option<crate::aws::BucketTags>> = BTreeMap::new();
+        let mut out = Vec::with_capacity(listed.len());
+        for bucket in listed {
+            let tags = if wanted(&bucket.name) {
+                if !bulk.contains_key(&bucket.region) {
+                    bulk.insert(bucket.region.clone(), self.bucket_tags_in(&bucket.region).await?);
                 }
-                let s3 = self.s3_in(&region);
-                let tags = match send!(self, "s3:GetBucketTagging", s3.get_bucket_tagging().bucket(name)) {
-                    Ok(output) => output.tag_set().iter().map(|t| (t.key().to_owned(), t.value().to_owned())).collect(),
-                    Err(error) if error.code == "NoSuchTagSet" => BTreeMap::new(),
-                    Err(error) if error.is_not_found() => continue,
-                    Err(error) => return Err(error),
-                };
-                out.push(resource(
-                    account,
-                    &region,
-                    JanitorTarget::AwsS3Bucket,
-                    name,
-                    name,
-                    tags,
-                    time(bucket.creation_date()),
-                ));
+                match bulk.get(&bucket.region).and_then(Option::as_ref) {
+                    Some(tags) => tags.get(&bucket.name).cloned().unwrap_or_default().into_iter().collect(),
+                    None => match self.bucket_tags(&bucket.region, &bucket.name).await? {
+                        Some(tags) => tags,
+                        // Deleted between the listing and now.
+                        None => continue,
+                    },
+                }
+            } else {
+                BTreeMap::new()
+            };
+            out.push(resource(
+                account,
+                &bucket.region,
+                JanitorTarget::AwsS3Bucket,
+                &bucket.name,
+                &bucket.name,
+                tags,
+                time(bucket.created.as_ref()),
+            ));
+        }
+        Ok(out)
+    }
+
+    /// One bucket's own tags (`None`: the bucket is gone).
+    async fn bucket_tags(&self, region: &str, name: &str) -> Result<Option<BTreeMap<String, String>>, CallError> {
+        let s3 = self.s3_in(region);
+        match send!(self, "s3:GetBucketTagging", s3.get_bucket_tagging().bucket(name)) {
+            Ok(output) => {
+                Ok(Some(output.tag_set().iter().map(|t| (t.key().to_owned(), t.value().to_owned())).collect()))
             }
-            token = page.continuation_token().filter(|t| !t.is_empty()).map(str::to_owned);
-            if token.is_none() {
-                return Ok(out);
-            }
+            Err(error) if error.code == "NoSuchTagSet" => Ok(Some(BTreeMap::new())),
+            Err(error) if error.is_not_found() => Ok(None),
+            Err(error) => Err(error),
         }
     }
 
-    async fn janitor_instances(
+    /// Every live instance with its tags (`DescribeInstances`, 1,000 a page); termination
+    /// protection is read when a candidate is refreshed ([`AwsClient::refresh_instances`]).
+    async fn janitor_instances(&self, account: &str) -> Result<Vec<Resource>, CallError> {
+        Ok(self.live_instances().await?.iter().filter_map(|instance| self.listed_instance(account, instance)).collect())
+    }
+
+    /// An instance as the janitor lists it: its Name tag is its name (the prefix applies
+    /// to it: an instance without one is never a candidate), and the service that owns it.
+    fn listed_instance(&self, account: &str, instance: &aws_sdk_ec2::types::Instance) -> Option<Resource> {
+        let id = instance.instance_id()?;
+        let tags: BTreeMap<String, String> = instance
+            .tags()
+            .iter()
+            .filter_map(|t| Some((t.key()?.to_owned(), t.value().unwrap_or_default().to_owned())))
+            .collect();
+        let name = tags.get("Name").cloned().unwrap_or_default();
+        let owner = instance_owner(instance, &tags);
+        let mut listed =
+            resource(account, &self.region, JanitorTarget::AwsInstance, id, &name, tags, time(instance.launch_time()));
+        // Instances another service owns come back when deleted (and their owner may be
+        // managed by Terraform under another type): never the janitor's to delete one by
+        // one. Listed with the owner, so the block is a recorded decision.
+        if let Some(owner) = owner {
+            listed.guards.push(Guard::OwnedBy { owner });
+        }
+        Some(listed)
+    }
+
+    /// These instances as they are now (`DescribeInstances` filtered by id, 200 ids a
+    /// call; terminated ones are gone), with termination protection read for names with
+    /// `termination_reads`.
+    async fn refresh_instances(
         &self,
         account: &str,
+        resources: &[&Resource],
         termination_reads: Option<&str>,
-    ) -> Result<Vec<Resource>, CallError> {
-        let mut out = Vec::new();
-        for instance in &self.live_instances().await? {
-            let Some(id) = instance.instance_id() else { continue };
-            let tags: BTreeMap<String, String> = instance
-                .tags()
-                .iter()
-                .filter_map(|t| Some((t.key()?.to_owned(), t.value().unwrap_or_default().to_owned())))
-                .collect();
-            // The prefix applies to the Name tag: an instance without one is never a candidate.
-            let name = tags.get("Name").cloned().unwrap_or_default();
-            let owner = instance_owner(instance, &tags);
-            let mut listed = resource(
-                account,
-                &self.region,
-                JanitorTarget::AwsInstance,
-                id,
-                &name,
-                tags,
-                time(instance.launch_time()),
-            );
-            // Instances another service owns come back when deleted (and their owner may
-            // be managed by Terraform under another type): never the janitor's to delete
-            // one by one. Listed with the owner, so the block is a recorded decision.
-            if let Some(owner) = owner {
-                listed.guards.push(Guard::OwnedBy { owner });
-            } else if termination_reads.is_some_and(|prefix| name.starts_with(prefix))
-                && self.still_termination_protected(id).await?
-            {
+    ) -> Result<Vec<Option<Resource>>, CallError> {
+        let ids: Vec<String> = resources.iter().map(|r| r.id.clone()).collect();
+        let live = self.instances_by_id(&ids).await?;
+        let mut now: Vec<Option<Resource>> = resources
+            .iter()
+            .map(|wanted| {
+                live.iter()
+                    .filter(|i| i.instance_id() == Some(wanted.id.as_str()))
+                    .filter(|i| !terminated(i))
+                    .find_map(|i| self.listed_instance(account, i))
+            })
+            .collect();
+        let reads: Vec<_> = now
+            .iter()
+            .map(|listed| {
+                let read = listed.as_ref().filter(|r| {
+                    r.guards.is_empty() && termination_reads.is_some_and(|prefix| r.name.starts_with(prefix))
+                });
+                let id = read.map(|r| r.id.clone());
+                async move {
+                    match id {
+                        Some(id) => self.still_termination_protected(&id).await,
+                        None => Ok(false),
+                    }
+                }
+            })
+            .collect();
+        let protected: Vec<Result<bool, CallError>> =
+            stream::iter(reads).buffered(crate::aws::READS_IN_FLIGHT).collect().await;
+        for (listed, protected) in now.iter_mut().zip(protected) {
+            if protected? && let Some(listed) = listed {
                 listed.guards.push(Guard::TerminationProtection);
             }
-            out.push(listed);
+        }
+        Ok(now)
+    }
+
+    /// The instances with these ids, whatever their state (`DescribeInstances` with an
+    /// `instance-id` filter: an id that no longer exists is simply absent, where the
+    /// `InstanceIds` parameter would fail the whole call).
+    async fn instances_by_id(&self, ids: &[String]) -> Result<Vec<aws_sdk_ec2::types::Instance>, CallError> {
+        let mut out = Vec::new();
+        for chunk in ids.chunks(200) {
+            let filter =
+                aws_sdk_ec2::types::Filter::builder().name("instance-id").set_values(Some(chunk.to_vec())).build();
+            let mut token: Option<String> = None;
+            loop {
+                let page = send!(
+                    self,
+                    "ec2:DescribeInstances",
+                    self.ec2().describe_instances().filters(filter.clone()).set_next_token(token.clone())
+                )?;
+                out.extend(page.reservations().iter().flat_map(|r| r.instances().iter().cloned()));
+                token = page.next_token().filter(|t| !t.is_empty()).map(str::to_owned);
+                if token.is_none() {
+                    break;
+                }
+            }
         }
         Ok(out)
     }
@@ -289,7 +393,8 @@ impl AwsClient {
         Ok(out)
     }
 
-    async fn janitor_roles(&self, account: &str) -> Result<Vec<Resource>, CallError> {
+    /// Every role but the service-linked ones; the tags (`GetRole`) of names with `names`.
+    async fn janitor_roles(&self, account: &str, names: Option<&str>) -> Result<Vec<Resource>, CallError> {
         let mut out = Vec::new();
         let mut marker: Option<String> = None;
         loop {
@@ -300,13 +405,15 @@ impl AwsClient {
                     continue;
                 }
                 let name = role.role_name();
-                let full = match send!(self, "iam:GetRole", self.iam().get_role().role_name(name)) {
-                    Ok(full) => full,
-                    Err(error) if error.is_not_found() => continue,
-                    Err(error) => return Err(error),
+                // ListRoles leaves tags out.
+                let tags = if names.is_none_or(|prefix| name.starts_with(prefix)) {
+                    match self.role_tags(name).await? {
+                        Some(tags) => tags,
+                        None => continue,
+                    }
+                } else {
+                    BTreeMap::new()
                 };
-                let role = full.role().unwrap_or(role);
-                let tags = role.tags().iter().map(|t| (t.key().to_owned(), t.value().to_owned())).collect();
                 out.push(resource(
                     account,
                     "global",
@@ -321,6 +428,22 @@ impl AwsClient {
             if marker.is_none() {
                 return Ok(out);
             }
+        }
+    }
+
+    /// One role's tags (`None`: the role is gone).
+    async fn role_tags(&self, name: &str) -> Result<Option<BTreeMap<String, String>>, CallError> {
+        match send!(self, "iam:GetRole", self.iam().get_role().role_name(name)) {
+            Ok(full) => Ok(Some(
+                full.role()
+                    .map(aws_sdk_iam::types::Role::tags)
+                    .unwrap_or_default()
+                    .iter()
+                    .map(|t| (t.key().to_owned(), t.value().to_owned()))
+                    .collect(),
+            )),
+            Err(error) if error.is_not_found() => Ok(None),
+            Err(error) => Err(error),
         }
     }
 
@@ -349,6 +472,7 @@ impl AwsClient {
             if objects.is_empty() {
                 break;
             }
+            let complete = listing.is_truncated() != Some(true);
             let delete = aws_sdk_s3::types::Delete::builder()
                 .set_objects(Some(objects))
                 .quiet(true)
@@ -366,22 +490,81 @@ impl AwsClient {
                     ),
                 ));
             }
+            // The listing was whole: no second listing to find it empty (an object written
+            // meanwhile makes DeleteBucket fail as BucketNotEmpty: the next run tries again).
+            if complete {
+                break;
+            }
         }
         send!(self, "s3:DeleteBucket", s3.delete_bucket().bucket(bucket))?;
         Ok(())
     }
 
-    async fn delete_instance(&self, resource: &Resource, options: &DeleteOptions) -> Result<(), CallError> {
-        let id = resource.id.as_str();
-        // Read again right before terminating: protection switched on since the listing wins.
-        if self.still_termination_protected(id).await? {
-            if !options.ec2_disable_termination_protection {
-                return Err(CallError::local(
-                    "ec2:TerminateInstances",
-                    "termination protection is on and the policy does not allow lifting it \
-                     (janitor.ec2_disable_termination_protection)",
-                ));
+    /// Terminates these instances (of this region) together: `TerminateInstances` with up
+    /// to 1,000 ids, then one wait for all of them. Termination protection is AWS's own
+    /// block: a batch it refuses (one protected instance fails the whole call, as does one
+    /// id that no longer exists) is terminated again one by one, so that each instance
+    /// gets its own answer. Where the policy lifts protection, it is read and lifted first.
+    async fn terminate_instances(
+        &self,
+        resources: &[&Resource],
+        options: &DeleteOptions,
+    ) -> Vec<Result<(), CallError>> {
+        let mut answers: Vec<Option<Result<(), CallError>>> = vec![None; resources.len()];
+        if options.ec2_disable_termination_protection {
+            for (index, resource) in resources.iter().enumerate() {
+                if let Err(error) = self.lift_termination_protection(&resource.id).await {
+                    answers[index] = Some(Err(error));
+                }
             }
+        }
+        let pending: Vec<usize> = (0..resources.len()).filter(|index| answers[*index].is_none()).collect();
+        for chunk in pending.chunks(1000) {
+            let ids: Vec<String> = chunk.iter().map(|index| resources[*index].id.clone()).collect();
+            let batch =
+                send!(self, "ec2:TerminateInstances", self.ec2().terminate_instances().set_instance_ids(Some(ids)));
+            match batch {
+                Ok(_) => {}
+                Err(error) if error.transient => {
+                    for index in chunk {
+                        answers[*index] = Some(Err(error.clone()));
+                    }
+                }
+                Err(_) => {
+                    for index in chunk {
+                        let id = resources[*index].id.as_str();
+                        let one =
+                            send!(self, "ec2:TerminateInstances", self.ec2().terminate_instances().instance_ids(id));
+                        let one = gone_is_done(one.map(drop)).map_err(|error| protection_refusal(error, *options));
+                        if one.is_err() {
+                            answers[*index] = Some(one);
+                        }
+                    }
+                }
+            }
+        }
+        // Wait for every instance whose termination was accepted.
+        let accepted: Vec<String> = (0..resources.len())
+            .filter(|index| answers[*index].is_none())
+            .map(|index| resources[index].id.clone())
+            .collect();
+        if !accepted.is_empty() {
+            let waited = wait_until("ec2:DescribeInstances", || async {
+                Ok(self.instances_by_id(&accepted).await?.iter().all(terminated))
+            })
+            .await;
+            if let Err(error) = waited {
+                for answer in answers.iter_mut().filter(|answer| answer.is_none()) {
+                    *answer = Some(Err(error.clone()));
+                }
+            }
+        }
+        answers.into_iter().map(|answer| answer.unwrap_or(Ok(()))).collect()
+    }
+
+    /// Lifts an instance's termination protection if it is on (the policy allows it).
+    async fn lift_termination_protection(&self, id: &str) -> Result<(), CallError> {
+        if self.still_termination_protected(id).await? {
             let off = aws_sdk_ec2::types::AttributeBooleanValue::builder().value(false).build();
             send!(
                 self,
@@ -389,19 +572,7 @@ impl AwsClient {
                 self.ec2().modify_instance_attribute().instance_id(id).disable_api_termination(off)
             )?;
         }
-        send!(self, "ec2:TerminateInstances", self.ec2().terminate_instances().instance_ids(id))?;
-        wait_until("ec2:DescribeInstances", || async {
-            match send!(self, "ec2:DescribeInstances", self.ec2().describe_instances().instance_ids(id)) {
-                Ok(page) => Ok(page
-                    .reservations()
-                    .iter()
-                    .flat_map(aws_sdk_ec2::types::Reservation::instances)
-                    .all(|i| i.state().and_then(|s| s.name()).is_some_and(|n| n.as_str() == "terminated"))),
-                Err(error) if error.is_not_found() => Ok(true),
-                Err(error) => Err(error),
-            }
-        })
-        .await
+        Ok(())
     }
 
     async fn delete_database(&self, resource: &Resource, options: &DeleteOptions) -> Result<(), CallError> {
@@ -522,11 +693,10 @@ impl AwsClient {
             }
             JanitorTarget::AwsInstance => {
                 send!(self, "ec2:DescribeInstances", self.ec2().describe_instances().instance_ids(id)).map(|page| {
-                    page.reservations().iter().flat_map(aws_sdk_ec2::types::Reservation::instances).any(|i| {
-                        i.state()
-                            .and_then(|s| s.name())
-                            .is_some_and(|n| n.as_str() != "terminated" && n.as_str() != "shutting-down")
-                    })
+                    page.reservations()
+                        .iter()
+                        .flat_map(aws_sdk_ec2::types::Reservation::instances)
+                        .any(|i| !terminated(i))
                 })
             }
             JanitorTarget::AwsDbInstance => {
@@ -560,21 +730,160 @@ impl JanitorCloud for AwsCloud {
         Box::pin(async move {
             let mut out = Vec::new();
             let home = self.home();
+            let names = self.names.as_deref();
             if targets.contains(&JanitorTarget::AwsS3Bucket) {
-                out.extend(home.janitor_buckets(&self.account, &self.region_names()).await?);
+                out.extend(home.janitor_buckets(&self.account, &self.region_names(), names).await?);
             }
             if targets.contains(&JanitorTarget::AwsIamRole) {
-                out.extend(home.janitor_roles(&self.account).await?);
+                out.extend(home.janitor_roles(&self.account, names).await?);
             }
             for aws in &self.regions {
                 if targets.contains(&JanitorTarget::AwsInstance) {
-                    out.extend(aws.janitor_instances(&self.account, self.termination_reads.as_deref()).await?);
+                    out.extend(aws.janitor_instances(&self.account).await?);
                 }
                 if targets.contains(&JanitorTarget::AwsDbInstance) {
                     out.extend(aws.janitor_databases(&self.account).await?);
                 }
             }
             Ok(out)
+        })
+    }
+
+    fn refresh<'a>(&'a self, resources: &'a [Resource]) -> CloudFuture<'a, Vec<Option<Resource>>> {
+        Box::pin(async move {
+            let mut now: Vec<Option<Resource>> = vec![None; resources.len()];
+            // Instances: per region, by id, in batches.
+            for aws in &self.regions {
+                let (indexes, wanted): (Vec<usize>, Vec<&Resource>) = resources
+                    .iter()
+                    .enumerate()
+                    .filter(|(_, r)| r.resource_type == JanitorTarget::AwsInstance && r.region == aws.region)
+                    .unzip();
+                if wanted.is_empty() {
+                    continue;
+                }
+                let refreshed =
+                    aws.refresh_instances(&self.account, &wanted, self.termination_reads.as_deref()).await?;
+                for (index, resource) in indexes.into_iter().zip(refreshed) {
+                    now[index] = resource;
+                }
+            }
+            // Databases: one listing per region says everything (tags and protection included).
+            let databases: Vec<usize> =
+                (0..resources.len()).filter(|i| resources[*i].resource_type == JanitorTarget::AwsDbInstance).collect();
+            if !databases.is_empty() {
+                let mut listed = Vec::new();
+                for aws in &self.regions {
+                    listed.extend(aws.janitor_databases(&self.account).await?);
+                }
+                for index in databases {
+                    now[index] = listed.iter().find(|r| r.key() == resources[index].key()).cloned();
+                }
+            }
+            // Buckets and roles: each one's own tags, several in flight.
+            let reads: Vec<_> = resources
+                .iter()
+                .enumerate()
+                .filter(|(_, r)| matches!(r.resource_type, JanitorTarget::AwsS3Bucket | JanitorTarget::AwsIamRole))
+                .map(|(index, resource)| async move {
+                    let tags = if resource.resource_type == JanitorTarget::AwsS3Bucket {
+                        self.client(&resource.region).bucket_tags(&resource.region, &resource.id).await?
+                    } else {
+                        self.home().role_tags(&resource.id).await?
+                    };
+                    Ok::<_, CallError>((index, tags.map(|tags| Resource { tags, ..resource.clone() })))
+                })
+                .collect();
+            let read: Vec<Result<(usize, Option<Resource>), CallError>> =
+                stream::iter(reads).buffered(crate::aws::READS_IN_FLIGHT).collect().await;
+            for answer in read {
+                let (index, resource) = answer?;
+                now[index] = resource;
+            }
+            Ok(now)
+        })
+    }
+
+    fn set_tag_many<'a>(
+        &'a self,
+        resources: &'a [Resource],
+        key: &'a str,
+        value: &'a str,
+    ) -> CloudFuture<'a, Vec<Result<(), CallError>>> {
+        Box::pin(async move {
+            let mut answers: Vec<Option<Result<(), CallError>>> = vec![None; resources.len()];
+            // EC2 takes up to 1,000 ids in one CreateTags; a batch refused as a whole (an id
+            // gone meanwhile fails it) is written again one by one below.
+            for aws in &self.regions {
+                let indexes: Vec<usize> = (0..resources.len())
+                    .filter(|i| resources[*i].resource_type == JanitorTarget::AwsInstance)
+                    .filter(|i| resources[*i].region == aws.region)
+                    .collect();
+                for chunk in indexes.chunks(1000) {
+                    let ids: Vec<String> = chunk.iter().map(|i| resources[*i].id.clone()).collect();
+                    let tag = aws_sdk_ec2::types::Tag::builder().key(key).value(value).build();
+                    let answer = match send!(
+                        aws,
+                        "ec2:CreateTags",
+                        aws.ec2().create_tags().set_resources(Some(ids)).tags(tag)
+                    ) {
+                        Ok(_) => Some(Ok(())),
+                        Err(error) if error.transient => Some(Err(error)),
+                        // Refused as a whole: written one by one below.
+                        Err(_) => None,
+                    };
+                    for index in chunk {
+                        answers[*index].clone_from(&answer);
+                    }
+                }
+            }
+            // The rest one call each (S3 reads and rewrites a bucket's whole tag set),
+            // several in flight: on AWS each call is a round trip.
+            let rest: Vec<_> = (0..resources.len())
+                .filter(|index| answers[*index].is_none())
+                .map(|index| async move { (index, self.tag_call(&resources[index], key, Some(value)).await) })
+                .collect();
+            let done: Vec<(usize, Result<(), CallError>)> =
+                stream::iter(rest).buffered(crate::aws::READS_IN_FLIGHT).collect().await;
+            for (index, answer) in done {
+                answers[index] = Some(answer);
+            }
+            Ok(answers.into_iter().map(|answer| answer.unwrap_or(Ok(()))).collect())
+        })
+    }
+
+    fn delete_many<'a>(
+        &'a self,
+        resources: &'a [Resource],
+        options: &'a DeleteOptions,
+    ) -> CloudFuture<'a, Vec<Result<(), CallError>>> {
+        Box::pin(async move {
+            let mut answers: Vec<Option<Result<(), CallError>>> = vec![None; resources.len()];
+            for aws in &self.regions {
+                let (indexes, instances): (Vec<usize>, Vec<&Resource>) = resources
+                    .iter()
+                    .enumerate()
+                    .filter(|(_, r)| r.resource_type == JanitorTarget::AwsInstance && r.region == aws.region)
+                    .unzip();
+                if instances.is_empty() {
+                    continue;
+                }
+                for (index, answer) in indexes.into_iter().zip(aws.terminate_instances(&instances, options).await) {
+                    answers[index] = Some(answer);
+                }
+            }
+            // Buckets, databases and roles one by one, several in flight (they do not
+            // depend on each other; the caller hands over one type at a time).
+            let rest: Vec<_> = (0..resources.len())
+                .filter(|index| answers[*index].is_none())
+                .map(|index| async move { (index, self.delete(&resources[index], options).await) })
+                .collect();
+            let done: Vec<(usize, Result<(), CallError>)> =
+                stream::iter(rest).buffered(crate::aws::READS_IN_FLIGHT).collect().await;
+            for (index, answer) in done {
+                answers[index] = Some(answer);
+            }
+            Ok(answers.into_iter().map(|answer| answer.unwrap_or(Ok(()))).collect())
         })
     }
 
@@ -606,7 +915,9 @@ impl JanitorCloud for AwsCloud {
             };
             let result = match resource.resource_type {
                 JanitorTarget::AwsS3Bucket => aws.delete_bucket(resource).await,
-                JanitorTarget::AwsInstance => aws.delete_instance(resource, options).await,
+                JanitorTarget::AwsInstance => {
+                    aws.terminate_instances(&[resource], options).await.pop().unwrap_or(Ok(()))
+                }
                 JanitorTarget::AwsDbInstance => aws.delete_database(resource, options).await,
                 JanitorTarget::AwsIamRole => aws.delete_role(resource).await,
                 other => Err(CallError::local("delete", format!("{} is not an AWS type", other.as_str()))),

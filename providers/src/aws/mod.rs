@@ -10,3 +10,9 @@ pub mod identity;
 pub mod janitor;
 
 pub use client::AwsClient;
+pub(crate) use client::BucketTags;
+
+/// Per-resource reads (an instance's attribute, a bucket's documents or tags) in flight at
+/// once in one collection or refresh; the account's pace bounds the request rate whatever
+/// this is.
+pub(crate) const READS_IN_FLIGHT: usize = 8;

@@ -1,19 +1,20 @@
 //! One janitor cycle over a set of verified clouds: list, settle what a crash left in
 //! doubt, decide (the janitor core), and carry the decisions out through [`JanitorRun`].
 
-use std::collections::HashSet;
+use std::collections::{BTreeMap, HashSet};
 use std::path::Path;
 use std::sync::atomic::AtomicBool;
 use std::time::Duration;
 
 use chrono::Utc;
 use driftguard_engine::audit::{AuditEventName, Outcome};
+use driftguard_engine::model::JanitorTarget;
 use driftguard_engine::policy::Policy;
 use driftguard_janitor::decide::{Decision, Mode, decide};
 use driftguard_janitor::machine::{ItemEvent, ItemState};
 use driftguard_janitor::plan::{self, Plan};
 use driftguard_janitor::rules::{self, Resume};
-use driftguard_janitor::{Resource, Skip};
+use driftguard_janitor::{Resource, Skip, Verdict, select};
 use driftguard_providers::janitor::JanitorCloud;
 use driftguard_store::{JanitorItem, Store};
 use tokio::runtime::Handle;
@@ -76,6 +77,11 @@ pub(super) fn cycle(
         known,
         tally: Tally::default(),
     };
+
+    // The last look before acting: candidates and interrupted deletions are read again,
+    // each from itself (the listing may come from a bulk, eventually consistent view, and
+    // some guards take a read of their own: EC2 termination protection).
+    refresh(&mut janitor, clouds, &mut inventory)?;
 
     // Calls a stopped run left in doubt get their one record, from what the listing shows.
     if !janitor.dry_run {
@@ -166,8 +172,9 @@ pub(super) fn cycle(
         }
     }
 
-    // Carry the decisions out.
+    // Carry the decisions out (marks together per account, after the other decisions).
     let mut due: Vec<Due<'_>> = Vec::new();
+    let mut marks: BTreeMap<usize, Vec<Resource>> = BTreeMap::new();
     for ((cloud_index, resource), decision) in inventory.iter().zip(&decisions) {
         // A stop request: the decision in hand was carried out; no further one starts.
         if janitor.stopping() {
@@ -188,7 +195,7 @@ pub(super) fn cycle(
                 janitor.tally.note("blocked", format!("blocked   {} ({})", resource.key(), skip.describe()));
             }
             Decision::Mark if plan_out.is_some() => {}
-            Decision::Mark => janitor.mark(cloud, resource),
+            Decision::Mark => marks.entry(*cloud_index).or_default().push(resource.clone()),
             Decision::Unmark { skip } => janitor.unmark(cloud, resource, skip),
             Decision::Wait { until } => {
                 janitor.decision(resource, decision, Outcome::Noted, Some(format!("grace period until {until}")));
@@ -207,6 +214,13 @@ pub(super) fn cycle(
         }
     }
 
+    for (cloud_index, resources) in marks {
+        if janitor.stopping() {
+            break;
+        }
+        janitor.mark_all(clouds[cloud_index].as_ref(), &resources);
+    }
+
     // Plan for review, or delete.
     if let Some(path) = plan_out {
         let plan = plan::make(policy, &resources, &decisions, now);
@@ -217,13 +231,60 @@ pub(super) fn cycle(
             .map_err(|error| format!("cannot write {}: {error}", path.display()))?;
     } else {
         let deleted: Vec<String> = due.iter().map(|(_, r, _)| r.key()).collect();
+        let mut types: Vec<JanitorTarget> = due.iter().map(|(_, r, _)| r.resource_type).collect();
+        types.sort_unstable();
+        types.dedup();
         janitor.delete_all(&due);
-        revenant_check(&mut janitor, clouds, &deleted);
+        revenant_check(&mut janitor, clouds, &deleted, &types);
     }
 
     let mut tally = std::mem::take(&mut janitor.tally);
     run_id.clone_into(&mut tally.run_id);
     Ok((tally, resources.len()))
+}
+
+/// Reads the run's candidates (and resources whose deletion a crash interrupted) again,
+/// one batch per account ([`JanitorCloud::refresh`]): what the decisions are then made on.
+/// One found gone is dropped from the inventory. A failed read stops the run before
+/// anything is marked or deleted, as a failed listing does.
+fn refresh(
+    janitor: &mut JanitorRun<'_>,
+    clouds: &[Box<dyn JanitorCloud>],
+    inventory: &mut Vec<(usize, Resource)>,
+) -> Result<(), String> {
+    let mut wanted: BTreeMap<usize, Vec<usize>> = BTreeMap::new();
+    for (index, (cloud_index, resource)) in inventory.iter().enumerate() {
+        let candidate = matches!(select(janitor.policy, resource, janitor.now), Verdict::Candidate { .. });
+        if candidate || janitor.state_of(resource).is_some_and(ItemState::in_flight) {
+            wanted.entry(*cloud_index).or_default().push(index);
+        }
+    }
+    let mut gone: Vec<usize> = Vec::new();
+    for (cloud_index, indexes) in wanted {
+        let cloud = &clouds[cloud_index];
+        let resources: Vec<Resource> = indexes.iter().map(|index| inventory[*index].1.clone()).collect();
+        let now = janitor.runtime.block_on(cloud.refresh(&resources)).map_err(|error| {
+            format!(
+                "reading candidates again in {} account {}: {error}; nothing was marked or deleted",
+                cloud.provider(),
+                cloud.account()
+            )
+        })?;
+        for (index, current) in indexes.into_iter().zip(now) {
+            match current {
+                Some(mut current) => {
+                    current.managed = janitor.known.managed.manages(&current);
+                    inventory[index].1 = current;
+                }
+                None => gone.push(index),
+            }
+        }
+    }
+    gone.sort_unstable();
+    for index in gone.into_iter().rev() {
+        inventory.remove(index);
+    }
+    Ok(())
 }
 
 /// A deletion a crash interrupted, and this run's decision about its resource
@@ -259,15 +320,20 @@ fn carry_resumed<'c>(
 }
 
 /// After `revenant_check_after` (up to 5 minutes; longer delays: the next run's listing
-/// checks), list again and flag anything deleted that came back.
-fn revenant_check(janitor: &mut JanitorRun<'_>, clouds: &[Box<dyn JanitorCloud>], deleted: &[String]) {
+/// checks), list the deleted types again and flag anything deleted that came back.
+fn revenant_check(
+    janitor: &mut JanitorRun<'_>,
+    clouds: &[Box<dyn JanitorCloud>],
+    deleted: &[String],
+    types: &[JanitorTarget],
+) {
     let delay = janitor.policy.janitor().revenant_check_after;
     if janitor.dry_run || deleted.is_empty() || delay > Duration::from_mins(5) {
         return;
     }
     std::thread::sleep(delay);
     for cloud in clouds {
-        let again = match janitor.runtime.block_on(cloud.inventory(&janitor.policy.janitor().targets)) {
+        let again = match janitor.runtime.block_on(cloud.inventory(types)) {
             Ok(again) => again,
             Err(error) => {
                 // Not a failed deletion: the next run's listing checks for revenants too.

@@ -71,6 +71,7 @@ fn clouds(runtime: &Handle, env: &JobEnv, policy: &Policy, run_id: &str) -> (Vec
             .filter(|account| !account.regions.is_empty())
             .collect();
         let termination_reads = driftguard_janitor::termination_reads(policy).map(str::to_owned);
+        let prefix = policy.protection().name_prefix.clone();
         for result in accounts::verify_aws(runtime, env, policy, &in_scope) {
             checks.push(result.map(|reach| {
                 let clients = reach
@@ -81,8 +82,9 @@ fn clouds(runtime: &Handle, env: &JobEnv, policy: &Policy, run_id: &str) -> (Vec
                         AwsClient::connect(&reach.session, region, env.calls(policy, Provider::Aws, &reach.account.id))
                     })
                     .collect();
-                let cloud =
-                    AwsCloud::new(&reach.verified, clients).reading_termination_protection(termination_reads.clone());
+                let cloud = AwsCloud::new(&reach.verified, clients)
+                    .reading_termination_protection(termination_reads.clone())
+                    .scanning_names(prefix.clone());
                 (Box::new(cloud) as Box<dyn JanitorCloud>, reach.verified)
             }));
         }

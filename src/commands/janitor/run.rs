@@ -4,7 +4,7 @@
 //! The rules (trusted marks, phase-1 safety, the re-check, resumption, settlement) are the
 //! janitor crate's; this file gathers their facts and acts on their answers.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Instant;
 
@@ -18,12 +18,19 @@ use driftguard_janitor::rules::{self, Call, Recheck, WorkdirFacts};
 use driftguard_janitor::{Resource, Skip};
 use driftguard_providers::iac;
 use driftguard_providers::janitor::{DeleteOptions, JanitorCloud};
-use driftguard_store::{JanitorItem, JanitorTransition, OutboxState, Store};
+use driftguard_store::{JanitorItem, JanitorTransition, OutboxEntry, OutboxState, Store};
 use tokio::runtime::Handle;
 
 use super::{Known, Tally, order};
 use crate::audit::{self, OutboxSubject};
 use crate::job::run_record;
+
+/// A call recorded in doubt, waiting for its answer.
+struct Intent {
+    entry: OutboxEntry,
+    reason: Option<String>,
+    message: String,
+}
 
 /// One due deletion: the account's adapter, the resource as listed, its working directory.
 pub(super) type Due<'c> = (&'c dyn JanitorCloud, Resource, Option<String>);
@@ -141,6 +148,20 @@ impl JanitorRun<'_> {
         call: &Call,
         make: impl FnOnce(&dyn JanitorCloud) -> Result<(), String>,
     ) -> Result<(), String> {
+        match self.intend(cloud, resource, call)? {
+            None => Ok(()),
+            Some(intent) => {
+                let result = make(cloud);
+                self.settle_call(&intent, &result)?;
+                result
+            }
+        }
+    }
+
+    /// The first half of [`Self::mutation`], for calls made in a batch: the record, in
+    /// doubt before the batch is sent. `None` under dry-run: audited as simulated, no call
+    /// to make.
+    fn intend(&mut self, cloud: &dyn JanitorCloud, resource: &Resource, call: &Call) -> Result<Option<Intent>, String> {
         let api = call.action();
         let mut record = self.record(
             AuditEventName::CloudMutation,
@@ -152,13 +173,31 @@ impl JanitorRun<'_> {
         record.principal = cloud.principal().map(str::to_owned);
         if self.dry_run {
             audit::emit(&record, &format!("dry-run: would call {api} on {}", resource.key()));
-            return Ok(());
+            return Ok(None);
         }
         let message = format!("{api} on {}", resource.key());
-        match audit::call(self.store, &record, &message, &subject(resource), || make(cloud)) {
-            Ok(result) => result,
+        match audit::begin(self.store, &record, &message, &subject(resource)) {
+            Ok(entry) => Ok(Some(Intent { entry, reason: record.reason, message })),
             Err(error) => Err(format!("the store could not record the call: {error}")),
         }
+    }
+
+    /// The second half: the call's answer on its record (a failed call says why in its
+    /// `reason`; a succeeded one keeps the record's own).
+    fn settle_call(&mut self, intent: &Intent, result: &Result<(), String>) -> Result<(), String> {
+        let settled = match result {
+            Ok(()) => {
+                audit::finish(self.store, &intent.entry, Outcome::Succeeded, intent.reason.clone(), &intent.message)
+            }
+            Err(reason) => audit::finish(
+                self.store,
+                &intent.entry,
+                Outcome::Failed,
+                Some(reason.clone()),
+                &format!("{}: failed ({reason})", intent.message),
+            ),
+        };
+        settled.map_err(|error| format!("the store could not record the call: {error}"))
     }
 
     pub fn decision(&self, resource: &Resource, decision: &Decision, outcome: Outcome, reason: Option<String>) {
@@ -167,14 +206,43 @@ impl JanitorRun<'_> {
         audit::emit(&record, &format!("janitor: {} {}", decision.name(), resource.key()));
     }
 
-    pub fn mark(&mut self, cloud: &dyn JanitorCloud, resource: &Resource) {
-        let (tag, value) = (self.policy.janitor().mark_tag.clone(), mark_value(resource.provider, self.now));
+    /// Marks these resources of one account: each decision and call recorded on its own,
+    /// the tag written in as few calls as the cloud allows ([`JanitorCloud::set_tag_many`]).
+    pub fn mark_all(&mut self, cloud: &dyn JanitorCloud, resources: &[Resource]) {
+        let (tag, value) = (self.policy.janitor().mark_tag.clone(), mark_value(cloud.provider(), self.now));
         let call = Call::Mark { tag: tag.clone(), value: value.clone() };
-        let runtime = self.runtime;
-        self.decision(resource, &Decision::Mark, Outcome::Noted, call.detail());
-        let result = self.mutation(cloud, resource, &call, |cloud| {
-            runtime.block_on(cloud.set_tag(resource, &tag, &value)).map_err(|error| error.to_string())
-        });
+        let mut sent: Vec<(Resource, Option<Intent>)> = Vec::new();
+        for resource in resources {
+            self.decision(resource, &Decision::Mark, Outcome::Noted, call.detail());
+            match self.intend(cloud, resource, &call) {
+                Ok(intent) => sent.push((resource.clone(), intent)),
+                Err(error) => self.marked(resource, Err(error)),
+            }
+        }
+        let batch: Vec<Resource> = sent.iter().filter(|(_, intent)| intent.is_some()).map(|(r, _)| r.clone()).collect();
+        let mut answers = if batch.is_empty() {
+            Vec::new()
+        } else {
+            match self.runtime.block_on(cloud.set_tag_many(&batch, &tag, &value)) {
+                Ok(answers) => answers.into_iter().map(|answer| answer.map_err(|error| error.to_string())).collect(),
+                Err(error) => vec![Err(error.to_string()); batch.len()],
+            }
+        }
+        .into_iter();
+        for (resource, intent) in sent {
+            let result = match intent {
+                None => Ok(()),
+                Some(intent) => {
+                    let answer = answers.next().unwrap_or_else(|| Err("no answer for this resource".to_owned()));
+                    self.settle_call(&intent, &answer).and(answer)
+                }
+            };
+            self.marked(&resource, result);
+        }
+    }
+
+    /// A mark's end: the item's transition, and the tally.
+    fn marked(&mut self, resource: &Resource, result: Result<(), String>) {
         match result.and_then(|()| self.transition(resource, &ItemEvent::Marked).map(|_| ())) {
             Ok(()) => {
                 self.tally.marked.push(resource.clone());
@@ -263,11 +331,14 @@ impl JanitorRun<'_> {
                 Err(error) => self.fail(resource, &error),
             }
         }
+        let before_phase1 = direct.len();
         for (dir, members) in by_workdir {
             self.phase1(due, &dir, &members, &mut direct);
         }
+        // What phase 1 left was last looked at before it ran (which may have taken long).
+        let after_phase1: BTreeSet<usize> = direct[before_phase1..].iter().copied().collect();
         direct.sort_by_key(|index| (order(due[*index].1.resource_type), *index));
-        self.phase2(due, &direct);
+        self.phase2(due, &direct, &after_phase1);
     }
 
     /// Phase 1 in one working directory for its members: the destroy (recorded in doubt
@@ -339,48 +410,52 @@ impl JanitorRun<'_> {
         }
     }
 
-    /// Phase 2: right before deleting, every resource is listed again and every hard block
-    /// re-checked (phase 1 may have taken long; a protection tag added meanwhile wins),
-    /// then deleted through the API in dependency order.
-    fn phase2(&mut self, due: &[Due<'_>], direct: &[usize]) {
+    /// Phase 2: every hard block is re-checked on the resource as last read (the cycle
+    /// refreshed each candidate right before deciding; what phase 1 left is read again
+    /// now: a protection tag added meanwhile wins), then the resources are deleted through
+    /// the API in dependency order, a type of one account at a time, in batches where the
+    /// cloud takes them ([`JanitorCloud::delete_many`]).
+    fn phase2(&mut self, due: &[Due<'_>], direct: &[usize], after_phase1: &BTreeSet<usize>) {
         let options = DeleteOptions {
             ec2_disable_termination_protection: self.policy.janitor().ec2_disable_termination_protection,
             rds_skip_final_snapshot: self.policy.janitor().rds_skip_final_snapshot,
             rds_disable_deletion_protection: self.policy.janitor().rds_disable_deletion_protection,
         };
         let api_phase = self.policy.janitor().phases.contains(&JanitorPhase::Api);
-        let mut listed: BTreeMap<(String, String), Vec<Resource>> = BTreeMap::new();
+        let now = self.reread(due, after_phase1);
         let mut verdicts: BTreeMap<usize, Recheck> = BTreeMap::new();
         for &index in direct {
             let (cloud, resource, _) = &due[index];
-            let scope =
-                (format!("{}/{}", cloud.provider(), cloud.account()), resource.resource_type.as_str().to_owned());
-            if !listed.contains_key(&scope) {
-                match self.runtime.block_on(cloud.inventory(&[resource.resource_type])) {
-                    Ok(resources) => {
-                        listed.insert(scope.clone(), resources);
-                    }
-                    Err(error) => {
-                        self.fail(resource, &format!("re-listing before deletion: {error}"));
-                        continue;
-                    }
+            let current = match now.get(&index) {
+                Some(Ok(current)) => current.clone(),
+                Some(Err(error)) => {
+                    self.fail(resource, &format!("re-reading before deletion: {error}"));
+                    continue;
                 }
-            }
-            let now = listed[&scope].iter().find(|r| r.key() == resource.key()).cloned();
+                None => Some(resource.clone()),
+            };
             let contents = self.runtime.block_on(cloud.contents(resource)).map_err(|error| error.to_string());
-            let verdict =
-                rules::recheck(self.policy, resource, now.as_ref(), Some(&contents), &self.known.managed, Utc::now());
+            let verdict = rules::recheck(
+                self.policy,
+                resource,
+                current.as_ref(),
+                Some(&contents),
+                &self.known.managed,
+                Utc::now(),
+            );
             verdicts.insert(index, verdict);
         }
+        let mut batch: Vec<usize> = Vec::new();
         for &index in direct {
             // A stop request: this deletion is not started; the item stays in flight in
             // the store and the next run resumes it after checking the hard blocks again.
             if self.stopping() {
+                batch.clear();
                 break;
             }
-            let (cloud, resource) = (due[index].0, due[index].1.clone());
+            let resource = due[index].1.clone();
             match verdicts.remove(&index) {
-                None => continue, // re-listing failed: already reported
+                None => continue, // re-reading failed: already reported
                 Some(Recheck::Gone) => {
                     let _ = self.transition(&resource, &ItemEvent::Gone);
                     self.tally.note("deleted", format!("deleted   {} (gone before phase 2)", resource.key()));
@@ -399,17 +474,78 @@ impl JanitorRun<'_> {
                 self.fail(&resource, "still there after phase 1 and janitor.phases has no api phase");
                 continue;
             }
-            let runtime = self.runtime;
-            let result = self.mutation(cloud, &resource, &Call::Delete(resource.resource_type), |cloud| {
-                runtime.block_on(cloud.delete(&resource, &options)).map_err(|error| error.to_string())
-            });
-            if self.dry_run {
+            if let Some(&last) = batch.last()
+                && !(std::ptr::addr_eq(due[last].0, due[index].0)
+                    && due[last].1.resource_type == resource.resource_type)
+            {
+                self.delete_batch(due, &std::mem::take(&mut batch), options);
+            }
+            batch.push(index);
+        }
+        if !batch.is_empty() {
+            self.delete_batch(due, &batch, options);
+        }
+    }
+
+    /// These due resources as they are now, read again in one batch per account
+    /// ([`JanitorCloud::refresh`]): `Ok(None)` for one that is gone.
+    fn reread(&self, due: &[Due<'_>], indexes: &BTreeSet<usize>) -> BTreeMap<usize, Result<Option<Resource>, String>> {
+        let mut out = BTreeMap::new();
+        let mut groups: Vec<Vec<usize>> = Vec::new();
+        for &index in indexes {
+            match groups.iter_mut().find(|group| std::ptr::addr_eq(due[group[0]].0, due[index].0)) {
+                Some(group) => group.push(index),
+                None => groups.push(vec![index]),
+            }
+        }
+        for group in groups {
+            let cloud = due[group[0]].0;
+            let resources: Vec<Resource> = group.iter().map(|index| due[*index].1.clone()).collect();
+            match self.runtime.block_on(cloud.refresh(&resources)) {
+                Ok(now) => out.extend(group.into_iter().zip(now.into_iter().map(Ok))),
+                Err(error) => out.extend(group.into_iter().map(|index| (index, Err(error.to_string())))),
+            }
+        }
+        out
+    }
+
+    /// Deletes due resources of one type in one account: each deletion recorded in doubt
+    /// before the batch is sent and settled with its own answer, each item's machine
+    /// stepped with it.
+    fn delete_batch(&mut self, due: &[Due<'_>], indexes: &[usize], options: DeleteOptions) {
+        let Some(&first) = indexes.first() else { return };
+        let cloud = due[first].0;
+        let mut sent: Vec<(Resource, Option<Intent>)> = Vec::new();
+        for &index in indexes {
+            let resource = due[index].1.clone();
+            match self.intend(cloud, &resource, &Call::Delete(resource.resource_type)) {
+                Ok(intent) => sent.push((resource, intent)),
+                Err(reason) => {
+                    let _ = self.transition(&resource, &ItemEvent::ApiFailed { reason: reason.clone() });
+                    self.fail(&resource, &reason);
+                }
+            }
+        }
+        let batch: Vec<Resource> = sent.iter().filter(|(_, intent)| intent.is_some()).map(|(r, _)| r.clone()).collect();
+        let mut answers = if batch.is_empty() {
+            Vec::new()
+        } else {
+            match self.runtime.block_on(cloud.delete_many(&batch, &options)) {
+                Ok(answers) => answers.into_iter().map(|answer| answer.map_err(|error| error.to_string())).collect(),
+                Err(error) => vec![Err(error.to_string()); batch.len()],
+            }
+        }
+        .into_iter();
+        for (resource, intent) in sent {
+            let Some(intent) = intent else {
+                // Dry-run: audited as simulated, nothing sent.
                 if !self.tally.lines.iter().any(|l| l.contains(&resource.key())) {
                     self.tally.note("would delete", format!("would delete {} (phase 2: API)", resource.key()));
                 }
                 continue;
-            }
-            match result {
+            };
+            let answer = answers.next().unwrap_or_else(|| Err("no answer for this resource".to_owned()));
+            match self.settle_call(&intent, &answer).and(answer) {
                 Ok(()) => {
                     let _ = self.transition(&resource, &ItemEvent::ApiDeleted);
                     self.tally.note("deleted", format!("deleted   {} (phase 2: API)", resource.key()));

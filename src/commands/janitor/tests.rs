@@ -7,6 +7,7 @@ use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 
 use driftguard_engine::audit::AuditRecord;
 use driftguard_engine::policy::{CliOverrides, compile};
+use driftguard_janitor::Guard;
 use driftguard_providers::janitor::{CloudFuture, DeleteOptions};
 use driftguard_store::Store;
 use proptest::prelude::*;
@@ -23,11 +24,14 @@ struct MemoryCloud {
     deleted: Mutex<Vec<Resource>>,
     /// The account its resources are listed in (default [`ACCOUNT`]).
     label: Option<String>,
+    /// The key of every resource tagged, untagged or deleted.
+    touched: Mutex<Vec<String>>,
 }
 
 impl MemoryCloud {
     fn edit(&self, resource: &Resource, change: impl FnOnce(&mut Resource)) {
         self.mutations.fetch_add(1, Ordering::SeqCst);
+        self.touched.lock().unwrap().push(resource.key());
         let mut resources = self.resources.lock().unwrap();
         if let Some(found) = resources.iter_mut().find(|r| r.key() == resource.key()) {
             change(found);
@@ -72,6 +76,7 @@ impl JanitorCloud for MemoryCloud {
 
     fn delete<'a>(&'a self, resource: &'a Resource, _: &'a DeleteOptions) -> CloudFuture<'a, ()> {
         self.mutations.fetch_add(1, Ordering::SeqCst);
+        self.touched.lock().unwrap().push(resource.key());
         let mut resources = self.resources.lock().unwrap();
         if let Some(index) = resources.iter().position(|r| r.key() == resource.key()) {
             self.deleted.lock().unwrap().push(resources.remove(index));
@@ -184,6 +189,94 @@ proptest! {
             };
             prop_assert!(expired, "unexpired {original:?}");
         }
+    }
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(200))]
+
+    /// The listing may come from a bulk view that lags (the Resource Groups Tagging API is
+    /// eventually consistent) and lacks guards that take a read of their own (termination
+    /// protection): whatever it leaves out, nothing protected or guarded in truth is
+    /// marked, unmarked or deleted, because each candidate is read again from itself
+    /// before anything is done to it.
+    #[test]
+    fn a_lagging_listing_never_outruns_the_last_look(
+        inventory in prop::collection::vec(arb_resource(), 0..25),
+        guarded in prop::collection::vec(any::<bool>(), 25),
+        per_run in 1..6u32,
+    ) {
+        let policy = policy(false, per_run, "production");
+        // One resource per key, as a cloud lists them.
+        let mut keys = BTreeSet::new();
+        let mut truth: Vec<Resource> = inventory.into_iter().filter(|r| keys.insert(r.key())).collect();
+        for (resource, guard) in truth.iter_mut().zip(&guarded) {
+            if *guard && resource.resource_type == JanitorTarget::AwsInstance {
+                resource.guards.push(Guard::TerminationProtection);
+            }
+        }
+        let cloud = std::sync::Arc::new(MemoryCloud { resources: Mutex::new(truth.clone()), ..Default::default() });
+        let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
+        let mut store = Store::open_in_memory().unwrap();
+        let clouds: Vec<Box<dyn JanitorCloud>> = vec![Box::new(Lagging(std::sync::Arc::clone(&cloud)))];
+        for index in 0..3 {
+            cycle(&policy, runtime.handle(), &AtomicBool::new(false), &clouds, &Known::default(), &mut store, &format!("r{index}"), None, None).unwrap();
+        }
+        let touched = cloud.touched.lock().unwrap();
+        for resource in &truth {
+            let protected = resource.tags.get("Environment").is_some_and(|v| v.eq_ignore_ascii_case("production"));
+            let blocked = protected || !resource.guards.is_empty();
+            prop_assert!(!(blocked && touched.contains(&resource.key())), "touched {resource:?}");
+        }
+    }
+}
+
+/// A bulk listing that lags: it shows no protection tag and no guard; the last look
+/// ([`JanitorCloud::refresh`]) reads the truth.
+#[derive(Debug)]
+struct Lagging(std::sync::Arc<MemoryCloud>);
+
+impl JanitorCloud for Lagging {
+    fn provider(&self) -> Provider {
+        self.0.provider()
+    }
+    fn account(&self) -> &str {
+        self.0.account()
+    }
+    fn inventory<'a>(&'a self, targets: &'a [JanitorTarget]) -> CloudFuture<'a, Vec<Resource>> {
+        let listed: Vec<Resource> = self
+            .0
+            .resources
+            .lock()
+            .unwrap()
+            .iter()
+            .filter(|r| targets.contains(&r.resource_type))
+            .map(|r| {
+                let mut stale = r.clone();
+                stale.tags.remove("Environment");
+                stale.guards.clear();
+                stale
+            })
+            .collect();
+        Box::pin(async move { Ok(listed) })
+    }
+    fn refresh<'a>(&'a self, resources: &'a [Resource]) -> CloudFuture<'a, Vec<Option<Resource>>> {
+        let truth = self.0.resources.lock().unwrap();
+        let now = resources.iter().map(|wanted| truth.iter().find(|r| r.key() == wanted.key()).cloned()).collect();
+        drop(truth);
+        Box::pin(async move { Ok(now) })
+    }
+    fn set_tag<'a>(&'a self, resource: &'a Resource, key: &'a str, value: &'a str) -> CloudFuture<'a, ()> {
+        self.0.set_tag(resource, key, value)
+    }
+    fn remove_tag<'a>(&'a self, resource: &'a Resource, key: &'a str) -> CloudFuture<'a, ()> {
+        self.0.remove_tag(resource, key)
+    }
+    fn exists<'a>(&'a self, resource: &'a Resource) -> CloudFuture<'a, bool> {
+        self.0.exists(resource)
+    }
+    fn delete<'a>(&'a self, resource: &'a Resource, options: &'a DeleteOptions) -> CloudFuture<'a, ()> {
+        self.0.delete(resource, options)
     }
 }
 

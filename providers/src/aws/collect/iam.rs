@@ -3,6 +3,8 @@
 //! managed policies, instance profiles, identity providers, access keys and the account's
 //! password policy. IAM is account-wide: collected once per account.
 
+use std::collections::BTreeMap;
+
 use driftguard_engine::drift::normalize::{insert_map, insert_tags, policy_document, policy_map, scalar, string_set};
 use driftguard_engine::drift::{Attributes, Normalized, Wanted};
 use driftguard_engine::remediation::aws::PASSWORD_POLICY_ID;
@@ -26,32 +28,88 @@ fn iam_tags(tags: &[aws_sdk_iam::types::Tag]) -> impl Iterator<Item = (String, S
 }
 
 impl AwsClient {
+    /// Every role (service-linked ones only when declared). `ListRoles` gives the trust
+    /// policy and session duration; tags, attachments and inline policies of every role
+    /// come from `GetAccountAuthorizationDetails` (a thousand roles a page) instead of
+    /// `GetRole`, `ListAttachedRolePolicies`, `ListRolePolicies` and `GetRolePolicy` per
+    /// role. A role created between the two reads is read on its own.
     pub(super) async fn roles(&self, wanted: &Wanted) -> Result<Vec<Normalized>, CallError> {
-        let mut out = Vec::new();
+        let mut listed = Vec::new();
         let mut marker: Option<String> = None;
         loop {
-            let page = send!(self, "iam:ListRoles", self.iam().list_roles().set_marker(marker.clone()).max_items(100))?;
-            for role in page.roles() {
-                let name = role.role_name();
-                let detailed = wanted.details("aws_iam_role", name);
-                if role.path().starts_with(SERVICE_LINKED) && !detailed {
-                    continue;
+            let page =
+                send!(self, "iam:ListRoles", self.iam().list_roles().set_marker(marker.clone()).max_items(1000))?;
+            listed.extend(
+                page.roles()
+                    .iter()
+                    .filter(|role| {
+                        !role.path().starts_with(SERVICE_LINKED) || wanted.details("aws_iam_role", role.role_name())
+                    })
+                    .cloned(),
+            );
+            marker = next(page.is_truncated(), page.marker());
+            if marker.is_none() {
+                break;
+            }
+        }
+        let details = if listed.is_empty() { BTreeMap::new() } else { self.role_details().await? };
+        let mut out = Vec::with_capacity(listed.len());
+        for role in &listed {
+            let name = role.role_name();
+            let detailed = wanted.details("aws_iam_role", name);
+            let mut a = Attributes::new();
+            a.insert(
+                "assume_role_policy".into(),
+                role.assume_role_policy_document().map_or(Value::Null, policy_document),
+            );
+            a.insert("max_session_duration".into(), Value::from(role.max_session_duration().or(Some(3600))));
+            if let Some(detail) = details.get(name) {
+                insert_tags(&mut a, iam_tags(detail.tags()));
+                if detailed {
+                    let arns = detail.attached_managed_policies().iter().filter_map(|p| p.policy_arn());
+                    a.insert("managed_policy_arns".into(), string_set(arns.map(str::to_owned)));
+                    let inline = detail
+                        .role_policy_list()
+                        .iter()
+                        .filter_map(|p| Some((p.policy_name()?, p.policy_document().unwrap_or_default())));
+                    insert_map(&mut a, "inline_policy", policy_map(inline));
                 }
-                // ListRoles leaves out tags and may leave out the session duration.
-                let full = send!(self, "iam:GetRole", self.iam().get_role().role_name(name))?;
-                let role = full.role().unwrap_or(role);
-                let mut a = Attributes::new();
-                a.insert(
-                    "assume_role_policy".into(),
-                    role.assume_role_policy_document().map_or(Value::Null, policy_document),
-                );
-                a.insert("max_session_duration".into(), Value::from(role.max_session_duration().or(Some(3600))));
-                insert_tags(&mut a, iam_tags(role.tags()));
+            } else {
+                let full = match send!(self, "iam:GetRole", self.iam().get_role().role_name(name)) {
+                    Ok(full) => full,
+                    // Deleted between the two reads.
+                    Err(error) if error.is_not_found() => continue,
+                    Err(error) => return Err(error),
+                };
+                insert_tags(&mut a, iam_tags(full.role().map(aws_sdk_iam::types::Role::tags).unwrap_or_default()));
                 if detailed {
                     a.insert("managed_policy_arns".into(), string_set(self.role_attachments(name).await?));
                     insert_map(&mut a, "inline_policy", self.role_inline(name).await?);
                 }
-                out.push(normalized("aws_iam_role", name, a));
+            }
+            out.push(normalized("aws_iam_role", name, a));
+        }
+        Ok(out)
+    }
+
+    /// Every role's authorization details, by name.
+    async fn role_details(&self) -> Result<BTreeMap<String, aws_sdk_iam::types::RoleDetail>, CallError> {
+        let mut out = BTreeMap::new();
+        let mut marker: Option<String> = None;
+        loop {
+            let page = send!(
+                self,
+                "iam:GetAccountAuthorizationDetails",
+                self.iam()
+                    .get_account_authorization_details()
+                    .filter(aws_sdk_iam::types::EntityType::Role)
+                    .max_items(1000)
+                    .set_marker(marker.clone())
+            )?;
+            for detail in page.role_detail_list() {
+                if let Some(name) = detail.role_name() {
+                    out.insert(name.to_owned(), detail.clone());
+                }
             }
             marker = next(page.is_truncated(), page.marker());
             if marker.is_none() {

@@ -16,48 +16,59 @@ use crate::retry::CallError;
 
 impl AwsClient {
     pub(super) async fn buckets(&self, regions: &[String], wanted: &Wanted) -> Result<Vec<Normalized>, CallError> {
-        let mut out = Vec::new();
-        let mut token: Option<String> = None;
-        let mut clients: BTreeMap<String, aws_sdk_s3::Client> = BTreeMap::new();
-        loop {
-            let page = send!(self, "s3:ListBuckets", self.s3().list_buckets().set_continuation_token(token.clone()))?;
-            let mut listed: Vec<(String, aws_sdk_s3::Client)> = Vec::new();
-            for bucket in page.buckets() {
-                let Some(name) = bucket.name() else { continue };
-                let region = match bucket.bucket_region() {
-                    Some(region) if !region.is_empty() => region.to_owned(),
-                    _ => self.bucket_region(name).await?,
-                };
-                if !regions.contains(&region) {
-                    continue;
-                }
-                let client = clients.entry(region.clone()).or_insert_with(|| self.s3_in(&region)).clone();
-                listed.push((name.to_owned(), client));
-            }
-            // Each bucket's documents: several buckets in flight, results in listing order.
-            let reads: Vec<_> = listed.iter().map(|(name, client)| self.bucket(client, name, wanted)).collect();
-            let read: Vec<Result<Vec<Normalized>, CallError>> =
-                stream::iter(reads).buffered(READS_IN_FLIGHT).collect().await;
-            for resources in read {
-                out.extend(resources?);
-            }
-            token = page.continuation_token().filter(|t| !t.is_empty()).map(str::to_owned);
-            if token.is_none() {
-                return Ok(out);
+        let listed = self.buckets_in(regions).await?;
+        // Buckets no state declares need only their tags (unmanaged detection, classification):
+        // the bulk view of each region that has one, asked once.
+        let mut bulk: BTreeMap<String, Option<crate::aws::BucketTags>> = BTreeMap::new();
+        for bucket in &listed {
+            if !wanted.details("aws_s3_bucket", &bucket.name) && !bulk.contains_key(&bucket.region) {
+                let tags = self.bucket_tags_in(&bucket.region).await?;
+                bulk.insert(bucket.region.clone(), tags);
             }
         }
+        let mut clients: BTreeMap<String, aws_sdk_s3::Client> = BTreeMap::new();
+        let mut reads = Vec::with_capacity(listed.len());
+        for bucket in &listed {
+            let client = clients.entry(bucket.region.clone()).or_insert_with(|| self.s3_in(&bucket.region)).clone();
+            let known = if wanted.details("aws_s3_bucket", &bucket.name) {
+                None
+            } else {
+                bulk.get(&bucket.region)
+                    .and_then(Option::as_ref)
+                    .map(|tags| tags.get(&bucket.name).cloned().unwrap_or_default())
+            };
+            reads.push(self.bucket(client, &bucket.name, wanted, known));
+        }
+        // Each bucket's documents: several buckets in flight, results in listing order.
+        let read: Vec<Result<Vec<Normalized>, CallError>> =
+            stream::iter(reads).buffered(READS_IN_FLIGHT).collect().await;
+        let mut out = Vec::new();
+        for resources in read {
+            out.extend(resources?);
+        }
+        Ok(out)
     }
 
     /// A bucket as the Terraform resources that describe it: the bucket, and each of its
     /// configuration types that a state declares for it.
-    async fn bucket(&self, s3: &aws_sdk_s3::Client, name: &str, wanted: &Wanted) -> Result<Vec<Normalized>, CallError> {
-        let tags = send!(self, "s3:GetBucketTagging", s3.get_bucket_tagging().bucket(name))
-            .map(Some)
-            .or_else(absent_as_none("NoSuchTagSet"))?;
+    /// `known_tags`: the bucket's tags from the bulk view, when it needs no more than
+    /// that; else they are read from the bucket.
+    async fn bucket(
+        &self,
+        s3: aws_sdk_s3::Client,
+        name: &str,
+        wanted: &Wanted,
+        known_tags: Option<Vec<(String, String)>>,
+    ) -> Result<Vec<Normalized>, CallError> {
+        let s3 = &s3;
+        let tags = match known_tags {
+            Some(tags) => tags,
+            None => send!(self, "s3:GetBucketTagging", s3.get_bucket_tagging().bucket(name))
+                .map(|tags| tags.tag_set().iter().map(|t| (t.key().to_owned(), t.value().to_owned())).collect())
+                .or_else(|error| if error.code == "NoSuchTagSet" { Ok(Vec::new()) } else { Err(error) })?,
+        };
         let mut bucket = Attributes::new();
-        if let Some(tags) = &tags {
-            insert_tags(&mut bucket, tags.tag_set().iter().map(|t| (t.key().to_owned(), t.value().to_owned())));
-        }
+        insert_tags(&mut bucket, tags);
         let mut out = vec![normalized("aws_s3_bucket", name, bucket)];
         let read = |resource_type: &str| wanted.details(resource_type, name);
         if read("aws_s3_bucket_versioning") {
