@@ -1,7 +1,7 @@
-"""The daemon at rest: `driftguard daemon` with one detect schedule that does not fire
+"""The daemon at rest: `driftguard run` with one detect schedule that does not fire
 during the measurement (once a year), its resident memory once it is ready.
 
-Starts the binary with a generated policy (one AWS account pointing at 127.0.0.1:9,
+Starts `driftguard run` with a generated policy (one AWS account pointing at 127.0.0.1:9,
 never called while idle), waits until /readyz answers, waits SETTLE seconds, then reads
 VmRSS and VmHWM from /proc and stops it with SIGTERM. Figures are reported, never
 asserted. Usage: python bench/idle_rss.py BINARY [SETTLE_SECONDS]
@@ -53,7 +53,7 @@ daemon:
 """)
     env = {k: v for k, v in os.environ.items() if not k.startswith("DRIFTGUARD_")}
     env.update(AWS_ACCESS_KEY_ID="bench", AWS_SECRET_ACCESS_KEY="bench", AWS_EC2_METADATA_DISABLED="true")
-    process = subprocess.Popen([binary, "daemon", "--policy", policy], env=env, stdout=subprocess.PIPE,
+    process = subprocess.Popen([binary, "run", "--policy", policy], env=env, stdout=subprocess.PIPE,
                                stderr=subprocess.DEVNULL, text=True)
     try:
         address = None
