@@ -9,7 +9,27 @@ use crate::aws::identity::{AwsSession, BucketRegions};
 use crate::retry::{CallError, Calls};
 
 /// Bucket name → its tags, as the Resource Groups Tagging API shows them in one region.
-pub(crate) type BucketTags = BTreeMap<String, Vec<(String, String)>>;
+type BucketTags = BTreeMap<String, Vec<(String, String)>>;
+
+/// The bulk view of bucket tags, per region: `None` for a region where the Resource
+/// Groups Tagging API is refused or not served.
+#[derive(Debug, Default)]
+pub(crate) struct BulkTags(BTreeMap<String, Option<BucketTags>>);
+
+impl BulkTags {
+    /// This bucket's tags from the bulk view (a bucket it does not show has none), or
+    /// `None` where its region has no bulk view: read the bucket itself then.
+    pub(crate) fn of(&self, bucket: &ListedBucket) -> Option<Vec<(String, String)>> {
+        let region = self.0.get(&bucket.region)?.as_ref()?;
+        Some(region.get(&bucket.name).cloned().unwrap_or_default())
+    }
+}
+
+/// Whether an instance is on its way out (terminated or shutting down): gone, for
+/// collection and the janitor alike.
+pub(crate) fn on_its_way_out(instance: &aws_sdk_ec2::types::Instance) -> bool {
+    instance.state().and_then(|s| s.name()).is_some_and(|n| n.as_str() == "terminated" || n.as_str() == "shutting-down")
+}
 
 /// A bucket as `ListBuckets` shows it, placed in its region.
 #[derive(Debug, Clone)]
@@ -66,8 +86,7 @@ impl AwsClient {
                 self.ec2.describe_instances().set_next_token(token.clone()).max_results(1000)
             )?;
             for instance in page.reservations().iter().flat_map(aws_sdk_ec2::types::Reservation::instances) {
-                let state = instance.state().and_then(|s| s.name()).map(|n| n.as_str().to_owned()).unwrap_or_default();
-                if instance.instance_id().is_some() && state != "terminated" && state != "shutting-down" {
+                if instance.instance_id().is_some() && !on_its_way_out(instance) {
                     out.push(instance.clone());
                 }
             }
@@ -191,7 +210,7 @@ impl AwsClient {
     /// resources, janitor listings); comparisons and the janitor's last look before it
     /// acts read each bucket's own tags. `None` where the API is refused or not served
     /// (the caller reads bucket by bucket instead).
-    pub(crate) async fn bucket_tags_in(&self, region: &str) -> Result<Option<BucketTags>, CallError> {
+    async fn bucket_tags_in(&self, region: &str) -> Result<Option<BucketTags>, CallError> {
         let tagging = if region == self.region {
             self.tagging.clone()
         } else {
@@ -242,6 +261,35 @@ impl AwsClient {
             if token.is_none() {
                 return Ok(Some(out));
             }
+        }
+    }
+
+    /// The bulk view of the regions these buckets live in, each region asked once.
+    pub(crate) async fn bulk_tags<'b>(
+        &self,
+        buckets: impl IntoIterator<Item = &'b ListedBucket>,
+    ) -> Result<BulkTags, CallError> {
+        let mut bulk = BulkTags::default();
+        for bucket in buckets {
+            if !bulk.0.contains_key(&bucket.region) {
+                let tags = self.bucket_tags_in(&bucket.region).await?;
+                bulk.0.insert(bucket.region.clone(), tags);
+            }
+        }
+        Ok(bulk)
+    }
+
+    /// A bucket's own tags (`GetBucketTagging` through `s3`, a client of the bucket's
+    /// region; no tag set is no tags).
+    pub(crate) async fn bucket_tag_set(
+        &self,
+        s3: &aws_sdk_s3::Client,
+        name: &str,
+    ) -> Result<Vec<(String, String)>, CallError> {
+        match send!(self, "s3:GetBucketTagging", s3.get_bucket_tagging().bucket(name)) {
+            Ok(output) => Ok(output.tag_set().iter().map(|t| (t.key().to_owned(), t.value().to_owned())).collect()),
+            Err(error) if error.code == "NoSuchTagSet" => Ok(Vec::new()),
+            Err(error) => Err(error),
         }
     }
 

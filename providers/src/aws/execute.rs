@@ -195,9 +195,7 @@ pub async fn execute(aws: &AwsClient, call: &AwsCall) -> Result<(), CallError> {
         AwsCall::BucketTag { bucket, tag } => {
             let s3_client = bucket_client(aws, bucket).await?;
             // S3 tags are replaced as a whole: read, change one key, write back.
-            let current = send!(aws, "s3:GetBucketTagging", s3_client.get_bucket_tagging().bucket(bucket))
-                .map(|output| output.tag_set().iter().map(|t| (t.key().to_owned(), t.value().to_owned())).collect())
-                .or_else(|error| if error.code == "NoSuchTagSet" { Ok(Vec::new()) } else { Err(error) })?;
+            let current = aws.bucket_tag_set(&s3_client, bucket).await?;
             let mut tags: Vec<(String, String)> = current.into_iter().filter(|(k, _)| *k != tag.key).collect();
             if let Some(value) = &tag.value {
                 tags.push((tag.key.clone(), value.clone()));

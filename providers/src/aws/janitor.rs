@@ -14,7 +14,7 @@ use driftguard_engine::remediation::RemediationCall;
 use driftguard_janitor::{Guard, Resource};
 use futures_util::{StreamExt, stream};
 
-use crate::aws::AwsClient;
+use crate::aws::{AwsClient, ListedBucket};
 use crate::janitor::{CloudFuture, DeleteOptions, JanitorCloud, gone_is_done};
 use crate::retry::CallError;
 
@@ -100,9 +100,36 @@ where
     Err(CallError { transient: true, ..CallError::local(operation, "still not gone after waiting about 4 minutes") })
 }
 
-/// Whether an instance is on its way out (terminated or shutting down): gone, for the janitor.
-fn terminated(instance: &aws_sdk_ec2::types::Instance) -> bool {
-    instance.state().and_then(|s| s.name()).is_some_and(|n| n.as_str() == "terminated" || n.as_str() == "shutting-down")
+/// The indexes of the EC2 instances among `resources` that live in `region`, and the
+/// instances.
+fn instances_in<'r>(resources: &'r [Resource], region: &str) -> (Vec<usize>, Vec<&'r Resource>) {
+    resources
+        .iter()
+        .enumerate()
+        .filter(|(_, r)| r.resource_type == JanitorTarget::AwsInstance && r.region == region)
+        .unzip()
+}
+
+/// Answers each resource no batch answered with a call of its own, several in flight (on
+/// AWS each call is a round trip); one answer per resource, in order.
+async fn one_by_one<F, Fut>(mut answers: Vec<Option<Result<(), CallError>>>, call: F) -> Vec<Result<(), CallError>>
+where
+    F: Fn(usize) -> Fut,
+    Fut: Future<Output = Result<(), CallError>>,
+{
+    let rest: Vec<_> = (0..answers.len())
+        .filter(|index| answers[*index].is_none())
+        .map(|index| {
+            let answer = call(index);
+            async move { (index, answer.await) }
+        })
+        .collect();
+    let done: Vec<(usize, Result<(), CallError>)> =
+        stream::iter(rest).buffered(crate::aws::READS_IN_FLIGHT).collect().await;
+    for (index, answer) in done {
+        answers[index] = Some(answer);
+    }
+    answers.into_iter().map(|answer| answer.unwrap_or(Ok(()))).collect()
 }
 
 /// AWS's refusal of a protected instance, said in the policy's terms.
@@ -198,7 +225,7 @@ impl AwsClient {
     /// Every bucket of `regions` (one `ListBuckets` per region); the tags of those whose
     /// name has `names` from the Resource Groups Tagging API (bucket by bucket where it is
     /// not served). The janitor's last look before acting reads each bucket's own tags
-    /// ([`AwsClient::refresh_buckets`]).
+    /// ([`JanitorCloud::refresh`]).
     async fn janitor_buckets(
         &self,
         account: &str,
@@ -207,15 +234,14 @@ impl AwsClient {
     ) -> Result<Vec<Resource>, CallError> {
         let listed = self.buckets_in(regions).await?;
         let wanted = |name: &str| names.is_none_or(|prefix| name.starts_with(prefix));
-        let mut bulk: BTreeMap<String, Option<crate::aws::BucketTags>> = BTreeMap::new();
+        // Collected first: a closure held across the await would make the future fail `Send`.
+        let prefixed: Vec<&ListedBucket> = listed.iter().filter(|b| wanted(&b.name)).collect();
+        let bulk = self.bulk_tags(prefixed).await?;
         let mut out = Vec::with_capacity(listed.len());
         for bucket in listed {
             let tags = if wanted(&bucket.name) {
-                if !bulk.contains_key(&bucket.region) {
-                    bulk.insert(bucket.region.clone(), self.bucket_tags_in(&bucket.region).await?);
-                }
-                match bulk.get(&bucket.region).and_then(Option::as_ref) {
-                    Some(tags) => tags.get(&bucket.name).cloned().unwrap_or_default().into_iter().collect(),
+                match bulk.of(&bucket) {
+                    Some(tags) => tags.into_iter().collect(),
                     None => match self.bucket_tags(&bucket.region, &bucket.name).await? {
                         Some(tags) => tags,
                         // Deleted between the listing and now.
@@ -240,12 +266,8 @@ impl AwsClient {
 
     /// One bucket's own tags (`None`: the bucket is gone).
     async fn bucket_tags(&self, region: &str, name: &str) -> Result<Option<BTreeMap<String, String>>, CallError> {
-        let s3 = self.s3_in(region);
-        match send!(self, "s3:GetBucketTagging", s3.get_bucket_tagging().bucket(name)) {
-            Ok(output) => {
-                Ok(Some(output.tag_set().iter().map(|t| (t.key().to_owned(), t.value().to_owned())).collect()))
-            }
-            Err(error) if error.code == "NoSuchTagSet" => Ok(Some(BTreeMap::new())),
+        match self.bucket_tag_set(&self.s3_in(region), name).await {
+            Ok(tags) => Ok(Some(tags.into_iter().collect())),
             Err(error) if error.is_not_found() => Ok(None),
             Err(error) => Err(error),
         }
@@ -295,7 +317,7 @@ impl AwsClient {
             .map(|wanted| {
                 live.iter()
                     .filter(|i| i.instance_id() == Some(wanted.id.as_str()))
-                    .filter(|i| !terminated(i))
+                    .filter(|i| !crate::aws::on_its_way_out(i))
                     .find_map(|i| self.listed_instance(account, i))
             })
             .collect();
@@ -550,7 +572,7 @@ impl AwsClient {
             .collect();
         if !accepted.is_empty() {
             let waited = wait_until("ec2:DescribeInstances", || async {
-                Ok(self.instances_by_id(&accepted).await?.iter().all(terminated))
+                Ok(self.instances_by_id(&accepted).await?.iter().all(crate::aws::on_its_way_out))
             })
             .await;
             if let Err(error) = waited {
@@ -696,7 +718,7 @@ impl AwsClient {
                     page.reservations()
                         .iter()
                         .flat_map(aws_sdk_ec2::types::Reservation::instances)
-                        .any(|i| !terminated(i))
+                        .any(|i| !crate::aws::on_its_way_out(i))
                 })
             }
             JanitorTarget::AwsDbInstance => {
@@ -754,11 +776,7 @@ impl JanitorCloud for AwsCloud {
             let mut now: Vec<Option<Resource>> = vec![None; resources.len()];
             // Instances: per region, by id, in batches.
             for aws in &self.regions {
-                let (indexes, wanted): (Vec<usize>, Vec<&Resource>) = resources
-                    .iter()
-                    .enumerate()
-                    .filter(|(_, r)| r.resource_type == JanitorTarget::AwsInstance && r.region == aws.region)
-                    .unzip();
+                let (indexes, wanted) = instances_in(resources, &aws.region);
                 if wanted.is_empty() {
                     continue;
                 }
@@ -815,10 +833,7 @@ impl JanitorCloud for AwsCloud {
             // EC2 takes up to 1,000 ids in one CreateTags; a batch refused as a whole (an id
             // gone meanwhile fails it) is written again one by one below.
             for aws in &self.regions {
-                let indexes: Vec<usize> = (0..resources.len())
-                    .filter(|i| resources[*i].resource_type == JanitorTarget::AwsInstance)
-                    .filter(|i| resources[*i].region == aws.region)
-                    .collect();
+                let (indexes, _) = instances_in(resources, &aws.region);
                 for chunk in indexes.chunks(1000) {
                     let ids: Vec<String> = chunk.iter().map(|i| resources[*i].id.clone()).collect();
                     let tag = aws_sdk_ec2::types::Tag::builder().key(key).value(value).build();
@@ -837,18 +852,8 @@ impl JanitorCloud for AwsCloud {
                     }
                 }
             }
-            // The rest one call each (S3 reads and rewrites a bucket's whole tag set),
-            // several in flight: on AWS each call is a round trip.
-            let rest: Vec<_> = (0..resources.len())
-                .filter(|index| answers[*index].is_none())
-                .map(|index| async move { (index, self.tag_call(&resources[index], key, Some(value)).await) })
-                .collect();
-            let done: Vec<(usize, Result<(), CallError>)> =
-                stream::iter(rest).buffered(crate::aws::READS_IN_FLIGHT).collect().await;
-            for (index, answer) in done {
-                answers[index] = Some(answer);
-            }
-            Ok(answers.into_iter().map(|answer| answer.unwrap_or(Ok(()))).collect())
+            // The rest one call each (S3 reads and rewrites a bucket's whole tag set).
+            Ok(one_by_one(answers, |index| self.tag_call(&resources[index], key, Some(value))).await)
         })
     }
 
@@ -860,11 +865,7 @@ impl JanitorCloud for AwsCloud {
         Box::pin(async move {
             let mut answers: Vec<Option<Result<(), CallError>>> = vec![None; resources.len()];
             for aws in &self.regions {
-                let (indexes, instances): (Vec<usize>, Vec<&Resource>) = resources
-                    .iter()
-                    .enumerate()
-                    .filter(|(_, r)| r.resource_type == JanitorTarget::AwsInstance && r.region == aws.region)
-                    .unzip();
+                let (indexes, instances) = instances_in(resources, &aws.region);
                 if instances.is_empty() {
                     continue;
                 }
@@ -872,18 +873,9 @@ impl JanitorCloud for AwsCloud {
                     answers[index] = Some(answer);
                 }
             }
-            // Buckets, databases and roles one by one, several in flight (they do not
-            // depend on each other; the caller hands over one type at a time).
-            let rest: Vec<_> = (0..resources.len())
-                .filter(|index| answers[*index].is_none())
-                .map(|index| async move { (index, self.delete(&resources[index], options).await) })
-                .collect();
-            let done: Vec<(usize, Result<(), CallError>)> =
-                stream::iter(rest).buffered(crate::aws::READS_IN_FLIGHT).collect().await;
-            for (index, answer) in done {
-                answers[index] = Some(answer);
-            }
-            Ok(answers.into_iter().map(|answer| answer.unwrap_or(Ok(()))).collect())
+            // Buckets, databases and roles one by one (they do not depend on each other;
+            // the caller hands over one type at a time).
+            Ok(one_by_one(answers, |index| self.delete(&resources[index], options)).await)
         })
     }
 

@@ -10,7 +10,7 @@ pub mod identity;
 pub mod janitor;
 
 pub use client::AwsClient;
-pub(crate) use client::BucketTags;
+pub(crate) use client::{ListedBucket, on_its_way_out};
 
 /// Per-resource reads (an instance's attribute, a bucket's documents or tags) in flight at
 /// once in one collection or refresh; the account's pace bounds the request rate whatever

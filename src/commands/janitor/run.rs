@@ -18,6 +18,7 @@ use driftguard_janitor::rules::{self, Call, Recheck, WorkdirFacts};
 use driftguard_janitor::{Resource, Skip};
 use driftguard_providers::iac;
 use driftguard_providers::janitor::{DeleteOptions, JanitorCloud};
+use driftguard_providers::retry::CallError;
 use driftguard_store::{JanitorItem, JanitorTransition, OutboxEntry, OutboxState, Store};
 use tokio::runtime::Handle;
 
@@ -211,34 +212,59 @@ impl JanitorRun<'_> {
     pub fn mark_all(&mut self, cloud: &dyn JanitorCloud, resources: &[Resource]) {
         let (tag, value) = (self.policy.janitor().mark_tag.clone(), mark_value(cloud.provider(), self.now));
         let call = Call::Mark { tag: tag.clone(), value: value.clone() };
-        let mut sent: Vec<(Resource, Option<Intent>)> = Vec::new();
         for resource in resources {
             self.decision(resource, &Decision::Mark, Outcome::Noted, call.detail());
-            match self.intend(cloud, resource, &call) {
-                Ok(intent) => sent.push((resource.clone(), intent)),
-                Err(error) => self.marked(resource, Err(error)),
-            }
         }
-        let batch: Vec<Resource> = sent.iter().filter(|(_, intent)| intent.is_some()).map(|(r, _)| r.clone()).collect();
-        let mut answers = if batch.is_empty() {
+        let runtime = self.runtime;
+        let answers =
+            self.batch(cloud, resources, &call, |batch| runtime.block_on(cloud.set_tag_many(batch, &tag, &value)));
+        for (resource, answer) in resources.iter().zip(answers) {
+            // Under dry-run the machine still runs (in memory).
+            self.marked(resource, answer.unwrap_or(Ok(())));
+        }
+    }
+
+    /// One call for many resources of one account (`make` makes it, one answer per
+    /// resource): each recorded in doubt before the call is sent and settled with its own
+    /// answer. Per resource, in order: `None` under dry-run (audited as simulated, nothing
+    /// sent), else its answer (a record the store could not keep is an error, and that
+    /// resource is not sent).
+    fn batch(
+        &mut self,
+        cloud: &dyn JanitorCloud,
+        resources: &[Resource],
+        call: &Call,
+        make: impl FnOnce(&[Resource]) -> Result<Vec<Result<(), CallError>>, CallError>,
+    ) -> Vec<Option<Result<(), String>>> {
+        let intents: Vec<Result<Option<Intent>, String>> =
+            resources.iter().map(|resource| self.intend(cloud, resource, call)).collect();
+        let sent: Vec<Resource> = resources
+            .iter()
+            .zip(&intents)
+            .filter(|(_, intent)| matches!(intent, Ok(Some(_))))
+            .map(|(resource, _)| resource.clone())
+            .collect();
+        let mut answers = if sent.is_empty() {
             Vec::new()
         } else {
-            match self.runtime.block_on(cloud.set_tag_many(&batch, &tag, &value)) {
+            match make(&sent) {
                 Ok(answers) => answers.into_iter().map(|answer| answer.map_err(|error| error.to_string())).collect(),
-                Err(error) => vec![Err(error.to_string()); batch.len()],
+                Err(error) => vec![Err(error.to_string()); sent.len()],
             }
         }
         .into_iter();
-        for (resource, intent) in sent {
-            let result = match intent {
-                None => Ok(()),
-                Some(intent) => {
+        let mut out = Vec::with_capacity(resources.len());
+        for intent in intents {
+            out.push(match intent {
+                Err(error) => Some(Err(error)),
+                Ok(None) => None,
+                Ok(Some(intent)) => {
                     let answer = answers.next().unwrap_or_else(|| Err("no answer for this resource".to_owned()));
-                    self.settle_call(&intent, &answer).and(answer)
+                    Some(self.settle_call(&intent, &answer).and(answer))
                 }
-            };
-            self.marked(&resource, result);
+            });
         }
+        out
     }
 
     /// A mark's end: the item's transition, and the tally.
@@ -515,44 +541,26 @@ impl JanitorRun<'_> {
     fn delete_batch(&mut self, due: &[Due<'_>], indexes: &[usize], options: DeleteOptions) {
         let Some(&first) = indexes.first() else { return };
         let cloud = due[first].0;
-        let mut sent: Vec<(Resource, Option<Intent>)> = Vec::new();
-        for &index in indexes {
-            let resource = due[index].1.clone();
-            match self.intend(cloud, &resource, &Call::Delete(resource.resource_type)) {
-                Ok(intent) => sent.push((resource, intent)),
-                Err(reason) => {
-                    let _ = self.transition(&resource, &ItemEvent::ApiFailed { reason: reason.clone() });
-                    self.fail(&resource, &reason);
-                }
-            }
-        }
-        let batch: Vec<Resource> = sent.iter().filter(|(_, intent)| intent.is_some()).map(|(r, _)| r.clone()).collect();
-        let mut answers = if batch.is_empty() {
-            Vec::new()
-        } else {
-            match self.runtime.block_on(cloud.delete_many(&batch, &options)) {
-                Ok(answers) => answers.into_iter().map(|answer| answer.map_err(|error| error.to_string())).collect(),
-                Err(error) => vec![Err(error.to_string()); batch.len()],
-            }
-        }
-        .into_iter();
-        for (resource, intent) in sent {
-            let Some(intent) = intent else {
+        let resources: Vec<Resource> = indexes.iter().map(|index| due[*index].1.clone()).collect();
+        let runtime = self.runtime;
+        let call = Call::Delete(resources[0].resource_type);
+        let answers =
+            self.batch(cloud, &resources, &call, |batch| runtime.block_on(cloud.delete_many(batch, &options)));
+        for (resource, answer) in resources.iter().zip(answers) {
+            match answer {
                 // Dry-run: audited as simulated, nothing sent.
-                if !self.tally.lines.iter().any(|l| l.contains(&resource.key())) {
-                    self.tally.note("would delete", format!("would delete {} (phase 2: API)", resource.key()));
+                None => {
+                    if !self.tally.lines.iter().any(|l| l.contains(&resource.key())) {
+                        self.tally.note("would delete", format!("would delete {} (phase 2: API)", resource.key()));
+                    }
                 }
-                continue;
-            };
-            let answer = answers.next().unwrap_or_else(|| Err("no answer for this resource".to_owned()));
-            match self.settle_call(&intent, &answer).and(answer) {
-                Ok(()) => {
-                    let _ = self.transition(&resource, &ItemEvent::ApiDeleted);
+                Some(Ok(())) => {
+                    let _ = self.transition(resource, &ItemEvent::ApiDeleted);
                     self.tally.note("deleted", format!("deleted   {} (phase 2: API)", resource.key()));
                 }
-                Err(reason) => {
-                    let _ = self.transition(&resource, &ItemEvent::ApiFailed { reason: reason.clone() });
-                    self.fail(&resource, &reason);
+                Some(Err(reason)) => {
+                    let _ = self.transition(resource, &ItemEvent::ApiFailed { reason: reason.clone() });
+                    self.fail(resource, &reason);
                 }
             }
         }

@@ -11,7 +11,7 @@ use futures_util::{StreamExt, stream};
 use serde_json::Value;
 
 use super::{READS_IN_FLIGHT, absent_as_none, normalized, text};
-use crate::aws::AwsClient;
+use crate::aws::{AwsClient, ListedBucket};
 use crate::retry::CallError;
 
 impl AwsClient {
@@ -19,24 +19,15 @@ impl AwsClient {
         let listed = self.buckets_in(regions).await?;
         // Buckets no state declares need only their tags (unmanaged detection, classification):
         // the bulk view of each region that has one, asked once.
-        let mut bulk: BTreeMap<String, Option<crate::aws::BucketTags>> = BTreeMap::new();
-        for bucket in &listed {
-            if !wanted.details("aws_s3_bucket", &bucket.name) && !bulk.contains_key(&bucket.region) {
-                let tags = self.bucket_tags_in(&bucket.region).await?;
-                bulk.insert(bucket.region.clone(), tags);
-            }
-        }
+        // Collected first: a closure held across the await would make the future fail `Send`.
+        let undeclared: Vec<&ListedBucket> =
+            listed.iter().filter(|b| !wanted.details("aws_s3_bucket", &b.name)).collect();
+        let bulk = self.bulk_tags(undeclared).await?;
         let mut clients: BTreeMap<String, aws_sdk_s3::Client> = BTreeMap::new();
         let mut reads = Vec::with_capacity(listed.len());
         for bucket in &listed {
             let client = clients.entry(bucket.region.clone()).or_insert_with(|| self.s3_in(&bucket.region)).clone();
-            let known = if wanted.details("aws_s3_bucket", &bucket.name) {
-                None
-            } else {
-                bulk.get(&bucket.region)
-                    .and_then(Option::as_ref)
-                    .map(|tags| tags.get(&bucket.name).cloned().unwrap_or_default())
-            };
+            let known = if wanted.details("aws_s3_bucket", &bucket.name) { None } else { bulk.of(bucket) };
             reads.push(self.bucket(client, &bucket.name, wanted, known));
         }
         // Each bucket's documents: several buckets in flight, results in listing order.
@@ -63,9 +54,7 @@ impl AwsClient {
         let s3 = &s3;
         let tags = match known_tags {
             Some(tags) => tags,
-            None => send!(self, "s3:GetBucketTagging", s3.get_bucket_tagging().bucket(name))
-                .map(|tags| tags.tag_set().iter().map(|t| (t.key().to_owned(), t.value().to_owned())).collect())
-                .or_else(|error| if error.code == "NoSuchTagSet" { Ok(Vec::new()) } else { Err(error) })?,
+            None => self.bucket_tag_set(s3, name).await?,
         };
         let mut bucket = Attributes::new();
         insert_tags(&mut bucket, tags);
