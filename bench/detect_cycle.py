@@ -11,8 +11,9 @@ import os
 import subprocess
 import sys
 import tempfile
-import time
 import urllib.request
+
+from benchlib import aws_policy, bench_env, measured
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
@@ -35,40 +36,17 @@ def main():
         subprocess.run([sys.executable, os.path.join(ROOT, "tests/support/aws_fixture.py"), endpoint, "bulk", str(count), state], check=True)
         policy = os.path.join(work, "policy.yaml")
         with open(policy, "w") as handle:
-            handle.write(f"""dry_run: true
-store: {{path: {work}/state.db}}
-logging: {{format: json}}
-providers:
-  aws:
-    - account: "123456789012"
-      environment: sandbox
-      regions: [us-east-1]
-      endpoint: {endpoint}
-      # The client-side rate limit (default 20/s, AWS's own refill rate) would otherwise
-      # be what this measures.
-      max_requests_per_second: 100000
-flows:
-  - name: all
-    steps: [classify, plan, report]
-""")
-        # DRIFTGUARD_* variables are policy overrides: keep the caller's out of the measurement.
-        env = {k: v for k, v in os.environ.items() if not k.startswith("DRIFTGUARD_")}
-        env.update(AWS_ACCESS_KEY_ID="bench", AWS_SECRET_ACCESS_KEY="bench", AWS_EC2_METADATA_DISABLED="true")
+            # The client-side rate limit (default 20/s, AWS's own refill rate) would
+            # otherwise be what this measures.
+            handle.write(aws_policy(work, endpoint, account_extra="      max_requests_per_second: 100000\n"))
         rows = []
         for _ in range(runs):
             before = stats(port).get("calls", 0)
-            started = time.monotonic()
-            process = subprocess.Popen([binary, "detect", "--once", "--policy", policy, "--state", state],
-                                       env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-            # wait4 gives this process's own usage (RUSAGE_CHILDREN would mix in the fixture).
-            _, status, usage = os.wait4(process.pid, 0)
-            process.returncode = os.waitstatus_to_exitcode(status)
-            wall = time.monotonic() - started
-            if process.returncode not in (0, 2):
-                sys.exit(f"detect failed ({process.returncode})")
-            cpu = usage.ru_utime + usage.ru_stime
+            code, wall, cpu, rss = measured([binary, "detect", "--once", "--policy", policy, "--state", state], bench_env())
+            if code not in (0, 2):
+                sys.exit(f"detect failed ({code})")
             calls = stats(port).get("calls", 0) - before
-            rows.append((wall, cpu, usage.ru_maxrss / 1024, calls))
+            rows.append((wall, cpu, rss, calls))
         wall, cpu, rss, calls = sorted(rows)[len(rows) // 2]
         print(f"| {count} resources | {wall:.2f} s | {cpu:.2f} s | {rss:.1f} MiB | {calls} | {calls / count:.3f} |")
     finally:

@@ -16,6 +16,8 @@ import tempfile
 import time
 import urllib.request
 
+from benchlib import aws_policy, bench_env
+
 
 def status(pid):
     fields = {}
@@ -32,27 +34,14 @@ def main():
     work = tempfile.mkdtemp(prefix="dg-idle-")
     policy = os.path.join(work, "policy.yaml")
     with open(policy, "w") as handle:
-        handle.write(f"""dry_run: true
-store: {{path: {work}/state.db}}
-logging: {{format: json}}
-providers:
-  aws:
-    - account: "123456789012"
-      environment: sandbox
-      regions: [us-east-1]
-      endpoint: http://127.0.0.1:9
-schedules:
+        handle.write(aws_policy(work, "http://127.0.0.1:9", extra=f"""schedules:
   detect:
     cron: "0 0 0 1 1 *"
-flows:
-  - name: all
-    steps: [classify, plan, report]
 daemon:
   metrics_listen: 127.0.0.1:0
   report_path: {work}/report.json
-""")
-    env = {k: v for k, v in os.environ.items() if not k.startswith("DRIFTGUARD_")}
-    env.update(AWS_ACCESS_KEY_ID="bench", AWS_SECRET_ACCESS_KEY="bench", AWS_EC2_METADATA_DISABLED="true")
+"""))
+    env = bench_env()
     process = subprocess.Popen([binary, "run", "--policy", policy], env=env, stdout=subprocess.PIPE,
                                stderr=subprocess.DEVNULL, text=True)
     try:

@@ -27,7 +27,7 @@ fn every_corpus_state_parses_or_is_refused_clearly() {
         }
         let name = path.file_name().unwrap().to_string_lossy().into_owned();
         let bytes = std::fs::read(&path).unwrap();
-        match std::panic::catch_unwind(|| parse(&name, &bytes)) {
+        match std::panic::catch_unwind(|| parse(&name, bytes.as_slice())) {
             Err(panic) => panic!("{name}: the reader panicked: {panic:?}"),
             Ok(Ok(state)) => {
                 parsed += 1;

@@ -27,11 +27,9 @@ impl Managed {
             catalogue::entries().flat_map(|entry| entry.identity.iter().copied()).collect();
         let mut ids = BTreeSet::new();
         for resource in states.iter().flat_map(|state| &state.resources) {
-            for &key in &identifying {
-                if let Some(value) = resource.attributes.get(key).and_then(serde_json::Value::as_str)
-                    && !value.is_empty()
-                {
-                    ids.insert((resource.resource_type.clone(), value.to_owned()));
+            for (key, value) in resource.attributes.texts() {
+                if identifying.contains(key.as_ref()) && !value.is_empty() {
+                    ids.insert((resource.resource_type.clone(), value.into_owned()));
                 }
             }
         }

@@ -64,10 +64,7 @@ pub fn phase1_allowed(dir: &str, facts: &WorkdirFacts<'_>, ids: &[&str]) -> Resu
     let strangers: Vec<&str> = state
         .resources
         .iter()
-        .filter(|resource| {
-            let values = resource.attributes.as_object().into_iter().flat_map(|map| map.values());
-            !values.filter_map(serde_json::Value::as_str).any(|value| ids.contains(&value))
-        })
+        .filter(|resource| !resource.attributes.texts().iter().any(|(_, value)| ids.contains(&value.as_ref())))
         .map(|resource| resource.address.as_str())
         .collect();
     if strangers.is_empty() {

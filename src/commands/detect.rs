@@ -101,8 +101,8 @@ fn place(states: &[StateFile], targets: &[Target], owners: &HashMap<&str, &str>,
                 continue;
             };
             let Some(normalized) = declared(resource) else { continue };
-            let arn = resource.attributes.get("arn").and_then(serde_json::Value::as_str);
-            let (account, region) = placement(arn);
+            let arn = resource.attributes.text("arn");
+            let (account, region) = placement(arn.as_deref());
             let global_type = entry.scope() == Some(catalogue::Scope::Account);
             // A bucket is in the account whose listing holds it (bucket names are global).
             let listed_by = || {
@@ -154,13 +154,12 @@ fn bucket_owners<'t>(targets: &'t [Target], live: &'t [Vec<Normalized>]) -> Hash
 
 /// The account a state file's resources live in, when their ARNs agree on one.
 fn home_account(state: &StateFile) -> Option<String> {
-    let mut accounts = state
-        .resources
-        .iter()
-        .filter_map(|resource| resource.attributes.get("arn").and_then(serde_json::Value::as_str))
-        .filter_map(driftguard_engine::identity::arn_account);
+    let mut accounts = state.resources.iter().filter_map(|resource| {
+        let arn = resource.attributes.text("arn")?;
+        driftguard_engine::identity::arn_account(&arn).map(str::to_owned)
+    });
     let first = accounts.next()?;
-    accounts.all(|account| account == first).then(|| first.to_owned())
+    accounts.all(|account| account == first).then_some(first)
 }
 
 /// Executes remediation through the AWS adapter of the finding's account and region: only
@@ -357,11 +356,10 @@ pub fn execute(
         .filter_map(|reach| Some((reach.account.id.clone(), reach.verified.principal()?.to_owned())))
         .collect();
     // State-directed: what the states declare, and the unmanaged types the policy reports.
-    let everything_declared: Vec<Normalized> =
-        states.iter().flat_map(|state| &state.resources).filter_map(declared).collect();
-    let wanted = Arc::new(Wanted::new(&everything_declared, |resource_type| {
-        policy.detection().reports_unmanaged(resource_type)
-    }));
+    // One resource's normal form at a time: they are built again, placed, in step 4.
+    let everything_declared = states.iter().flat_map(|state| &state.resources).filter_map(declared);
+    let wanted =
+        Arc::new(Wanted::new(everything_declared, |resource_type| policy.detection().reports_unmanaged(resource_type)));
     let collected = runtime.block_on(collect_all(&targets, &clients, policy.detection().concurrency, &wanted));
     let mut failures = Vec::new();
     let mut live: Vec<Vec<Normalized>> = vec![Vec::new(); targets.len()];
@@ -625,10 +623,10 @@ mod tests {
             for (target, resources) in targets.iter().zip(&placed.by_target) {
                 prop_assert!(!refused_accounts.contains(target.scope.account.as_str()));
                 for resource in resources {
-                    let file = files.iter().find(|f| f.resources.iter().any(|r| r.id() == Some(resource.id.as_str()))).unwrap();
-                    let declared = file.resources.iter().find(|r| r.id() == Some(resource.id.as_str())).unwrap();
-                    let arn = declared.attributes.get("arn").and_then(serde_json::Value::as_str);
-                    if let Some(account) = arn.and_then(driftguard_engine::identity::arn_account) {
+                    let file = files.iter().find(|f| f.resources.iter().any(|r| r.id().as_deref() == Some(resource.id.as_str()))).unwrap();
+                    let declared = file.resources.iter().find(|r| r.id().as_deref() == Some(resource.id.as_str())).unwrap();
+                    let arn = declared.attributes.text("arn");
+                    if let Some(account) = arn.as_deref().and_then(driftguard_engine::identity::arn_account) {
                         prop_assert_eq!(account, target.scope.account.as_str(), "compared in another account");
                     }
                     if let Some(owner) = owner_map.get(resource.id.as_str()) {

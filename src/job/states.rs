@@ -28,7 +28,7 @@ fn expand(pattern: &str) -> Result<Vec<PathBuf>, String> {
 fn read_local(path: &Path) -> Result<StateFile, String> {
     let name = path.display().to_string();
     let bytes = std::fs::read(path).map_err(|error| format!("{name}: cannot read: {error}"))?;
-    tfstate::parse(&name, &bytes).map_err(|error| error.to_string())
+    tfstate::parse(&name, bytes).map_err(|error| error.to_string())
 }
 
 /// Reads every state: `--state` paths when given, else the policy's sources.
@@ -72,7 +72,7 @@ pub fn load_states(
                         AwsClient::connect(&session, region, calls).read_object(bucket, key).await
                     });
                     match result {
-                        Ok(bytes) => match tfstate::parse(&name, &bytes) {
+                        Ok(bytes) => match tfstate::parse(&name, bytes) {
                             Ok(state) => states.push(state),
                             Err(error) => errors.push(error.to_string()),
                         },

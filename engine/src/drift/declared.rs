@@ -17,7 +17,7 @@ pub fn compared(resource_type: &str) -> bool {
 /// and attributes as its catalogue entry reads them.
 pub fn declared(resource: &StateResource) -> Option<Normalized> {
     let entry = catalogue::entry(&resource.resource_type).filter(|entry| entry.compared())?;
-    let a = &resource.attributes;
+    let a = &resource.attributes.value();
     let id = entry.state_id(a)?;
     let mut out = Attributes::new();
     for attribute in entry.attributes {

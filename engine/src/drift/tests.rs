@@ -14,7 +14,7 @@ fn state(resource_type: &str, name: &str, attributes: Value) -> StateResource {
         provider: "provider[\"registry.terraform.io/hashicorp/aws\"]".to_owned(),
         index: None,
         schema_version: 1,
-        attributes,
+        attributes: attributes.into(),
     }
 }
 
@@ -204,7 +204,7 @@ fn every_supported_type_in_the_corpus_normalises() {
     let mut seen = std::collections::BTreeSet::new();
     for entry in std::fs::read_dir(dir).unwrap() {
         let path = entry.unwrap().path();
-        let Ok(state) = crate::tfstate::parse("c", &std::fs::read(&path).unwrap()) else { continue };
+        let Ok(state) = crate::tfstate::parse("c", std::fs::read(&path).unwrap()) else { continue };
         for resource in &state.resources {
             if declared::compared(&resource.resource_type) {
                 let normalized =
@@ -221,9 +221,11 @@ fn every_supported_type_in_the_corpus_normalises() {
 fn a_revoked_standalone_rule_is_one_missing_rule_not_also_a_group_change() {
     // Terraform records the standalone rule as its own resource and, refreshed, inside its group.
     let mut group = sg_state();
-    group.attributes["ingress"].as_array_mut().unwrap().push(json!({
+    let mut attributes = group.attributes.value();
+    attributes["ingress"].as_array_mut().unwrap().push(json!({
         "cidr_blocks": ["10.1.0.0/16"], "description": "", "from_port": 5432, "ipv6_cidr_blocks": [],
         "prefix_list_ids": [], "protocol": "tcp", "security_groups": [], "self": false, "to_port": 5432}));
+    group.attributes = attributes.into();
     let rule = state(
         "aws_vpc_security_group_ingress_rule",
         "db",

@@ -4,6 +4,7 @@
 //! instance's termination protection) are made only for the resources the states declare.
 //! Unmanaged detection needs existence, region and tags only.
 
+use std::borrow::Borrow;
 use std::collections::BTreeSet;
 
 use super::types::Normalized;
@@ -23,10 +24,15 @@ pub struct Wanted {
 
 impl Wanted {
     /// From the declared resources of every state and the unmanaged types the policy
-    /// reports (`unmanaged` says whether a type counts).
-    pub fn new<'a>(declared: impl IntoIterator<Item = &'a Normalized>, unmanaged: impl Fn(&str) -> bool) -> Wanted {
+    /// reports (`unmanaged` says whether a type counts). Takes the declared resources by
+    /// reference or by value: a large state's normal forms need not all be held at once.
+    pub fn new(
+        declared: impl IntoIterator<Item = impl Borrow<Normalized>>,
+        unmanaged: impl Fn(&str) -> bool,
+    ) -> Wanted {
         let mut wanted = Wanted::default();
         for resource in declared {
+            let resource = resource.borrow();
             let Some(entry) = catalogue::entry(&resource.resource_type) else { continue };
             wanted.types.insert(entry.resource_type);
             match entry.part_of {

@@ -38,6 +38,27 @@ fn next_page(token: Option<&str>) -> Option<String> {
     token.filter(|t| !t.is_empty()).map(str::to_owned)
 }
 
+/// An instance as drift compares it, all but its termination protection (a read of its
+/// own, made only for declared instances).
+fn listed_instance(instance: &aws_sdk_ec2::types::Instance) -> Option<Normalized> {
+    let id = instance.instance_id()?;
+    let mut a = Attributes::new();
+    a.insert("instance_type".into(), text(instance.instance_type().map(aws_sdk_ec2::types::InstanceType::as_str)));
+    a.insert(
+        "vpc_security_group_ids".into(),
+        string_set(instance.security_groups().iter().filter_map(|g| g.group_id()).map(str::to_owned)),
+    );
+    // Terraform records the profile's name; the API returns its ARN.
+    let profile = instance.iam_instance_profile().and_then(|p| p.arn()).and_then(|arn| arn.rsplit('/').next());
+    a.insert("iam_instance_profile".into(), text(profile));
+    let tokens = instance.metadata_options().and_then(|m| m.http_tokens()).map(|t| t.as_str().to_owned());
+    a.insert("metadata_options.http_tokens".into(), scalar(Value::from(tokens)));
+    let monitoring = instance.monitoring().and_then(|m| m.state()).is_some_and(|s| s.as_str() == "enabled");
+    a.insert("monitoring".into(), Value::Bool(monitoring));
+    insert_tags(&mut a, ec2_tags(instance.tags()));
+    Some(normalized("aws_instance", id, a))
+}
+
 fn normalized(resource_type: &str, id: &str, attributes: Attributes) -> Normalized {
     Normalized { resource_type: resource_type.to_owned(), id: id.to_owned(), address: String::new(), attributes }
 }
@@ -138,49 +159,28 @@ impl AwsClient {
     }
 
     async fn instances(&self, wanted: &Wanted) -> Result<Vec<Normalized>, CallError> {
-        let instances = self.live_instances().await?;
-        let instances: Vec<&aws_sdk_ec2::types::Instance> =
-            instances.iter().filter(|instance| instance.instance_id().is_some()).collect();
+        let listed = self.live_instances(listed_instance).await?;
         // One attribute read per instance: several in flight (the account's pace still
         // bounds the rate), answers kept in the listing's order.
         // The futures are made first, then streamed: a closure inside the stream would make
         // the collector's future fail `Send` (a higher-ranked lifetime the compiler cannot prove).
         // Only declared instances: an unmanaged one needs no attribute compared.
-        let reads: Vec<_> = instances
+        let reads: Vec<_> = listed
             .iter()
             .map(|instance| {
-                let id = instance.instance_id().unwrap_or_default();
+                let id = instance.id.as_str();
                 let read = wanted.details("aws_instance", id);
                 async move { if read { self.termination_protected(id).await.map(Some) } else { Ok(None) } }
             })
             .collect();
         let terminations: Vec<Result<Option<bool>, CallError>> =
             stream::iter(reads).buffered(READS_IN_FLIGHT).collect().await;
-        let mut out = Vec::new();
-        for (instance, termination) in instances.into_iter().zip(terminations) {
-            let termination = termination?;
-            let Some(id) = instance.instance_id() else { continue };
-            let mut a = Attributes::new();
-            a.insert(
-                "instance_type".into(),
-                text(instance.instance_type().map(aws_sdk_ec2::types::InstanceType::as_str)),
-            );
-            a.insert(
-                "vpc_security_group_ids".into(),
-                string_set(instance.security_groups().iter().filter_map(|g| g.group_id()).map(str::to_owned)),
-            );
-            // Terraform records the profile's name; the API returns its ARN.
-            let profile = instance.iam_instance_profile().and_then(|p| p.arn()).and_then(|arn| arn.rsplit('/').next());
-            a.insert("iam_instance_profile".into(), text(profile));
-            if let Some(termination) = termination {
-                a.insert("disable_api_termination".into(), Value::Bool(termination));
+        let mut out = Vec::with_capacity(listed.len());
+        for (mut instance, termination) in listed.into_iter().zip(terminations) {
+            if let Some(termination) = termination? {
+                instance.attributes.insert("disable_api_termination".into(), Value::Bool(termination));
             }
-            let tokens = instance.metadata_options().and_then(|m| m.http_tokens()).map(|t| t.as_str().to_owned());
-            a.insert("metadata_options.http_tokens".into(), scalar(Value::from(tokens)));
-            let monitoring = instance.monitoring().and_then(|m| m.state()).is_some_and(|s| s.as_str() == "enabled");
-            a.insert("monitoring".into(), Value::Bool(monitoring));
-            insert_tags(&mut a, ec2_tags(instance.tags()));
-            out.push(normalized("aws_instance", id, a));
+            out.push(instance);
         }
         Ok(out)
     }

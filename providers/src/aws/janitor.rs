@@ -276,7 +276,7 @@ impl AwsClient {
     /// Every live instance with its tags (`DescribeInstances`, 1,000 a page); termination
     /// protection is read when a candidate is refreshed ([`AwsClient::refresh_instances`]).
     async fn janitor_instances(&self, account: &str) -> Result<Vec<Resource>, CallError> {
-        Ok(self.live_instances().await?.iter().filter_map(|instance| self.listed_instance(account, instance)).collect())
+        self.live_instances(|instance| self.listed_instance(account, instance)).await
     }
 
     /// An instance as the janitor lists it: its Name tag is its name (the prefix applies

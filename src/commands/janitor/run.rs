@@ -581,7 +581,7 @@ impl JanitorRun<'_> {
         let name = state_path.display().to_string();
         let state = std::fs::read(&state_path)
             .map_err(|_| format!("no readable local state {name}: what the destroy would remove is unknown"))
-            .and_then(|bytes| driftguard_engine::tfstate::parse(&name, &bytes).map_err(|error| error.to_string()));
+            .and_then(|bytes| driftguard_engine::tfstate::parse(&name, bytes).map_err(|error| error.to_string()));
         let facts = WorkdirFacts {
             listed: listed.any(|allowed| allowed == canonical),
             state_path: &name,
@@ -650,7 +650,7 @@ pub(super) fn iac_verdict(dir: &str) -> (Outcome, String) {
     let name = path.display().to_string();
     let state = std::fs::read(&path)
         .map_err(|error| error.to_string())
-        .and_then(|bytes| driftguard_engine::tfstate::parse(&name, &bytes).map_err(|error| error.to_string()));
+        .and_then(|bytes| driftguard_engine::tfstate::parse(&name, bytes).map_err(|error| error.to_string()));
     rules::iac_verdict(&name, state.as_ref().map_err(Clone::clone))
 }
 
