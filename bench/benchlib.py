@@ -2,9 +2,14 @@
 environment driftguard runs in, and one measured run of it. Imported by the scripts next
 to it (`python bench/x.py` puts this directory on the path)."""
 
+import json
 import os
 import subprocess
+import sys
+import tempfile
 import time
+
+LAUNCHER = os.path.join(os.path.dirname(os.path.abspath(__file__)), "measured_run.py")
 
 
 def aws_policy(work, endpoint, account_extra="", extra=""):
@@ -34,11 +39,25 @@ def bench_env():
     return env
 
 
+def launched(argv, usage_file):
+    """argv run through measured_run.py, which writes the command's own usage to
+    usage_file (see there why the process in between)."""
+    return [sys.executable, LAUNCHER, usage_file, "--"] + list(argv)
+
+
+def usage_of(usage_file):
+    """(exit code, client CPU s, peak RSS MiB) as measured_run.py wrote them."""
+    with open(usage_file) as handle:
+        usage = json.load(handle)
+    return usage["code"], usage["cpu"], usage["rss_kib"] / 1024
+
+
 def measured(argv, env):
-    """Runs argv to its end: (exit code, wall s, client CPU s, peak RSS MiB). wait4 gives the
-    process's own usage (RUSAGE_CHILDREN would mix in other children, a fixture's)."""
-    started = time.monotonic()
-    process = subprocess.Popen(argv, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    _, status, usage = os.wait4(process.pid, 0)
-    wall = time.monotonic() - started
-    return os.waitstatus_to_exitcode(status), wall, usage.ru_utime + usage.ru_stime, usage.ru_maxrss / 1024
+    """Runs argv to its end: (exit code, wall s, client CPU s, peak RSS MiB), the command's
+    own usage (not a fixture's, not this process's)."""
+    with tempfile.NamedTemporaryFile(suffix=".json") as usage_file:
+        started = time.monotonic()
+        subprocess.run(launched(argv, usage_file.name), env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        wall = time.monotonic() - started
+        code, cpu, rss = usage_of(usage_file.name)
+    return code, wall, cpu, rss
