@@ -215,12 +215,19 @@ proptest! {
     #[test]
     fn random_walks_keep_the_invariants(events in proptest::collection::vec(arb_event(), 1..40), context in arb_context()) {
         let mut machine = Machine::detected();
+        // An interrupted attempt stays counted and is decided again without spending the
+        // budget (`an_interrupted_attempt_is_decided_again_through_every_guard`): each
+        // interruption may carry the count one past `max_attempts`, nothing else may.
+        let mut interruptions = 0;
         for event in &events {
             let before = machine.clone();
             if let Ok((next, effects)) = step(&machine, event, &context) {
                 prop_assert!(!before.state.is_terminal());
                 prop_assert!(next.attempts >= before.attempts);
-                prop_assert!(next.attempts <= context.max_attempts);
+                if matches!(event, Event::Interrupted) {
+                    interruptions += 1;
+                }
+                prop_assert!(next.attempts <= context.max_attempts + interruptions);
                 if context.dry_run || context.protected.is_some() {
                     prop_assert!(!effects.iter().any(Effect::is_mutating));
                 }
