@@ -305,16 +305,19 @@ fn mistakes_are_reported_exactly() {
             format!("{FLOW}providers:\n  aws:\n    - account: \"123456789012\"\n      environment: dev\n      regions: [us-east-1]\n      assume_role:\n        session_name: \"a b\"\n        duration: 13h\n"),
             &[
                 "p.yaml:9:7: providers.aws[0].assume_role.role_arn: missing required key",
-                "p.yaml:10:23: providers.aws[0].assume_role.session_name: must be 2 to 64 of letters, digits and _+=,.@- (pattern ^[A-Za-z0-9_+=,.@-]{2,64}$)",
+                "p.yaml:10:23: providers.aws[0].assume_role.session_name: must be 2 to 64 of letters, digits and _+=,.@- (pattern ^[A-Za-z0-9_+=,.@-]+$)",
                 "p.yaml:11:19: providers.aws[0].assume_role.duration: 13h is outside what STS accepts for a role session: 15m to 12h",
             ],
         ),
         (
             "external id and profile malformed",
-            format!("{FLOW}providers:\n  aws:\n    - account: \"123456789012\"\n      environment: dev\n      regions: [us-east-1]\n      profile: \"my profile\"\n      assume_role:\n        role_arn: arn:aws:iam::123456789012:role/driftguard\n        external_id: \"x\"\n"),
+            format!("{FLOW}providers:\n  aws:\n    - account: \"123456789012\"\n      environment: dev\n      regions: [us-east-1]\n      profile: \"my profile\"\n      assume_role:\n        role_arn: arn:aws:iam::123456789012:role/driftguard\n        external_id: \"x\"\n    - account: \"123456789013\"\n      environment: dev\n      regions: [us-east-1]\n      profile: {}\n      assume_role:\n        role_arn: arn:aws:iam::123456789013:role/driftguard\n        external_id: \"a b\"\n        session_name: {}\n", "p".repeat(129), "s".repeat(65)),
             &[
-                "p.yaml:9:16: providers.aws[0].profile: must be a profile name (letters, digits and _.+@-) (pattern ^[A-Za-z0-9_.+@-]{1,128}$)",
-                "p.yaml:12:22: providers.aws[0].assume_role.external_id: must be 2 to 1224 of letters, digits and _+=,.@:/- (pattern ^[A-Za-z0-9_+=,.@:/-]{2,1224}$)",
+                "p.yaml:9:16: providers.aws[0].profile: must be a profile name (up to 128 of letters, digits and _.+@-) (pattern ^[A-Za-z0-9_.+@-]+$)",
+                "p.yaml:12:22: providers.aws[0].assume_role.external_id: must be at least 2 characters long",
+                "p.yaml:16:16: providers.aws[1].profile: must be at most 128 characters long",
+                "p.yaml:19:22: providers.aws[1].assume_role.external_id: must be 2 to 1224 of letters, digits and _+=,.@:/- (pattern ^[A-Za-z0-9_+=,.@:/-]+$)",
+                "p.yaml:20:23: providers.aws[1].assume_role.session_name: must be at most 64 characters long",
             ],
         ),
         (

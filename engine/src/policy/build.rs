@@ -5,7 +5,7 @@ use std::time::Duration;
 
 use sha2::{Digest, Sha256};
 
-use super::checks::{Glob, parse_cron, parse_duration, parse_glob, parse_regex};
+use super::checks::{Glob, parse_cron, parse_duration, parse_glob};
 use super::compiled::{
     Account, AssumeRole, Classification, ClassificationRule, DaemonSettings, Detection, Flow, IacCommand, Identity,
     Janitor, Matcher, Policy, Protection, Remediation, Retry, Schedule, StateSource, Webhook,
@@ -55,7 +55,7 @@ impl Builder {
             environments: raw.environment.clone(),
             severities: raw.severity.clone(),
             tags: raw.tags.clone(),
-            actual: raw.actual_matches.as_deref().and_then(|text| parse_regex(text).ok()),
+            actual: raw.actual_matches.as_ref().and_then(|text| text.compiled().ok().cloned()),
         }
     }
 

@@ -48,10 +48,9 @@ impl std::fmt::Debug for ServicePrincipal {
 }
 
 impl ServicePrincipal {
-    pub(super) fn credential(&self) -> Result<Arc<dyn TokenCredential>, CallError> {
+    pub(super) fn credential(&self, http: Arc<dyn HttpClient>) -> Result<Arc<dyn TokenCredential>, CallError> {
         let options = azure_identity::TokenCredentialOptions::default();
         let authority = options.authority_host().map_err(|error| classify(OP_SETUP, &error))?;
-        let http = azure_core::new_http_client();
         if let Some(variable) = &self.client_secret_env {
             // The value is a secret: only the variable's name may appear in an error.
             let secret = std::env::var(variable)
@@ -271,7 +270,7 @@ impl Policy for RedactBearer {
     }
 }
 
-/// The transport: azure_core's HTTP client (reqwest), with the bearer token restored from
+/// The transport: the HTTP client ([`super::http::Http`]), with the bearer token restored from
 /// the context, a time limit, and error answers read in full. A non-2xx answer becomes an
 /// error carrying an [`ArmFailure`] (status, ARM code, message, `Retry-After`), which
 /// [`classify`] finds again; success bodies are read here too, so the time limit covers them.
@@ -281,9 +280,9 @@ pub(super) struct ArmTransport {
 }
 
 impl ArmTransport {
-    /// azure_core's HTTP client (reqwest) behind this transport.
-    pub(super) fn new() -> Self {
-        Self { http: azure_core::new_http_client() }
+    /// `http` behind this transport.
+    pub(super) fn new(http: Arc<dyn HttpClient>) -> Self {
+        Self { http }
     }
 
     async fn exchange(&self, request: &Request) -> PolicyResult {

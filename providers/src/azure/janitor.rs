@@ -38,6 +38,7 @@ use tokio::time::Instant;
 use super::arm::{
     ArmTransport, OP_SETUP, RedactBearer, ServicePrincipal, StaticToken, TOKEN_ENV, classify, retry_after,
 };
+use super::http::Http;
 use crate::janitor::{CloudFuture, DeleteOptions, JanitorCloud};
 use crate::retry::{CallError, Calls, call};
 
@@ -118,10 +119,16 @@ impl AzureCloud {
         let raw = endpoint.unwrap_or(DEFAULT_ENDPOINT);
         let endpoint = Url::parse(raw)
             .map_err(|error| CallError::local(OP_SETUP, format!("bad ARM endpoint {raw:?}: {error}")))?;
+        let http = Http::client()?;
         let credential: Arc<dyn TokenCredential> = match (principal, std::env::var(TOKEN_ENV)) {
-            (Some(principal), _) => principal.credential()?,
+            (Some(principal), _) => principal.credential(http.clone())?,
             (None, Ok(token)) if !token.trim().is_empty() => Arc::new(StaticToken::new(token.trim())?),
-            _ => azure_identity::create_default_credential().map_err(|error| classify(OP_SETUP, &error))?,
+            _ => Arc::new(
+                azure_identity::DefaultAzureCredentialBuilder::new()
+                    .with_options(http.clone())
+                    .build()
+                    .map_err(|error| classify(OP_SETUP, &error))?,
+            ),
         };
         let scope = endpoint
             .join(azure_core::auth::DEFAULT_SCOPE_SUFFIX)
@@ -130,7 +137,7 @@ impl AzureCloud {
         let options = ClientOptions::default()
             .retry(RetryOptions::none())
             .per_retry_policies(vec![Arc::new(RedactBearer) as Arc<dyn Policy>])
-            .transport(TransportOptions::new_custom_policy(Arc::new(ArmTransport::new())));
+            .transport(TransportOptions::new_custom_policy(Arc::new(ArmTransport::new(http))));
         let pipeline =
             Pipeline::new(Some("driftguard"), Some(env!("CARGO_PKG_VERSION")), options.clone(), Vec::new(), Vec::new());
         let client = azure_mgmt_resources::Client::new(endpoint.clone(), credential.clone(), scopes.clone(), options);

@@ -18,7 +18,7 @@ mod providers;
 pub use janitor::*;
 pub use providers::*;
 
-use super::checks::{cron_expr, duration, glob, regex_opt};
+use super::checks::{RegexText, cron_expr, duration, glob, regex_opt};
 use crate::model::{FindingKind, Provider, Severity, Step};
 use crate::model::{JobSplit, LogFormat, LogLevel, NotifyEvent, WebhookFormat};
 
@@ -357,7 +357,7 @@ pub struct Matcher {
     pub tags: BTreeMap<String, String>,
     /// A regular expression the drifted (actual) value, as JSON text, must match.
     #[garde(custom(regex_opt))]
-    pub actual_matches: Option<String>,
+    pub actual_matches: Option<RegexText>,
 }
 
 /// A rule that drops drift before it becomes a finding.

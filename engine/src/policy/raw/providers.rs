@@ -47,7 +47,7 @@ pub struct AwsAccount {
     pub max_requests_per_second: Option<u32>,
     /// A named profile of the shared AWS config files (`~/.aws/config`, `~/.aws/credentials`)
     /// for this account's base credentials, instead of the default chain's.
-    #[garde(inner(pattern(r"^[A-Za-z0-9_.+@-]{1,128}$")))]
+    #[garde(inner(pattern(r"^[A-Za-z0-9_.+@-]+$"), length(max = 128)))]
     pub profile: Option<String>,
     /// Reach this account by assuming a role in it with the base credentials (the names of
     /// the Terraform AWS provider's `assume_role` block). The temporary credentials are
@@ -65,11 +65,11 @@ pub struct AssumeRole {
     #[garde(required, inner(pattern(r"^arn:aws[a-z-]*:iam::[0-9]{12}:role/[A-Za-z0-9_+=,.@/-]+$")))]
     pub role_arn: Option<String>,
     /// The external id the role's trust policy requires (`sts:ExternalId`), if any.
-    #[garde(inner(pattern(r"^[A-Za-z0-9_+=,.@:/-]{2,1224}$")))]
+    #[garde(inner(pattern(r"^[A-Za-z0-9_+=,.@:/-]+$"), length(min = 2, max = 1224)))]
     pub external_id: Option<String>,
     /// The session name, seen in CloudTrail and in every audit record's `principal`.
     /// Default `driftguard`.
-    #[garde(inner(pattern(r"^[A-Za-z0-9_+=,.@-]{2,64}$")))]
+    #[garde(inner(pattern(r"^[A-Za-z0-9_+=,.@-]+$"), length(min = 2, max = 64)))]
     pub session_name: Option<String>,
     /// How long each set of temporary credentials lives (15m to 12h; the role's maximum
     /// session duration must allow it). Default: STS's default, 1h.
