@@ -224,8 +224,8 @@ impl<'a> Runner<'a> {
     ) -> Result<usize, RunError> {
         let open: Vec<&str> = State::ALL.iter().filter(|s| !s.is_terminal()).map(|s| s.as_str()).collect();
         let mut resolved = 0;
-        for record in self.store.findings_in_states(&open)? {
-            if seen.contains(&record.fingerprint) || !in_scope(&record) {
+        for record in self.store.findings_in_states_where(&open, |fingerprint| !seen.contains(fingerprint))? {
+            if !in_scope(&record) {
                 continue;
             }
             // Remediating and not seen: a crash interrupted its calls in an earlier run and

@@ -213,6 +213,10 @@ fn finding_queries() {
     assert_eq!(store.findings_in_states(&["open"]).unwrap(), [a]);
     assert_eq!(store.findings_in_states(&["open", "closed"]).unwrap().len(), 2);
     assert!(store.findings_in_states(&[]).unwrap().is_empty());
+    let c = finding("c", "open");
+    store.record_transition(&c, &transition(&c, t(2), &c.state, json!([]))).unwrap();
+    let others = store.findings_in_states_where(&["open", "closed"], |fingerprint| fingerprint != "fp-a").unwrap();
+    assert_eq!(others, [c]);
 }
 
 #[test]
