@@ -23,14 +23,13 @@ use driftguard_engine::tfstate::StateFile;
 use driftguard_providers::aws::AwsClient;
 use driftguard_providers::aws::execute;
 use driftguard_store::FindingRecord;
-use tokio::runtime::Handle;
 
 use crate::audit;
 use crate::cli::Cli;
 use crate::exit::Exit;
 use crate::job::accounts::{self, AwsReach, Checked};
 use crate::job::states::load_states;
-use crate::job::{JobEnv, load_for_action, open_store, run_record, run_status};
+use crate::job::{Bridge, JobEnv, load_for_action, open_store, run_record, run_status};
 use crate::runner::{Executor, Failure, RunInfo, RunNotes, Runner};
 
 /// One account and region to collect; `global` collects S3 and IAM too (once per account).
@@ -165,7 +164,7 @@ fn home_account(state: &StateFile) -> Option<String> {
 /// Executes remediation through the AWS adapter of the finding's account and region: only
 /// verified accounts have one, so nothing is remediated in an account that was not.
 struct AwsExecutor<'r> {
-    runtime: &'r Handle,
+    runtime: Bridge<'r>,
     clients: HashMap<(String, String), Arc<AwsClient>>,
     /// Who calls are made as, per verified account.
     principals: HashMap<String, String>,
@@ -238,7 +237,7 @@ pub fn run(cli: &Cli, state_paths: &[PathBuf], report_path: Option<&Path>, impor
         Ok(runtime) => runtime,
         Err(exit) => return exit,
     };
-    let outcome = match execute(&policy, runtime.handle(), &JobEnv::default(), state_paths) {
+    let outcome = match execute(&policy, Bridge::Owned(&runtime), &JobEnv::default(), state_paths) {
         Ok(outcome) => outcome,
         Err(error) => {
             eprintln!("{error}");
@@ -311,7 +310,7 @@ pub struct DetectOutcome {
 /// line of what went wrong; nothing was decided then.
 pub fn execute(
     policy: &Policy,
-    runtime: &Handle,
+    runtime: Bridge<'_>,
     env: &JobEnv,
     state_paths: &[PathBuf],
 ) -> Result<DetectOutcome, String> {

@@ -41,7 +41,7 @@ use crate::cli::Cli;
 use crate::commands::{detect, janitor};
 use crate::exit::Exit;
 use crate::job::accounts::{Checked, Sessions};
-use crate::job::{self, JobEnv, compile_policy, load_for_action, run_status};
+use crate::job::{self, Bridge, JobEnv, compile_policy, load_for_action, run_status};
 use crate::runner::Escalation;
 
 /// Longest pause between two turns of the main loop (heartbeat, watchdog).
@@ -150,7 +150,7 @@ pub fn run(cli: &Cli, report: Option<&Path>) -> Exit {
         return Exit::Runtime;
     };
     drop(store);
-    let runtime = match job::runtime("run") {
+    let runtime = match job::daemon_runtime() {
         Ok(runtime) => runtime,
         Err(exit) => return exit,
     };
@@ -411,8 +411,10 @@ impl<'c> Daemon<'c> {
             let handle = tokio::runtime::Handle::current();
             let kind = key.kind;
             let result = tokio::task::spawn_blocking(move || match kind {
-                JobKind::Detect => JobResult::Detect(detect::execute(&policy, &handle, &env, &[])),
-                JobKind::Janitor => JobResult::Janitor(janitor::execute(&policy, &handle, &env, None, None)),
+                JobKind::Detect => JobResult::Detect(detect::execute(&policy, Bridge::Shared(&handle), &env, &[])),
+                JobKind::Janitor => {
+                    JobResult::Janitor(janitor::execute(&policy, Bridge::Shared(&handle), &env, None, None))
+                }
             })
             .await
             .unwrap_or_else(|error| JobResult::Panicked(error.to_string()));

@@ -13,10 +13,10 @@ use driftguard_engine::identity::{Refusal, Verified};
 use driftguard_engine::model::Provider;
 use driftguard_engine::policy::{Account, Policy};
 use driftguard_providers::aws::identity::AwsSession;
-use tokio::runtime::Handle;
 
 use super::{JobEnv, run_record};
 use crate::audit;
+use crate::job::Bridge;
 
 /// AWS sessions kept between the jobs of one process, so that assumed-role credentials are
 /// reused (and refreshed before they expire by the SDK's identity cache) rather than
@@ -57,7 +57,7 @@ pub struct AwsReach {
 
 /// Verifies the job's AWS accounts (all at once; each account's calls go at its own pace).
 pub fn verify_aws(
-    runtime: &Handle,
+    runtime: Bridge<'_>,
     env: &JobEnv,
     policy: &Policy,
     accounts: &[&Account],

@@ -10,9 +10,8 @@ use driftguard_engine::tfstate::{self, StateFile};
 use driftguard_providers::aws::AwsClient;
 use driftguard_providers::aws::identity::AwsSession;
 use driftguard_providers::retry::Calls;
-use tokio::runtime::Handle;
 
-use super::JobEnv;
+use super::{Bridge, JobEnv};
 
 fn expand(pattern: &str) -> Result<Vec<PathBuf>, String> {
     let matches: Vec<PathBuf> = glob::glob(pattern)
@@ -33,7 +32,7 @@ fn read_local(path: &Path) -> Result<StateFile, String> {
 
 /// Reads every state: `--state` paths when given, else the policy's sources.
 pub fn load_states(
-    runtime: &Handle,
+    runtime: Bridge<'_>,
     env: &JobEnv,
     policy: &Policy,
     overrides: &[PathBuf],

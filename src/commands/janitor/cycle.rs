@@ -17,11 +17,11 @@ use driftguard_janitor::rules::{self, Resume};
 use driftguard_janitor::{Resource, Skip, Verdict, select};
 use driftguard_providers::janitor::JanitorCloud;
 use driftguard_store::{JanitorItem, Store};
-use tokio::runtime::Handle;
 
 use super::run::{Due, JanitorRun, resource_of_item};
 use super::{Known, Tally};
 use crate::audit;
+use crate::job::Bridge;
 
 /// One janitor cycle over these clouds: list, decide, act. Separate from the wiring
 /// (`super::run` reads the plan, `super::execute` the states and builds the verified
@@ -30,7 +30,7 @@ use crate::audit;
 #[allow(clippy::too_many_arguments)]
 pub(super) fn cycle(
     policy: &Policy,
-    runtime: &Handle,
+    runtime: Bridge<'_>,
     stop: &AtomicBool,
     clouds: &[Box<dyn JanitorCloud>],
     known: &Known,

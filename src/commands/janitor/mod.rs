@@ -32,14 +32,13 @@ use driftguard_providers::azure::janitor::AzureCloud;
 use driftguard_providers::gcp::janitor::GcpCloud;
 use driftguard_providers::janitor::JanitorCloud;
 use driftguard_providers::retry::CallError;
-use tokio::runtime::Handle;
 
 use self::cycle::cycle;
 use crate::audit;
 use crate::cli::Cli;
 use crate::exit::Exit;
 use crate::job::accounts::{self, Checked};
-use crate::job::{JobEnv, load_for_action, open_store, run_record, run_status};
+use crate::job::{Bridge, JobEnv, load_for_action, open_store, run_record, run_status};
 
 /// What the policy's Terraform states say: the janitor never touches what they manage
 /// ([`Managed`]) and never runs a destroy on one of their files.
@@ -61,7 +60,7 @@ impl Known {
 /// Every account, project and subscription of the policy whose provider has a janitor
 /// target and whose identity this job verified: the scan scope (deletion is further
 /// limited by `janitor.delete_allowlist`). A refused one is recorded and left out.
-fn clouds(runtime: &Handle, env: &JobEnv, policy: &Policy, run_id: &str) -> (Vec<Box<dyn JanitorCloud>>, Checked) {
+fn clouds(runtime: Bridge<'_>, env: &JobEnv, policy: &Policy, run_id: &str) -> (Vec<Box<dyn JanitorCloud>>, Checked) {
     let targets = &policy.janitor().targets;
     let wants = |provider: Provider| targets.iter().any(|t| t.provider() == provider);
     let mut checks: Vec<Check> = Vec::new();
@@ -220,7 +219,7 @@ pub fn run(cli: &Cli, plan_out: Option<&Path>, apply_plan: Option<&Path>) -> Exi
         Ok(runtime) => runtime,
         Err(exit) => return exit,
     };
-    let (tally, listed) = match execute(&policy, runtime.handle(), &JobEnv::default(), plan.as_ref(), plan_out) {
+    let (tally, listed) = match execute(&policy, Bridge::Owned(&runtime), &JobEnv::default(), plan.as_ref(), plan_out) {
         Ok(done) => done,
         Err(error) => {
             eprintln!("{error}");
@@ -245,7 +244,7 @@ pub fn run(cli: &Cli, plan_out: Option<&Path>, apply_plan: Option<&Path>) -> Exi
 /// and how many resources were listed; `Err` (every line of it) when nothing was done.
 pub fn execute(
     policy: &Policy,
-    runtime: &Handle,
+    runtime: Bridge<'_>,
     env: &JobEnv,
     plan: Option<&Plan>,
     plan_out: Option<&Path>,

@@ -20,11 +20,10 @@ use driftguard_providers::iac;
 use driftguard_providers::janitor::{DeleteOptions, JanitorCloud};
 use driftguard_providers::retry::CallError;
 use driftguard_store::{JanitorItem, JanitorTransition, OutboxEntry, OutboxState, Store};
-use tokio::runtime::Handle;
 
 use super::{Known, Tally, order};
 use crate::audit::{self, OutboxSubject};
-use crate::job::run_record;
+use crate::job::{Bridge, run_record};
 
 /// A call recorded in doubt, waiting for its answer.
 struct Intent {
@@ -40,7 +39,7 @@ pub(super) type Due<'c> = (&'c dyn JanitorCloud, Resource, Option<String>);
 pub(super) struct JanitorRun<'a> {
     pub policy: &'a Policy,
     pub store: &'a mut Store,
-    pub runtime: &'a Handle,
+    pub runtime: Bridge<'a>,
     pub stop: &'a AtomicBool,
     pub run_id: String,
     pub dry_run: bool,

@@ -144,7 +144,7 @@ proptest! {
         let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
         let mut store = Store::open_in_memory().unwrap();
         let clouds: Vec<Box<dyn JanitorCloud>> = vec![Box::new(Shared(std::sync::Arc::clone(&cloud)))];
-        cycle(&policy, runtime.handle(), &AtomicBool::new(false), &clouds, &Known::default(), &mut store, "r", None, None).unwrap();
+        cycle(&policy, Bridge::Owned(&runtime), &AtomicBool::new(false), &clouds, &Known::default(), &mut store, "r", None, None).unwrap();
         prop_assert_eq!(cloud.mutations.load(Ordering::SeqCst), 0);
         prop_assert_eq!(&*cloud.resources.lock().unwrap(), &inventory);
         prop_assert!(store.janitor_items().unwrap().is_empty());
@@ -169,7 +169,7 @@ proptest! {
         let clouds: Vec<Box<dyn JanitorCloud>> = vec![Box::new(Shared(std::sync::Arc::clone(&cloud)))];
         let mut deleted_so_far = 0;
         for index in 0..3 {
-            cycle(&policy, runtime.handle(), &AtomicBool::new(false), &clouds, &known, &mut store, &format!("r{index}"), None, None).unwrap();
+            cycle(&policy, Bridge::Owned(&runtime), &AtomicBool::new(false), &clouds, &known, &mut store, &format!("r{index}"), None, None).unwrap();
             let deleted = cloud.deleted.lock().unwrap().len();
             prop_assert!(deleted - deleted_so_far <= per_run as usize, "cap broken in cycle {}", index);
             if index == 0 {
@@ -220,7 +220,7 @@ proptest! {
         let mut store = Store::open_in_memory().unwrap();
         let clouds: Vec<Box<dyn JanitorCloud>> = vec![Box::new(Lagging(std::sync::Arc::clone(&cloud)))];
         for index in 0..3 {
-            cycle(&policy, runtime.handle(), &AtomicBool::new(false), &clouds, &Known::default(), &mut store, &format!("r{index}"), None, None).unwrap();
+            cycle(&policy, Bridge::Owned(&runtime), &AtomicBool::new(false), &clouds, &Known::default(), &mut store, &format!("r{index}"), None, None).unwrap();
         }
         let touched = cloud.touched.lock().unwrap();
         for resource in &truth {
@@ -354,7 +354,7 @@ proptest! {
         let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
         let mut store = Store::open_in_memory().unwrap();
         for index in 0..2 {
-            cycle(&policy, runtime.handle(), &AtomicBool::new(false), &admitted, &Known::default(), &mut store, &format!("r{index}"), None, None).unwrap();
+            cycle(&policy, Bridge::Owned(&runtime), &AtomicBool::new(false), &admitted, &Known::default(), &mut store, &format!("r{index}"), None, None).unwrap();
         }
         for (estate, cloud) in estates.iter().zip(&clouds) {
             let verified = estate.reaches == Some(estate.label);
@@ -417,8 +417,18 @@ fn records_in_doubt_are_settled_once_by_a_later_run_never_while_their_run_is_liv
     let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
     let clouds: Vec<Box<dyn JanitorCloud>> = vec![Box::new(MemoryCloud::default())];
     let run = |store: &mut Store, id: &str| {
-        cycle(&policy, runtime.handle(), &AtomicBool::new(false), &clouds, &Known::default(), store, id, None, None)
-            .unwrap();
+        cycle(
+            &policy,
+            Bridge::Owned(&runtime),
+            &AtomicBool::new(false),
+            &clouds,
+            &Known::default(),
+            store,
+            id,
+            None,
+            None,
+        )
+        .unwrap();
     };
     run(&mut store, "r");
     // The stopped run's record was settled and written; the live one is a call in flight.
