@@ -6,7 +6,6 @@ use std::collections::BTreeSet;
 use driftguard_engine::catalogue::{self, Listing, Scope};
 use driftguard_engine::drift::normalize::{RuleSource, insert_tags, protocol, rule_atom, scalar, string_set};
 use driftguard_engine::drift::{Attributes, Normalized, Wanted};
-use futures_util::{StreamExt, stream};
 use serde_json::Value;
 
 use crate::aws::AwsClient;
@@ -17,7 +16,7 @@ mod network;
 mod rds;
 mod s3;
 
-use crate::aws::READS_IN_FLIGHT;
+use crate::aws::in_order;
 
 /// Turns the "not configured" error of an optional bucket setting into `None`.
 fn absent_as_none<T>(code: &'static str) -> impl Fn(CallError) -> Result<Option<T>, CallError> {
@@ -160,21 +159,15 @@ impl AwsClient {
 
     async fn instances(&self, wanted: &Wanted) -> Result<Vec<Normalized>, CallError> {
         let listed = self.live_instances(listed_instance).await?;
-        // One attribute read per instance: several in flight (the account's pace still
-        // bounds the rate), answers kept in the listing's order.
-        // The futures are made first, then streamed: a closure inside the stream would make
-        // the collector's future fail `Send` (a higher-ranked lifetime the compiler cannot prove).
-        // Only declared instances: an unmanaged one needs no attribute compared.
-        let reads: Vec<_> = listed
-            .iter()
-            .map(|instance| {
-                let id = instance.id.as_str();
-                let read = wanted.details("aws_instance", id);
-                async move { if read { self.termination_protected(id).await.map(Some) } else { Ok(None) } }
-            })
-            .collect();
-        let terminations: Vec<Result<Option<bool>, CallError>> =
-            stream::iter(reads).buffered(READS_IN_FLIGHT).collect().await;
+        // One attribute read per instance, several in flight (the account's pace still
+        // bounds the rate), answers in the listing's order. Only declared instances: an
+        // unmanaged one needs no attribute compared.
+        let terminations = in_order(listed.len(), |index| {
+            let id = listed[index].id.as_str();
+            let read = wanted.details("aws_instance", id);
+            async move { if read { self.termination_protected(id).await.map(Some) } else { Ok(None) } }
+        })
+        .await;
         let mut out = Vec::with_capacity(listed.len());
         for (mut instance, termination) in listed.into_iter().zip(terminations) {
             if let Some(termination) = termination? {

@@ -12,9 +12,8 @@ use driftguard_engine::model::JanitorTarget;
 use driftguard_engine::model::Provider;
 use driftguard_engine::remediation::RemediationCall;
 use driftguard_janitor::{Guard, Resource};
-use futures_util::{StreamExt, stream};
 
-use crate::aws::{AwsClient, ListedBucket};
+use crate::aws::{AwsClient, ListedBucket, in_order};
 use crate::janitor::{CloudFuture, DeleteOptions, JanitorCloud, gone_is_done};
 use crate::retry::CallError;
 
@@ -117,15 +116,13 @@ where
     F: Fn(usize) -> Fut,
     Fut: Future<Output = Result<(), CallError>>,
 {
-    let rest: Vec<_> = (0..answers.len())
-        .filter(|index| answers[*index].is_none())
-        .map(|index| {
-            let answer = call(index);
-            async move { (index, answer.await) }
-        })
-        .collect();
-    let done: Vec<(usize, Result<(), CallError>)> =
-        stream::iter(rest).buffered(crate::aws::READS_IN_FLIGHT).collect().await;
+    let rest: Vec<usize> = (0..answers.len()).filter(|index| answers[*index].is_none()).collect();
+    let done = in_order(rest.len(), |k| {
+        let index = rest[k];
+        let answer = call(index);
+        async move { (index, answer.await) }
+    })
+    .await;
     for (index, answer) in done {
         answers[index] = Some(answer);
     }
@@ -321,23 +318,19 @@ impl AwsClient {
                     .find_map(|i| self.listed_instance(account, i))
             })
             .collect();
-        let reads: Vec<_> = now
-            .iter()
-            .map(|listed| {
-                let read = listed.as_ref().filter(|r| {
-                    r.guards.is_empty() && termination_reads.is_some_and(|prefix| r.name.starts_with(prefix))
-                });
-                let id = read.map(|r| r.id.clone());
-                async move {
-                    match id {
-                        Some(id) => self.still_termination_protected(&id).await,
-                        None => Ok(false),
-                    }
+        let protected = in_order(now.len(), |index| {
+            let read = now[index]
+                .as_ref()
+                .filter(|r| r.guards.is_empty() && termination_reads.is_some_and(|prefix| r.name.starts_with(prefix)));
+            let id = read.map(|r| r.id.clone());
+            async move {
+                match id {
+                    Some(id) => self.still_termination_protected(&id).await,
+                    None => Ok(false),
                 }
-            })
-            .collect();
-        let protected: Vec<Result<bool, CallError>> =
-            stream::iter(reads).buffered(crate::aws::READS_IN_FLIGHT).collect().await;
+            }
+        })
+        .await;
         for (listed, protected) in now.iter_mut().zip(protected) {
             if protected? && let Some(listed) = listed {
                 listed.guards.push(Guard::TerminationProtection);
@@ -799,21 +792,24 @@ impl JanitorCloud for AwsCloud {
                 }
             }
             // Buckets and roles: each one's own tags, several in flight.
-            let reads: Vec<_> = resources
-                .iter()
-                .enumerate()
-                .filter(|(_, r)| matches!(r.resource_type, JanitorTarget::AwsS3Bucket | JanitorTarget::AwsIamRole))
-                .map(|(index, resource)| async move {
+            let targets: Vec<usize> = (0..resources.len())
+                .filter(|i| {
+                    matches!(resources[*i].resource_type, JanitorTarget::AwsS3Bucket | JanitorTarget::AwsIamRole)
+                })
+                .collect();
+            let read = in_order(targets.len(), |k| {
+                let index = targets[k];
+                let resource = &resources[index];
+                async move {
                     let tags = if resource.resource_type == JanitorTarget::AwsS3Bucket {
                         self.client(&resource.region).bucket_tags(&resource.region, &resource.id).await?
                     } else {
                         self.home().role_tags(&resource.id).await?
                     };
                     Ok::<_, CallError>((index, tags.map(|tags| Resource { tags, ..resource.clone() })))
-                })
-                .collect();
-            let read: Vec<Result<(usize, Option<Resource>), CallError>> =
-                stream::iter(reads).buffered(crate::aws::READS_IN_FLIGHT).collect().await;
+                }
+            })
+            .await;
             for answer in read {
                 let (index, resource) = answer?;
                 now[index] = resource;

@@ -16,3 +16,24 @@ pub(crate) use client::{ListedBucket, on_its_way_out};
 /// once in one collection or refresh; the account's pace bounds the request rate whatever
 /// this is.
 pub(crate) const READS_IN_FLIGHT: usize = 8;
+
+/// `read(0)`, `read(1)`, … `read(count - 1)`, at most [`READS_IN_FLIGHT`] in flight, their
+/// answers in that order. Each future is made only when a slot frees: one that sends SDK
+/// requests is a kilobyte or more, and making them all first held 4.4 MB for 3,333
+/// buckets while a 10,000-resource detect run parsed its instance listing.
+pub(crate) async fn in_order<Fut: Future>(count: usize, read: impl Fn(usize) -> Fut) -> Vec<Fut::Output> {
+    use futures_util::StreamExt;
+    let mut answers = Vec::with_capacity(count);
+    let mut running = futures_util::stream::FuturesOrdered::new();
+    let mut next = 0;
+    loop {
+        while running.len() < READS_IN_FLIGHT && next < count {
+            running.push_back(read(next));
+            next += 1;
+        }
+        match running.next().await {
+            Some(answer) => answers.push(answer),
+            None => return answers,
+        }
+    }
+}

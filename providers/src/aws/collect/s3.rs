@@ -7,10 +7,9 @@ use std::collections::BTreeMap;
 
 use driftguard_engine::drift::normalize::{boolean, insert_tags, policy_document, scalar, string_set};
 use driftguard_engine::drift::{Attributes, Normalized, Wanted};
-use futures_util::{StreamExt, stream};
 use serde_json::Value;
 
-use super::{READS_IN_FLIGHT, absent_as_none, normalized, text};
+use super::{absent_as_none, in_order, normalized, text};
 use crate::aws::{AwsClient, ListedBucket};
 use crate::retry::CallError;
 
@@ -23,16 +22,17 @@ impl AwsClient {
         let undeclared: Vec<&ListedBucket> =
             listed.iter().filter(|b| !wanted.details("aws_s3_bucket", &b.name)).collect();
         let bulk = self.bulk_tags(undeclared).await?;
-        let mut clients: BTreeMap<String, aws_sdk_s3::Client> = BTreeMap::new();
-        let mut reads = Vec::with_capacity(listed.len());
+        let mut clients: BTreeMap<&str, aws_sdk_s3::Client> = BTreeMap::new();
         for bucket in &listed {
-            let client = clients.entry(bucket.region.clone()).or_insert_with(|| self.s3_in(&bucket.region)).clone();
-            let known = if wanted.details("aws_s3_bucket", &bucket.name) { None } else { bulk.of(bucket) };
-            reads.push(self.bucket(client, &bucket.name, wanted, known));
+            clients.entry(&bucket.region).or_insert_with(|| self.s3_in(&bucket.region));
         }
         // Each bucket's documents: several buckets in flight, results in listing order.
-        let read: Vec<Result<Vec<Normalized>, CallError>> =
-            stream::iter(reads).buffered(READS_IN_FLIGHT).collect().await;
+        let read = in_order(listed.len(), |index| {
+            let bucket = &listed[index];
+            let known = if wanted.details("aws_s3_bucket", &bucket.name) { None } else { bulk.of(bucket) };
+            self.bucket(clients[bucket.region.as_str()].clone(), &bucket.name, wanted, known)
+        })
+        .await;
         let mut out = Vec::new();
         for resources in read {
             out.extend(resources?);
