@@ -243,18 +243,22 @@ pub fn run_record(
 /// peak RSS in bench/compare's phase A than two workers. The work is I/O-bound and paced,
 /// so a second core buys nothing. `Err` has been said on stderr.
 pub fn runtime(command: &str) -> Result<tokio::runtime::Runtime, Exit> {
-    tokio::runtime::Builder::new_current_thread().enable_all().build().map_err(|error| {
-        eprintln!("driftguard {command}: cannot start the async runtime: {error}");
-        Exit::Runtime
-    })
+    built(tokio::runtime::Builder::new_current_thread(), command)
 }
 
 /// The daemon's runtime: two workers (the machine's size) for the scheduler, the HTTP
 /// listeners and the jobs' async work; each job's synchronous core runs on a blocking
 /// thread and waits through [`Bridge::Shared`]. `Err` has been said on stderr.
 pub fn daemon_runtime() -> Result<tokio::runtime::Runtime, Exit> {
-    tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().map_err(|error| {
-        eprintln!("driftguard run: cannot start the async runtime: {error}");
+    let mut builder = tokio::runtime::Builder::new_multi_thread();
+    builder.worker_threads(2);
+    built(builder, "run")
+}
+
+/// Every driver on (I/O, time, signals for child processes).
+fn built(mut builder: tokio::runtime::Builder, command: &str) -> Result<tokio::runtime::Runtime, Exit> {
+    builder.enable_all().build().map_err(|error| {
+        eprintln!("driftguard {command}: cannot start the async runtime: {error}");
         Exit::Runtime
     })
 }

@@ -138,7 +138,7 @@ impl Store {
         // SQLite's own page cache, 512 KiB instead of its default 2 MB: a run touches the
         // right edges of its tables' trees and a few index pages, and the kernel caches the
         // file anyway. The default held the whole store (1.1 MB after one bench/compare
-        // detect run), a third of phase A's heap peak.
+        // detect run), a fifth of phase A's heap peak.
         conn.pragma_update(None, "cache_size", -512).map_err(open_err)?;
         let mut store = Store { conn, path, delivered: std::cell::RefCell::new(Vec::new()) };
         store.migrate()?;

@@ -86,8 +86,7 @@ impl AwsClient {
     /// what drift collection and the janitor both start from. Each instance becomes what
     /// the caller keeps (`keep`) as its page arrives, and the page is dropped: the SDK's
     /// instance takes about 9 KiB, and 10,000 of them held at once were most of a detect
-    /// cycle's memory. Pages are [`INSTANCE_PAGE`] instances, not the 1,000 EC2 allows:
-    /// a page is parsed whole before any of it is kept, so its size is the transient peak.
+    /// cycle's memory. Pages are [`INSTANCE_PAGE`] instances.
     pub(crate) async fn live_instances<T>(
         &self,
         mut keep: impl FnMut(&aws_sdk_ec2::types::Instance) -> Option<T> + Send,

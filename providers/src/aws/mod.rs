@@ -22,20 +22,9 @@ pub(crate) const READS_IN_FLIGHT: usize = 8;
 /// requests is a kilobyte or more, and making them all first held 4.4 MB for 3,333
 /// buckets while a 10,000-resource detect run parsed its instance listing.
 pub(crate) async fn in_order<Fut: Future>(count: usize, read: impl Fn(usize) -> Fut) -> Vec<Fut::Output> {
-    use futures_util::StreamExt;
-    let mut answers = Vec::with_capacity(count);
-    let mut running = futures_util::stream::FuturesOrdered::new();
-    let mut next = 0;
-    loop {
-        while running.len() < READS_IN_FLIGHT && next < count {
-            running.push_back(read(next));
-            next += 1;
-        }
-        match running.next().await {
-            Some(answer) => answers.push(answer),
-            None => return answers,
-        }
-    }
+    use futures_util::{StreamExt, stream};
+    // `buffered` pulls from the mapped range only as slots free, so `read` runs lazily.
+    stream::iter(0..count).map(read).buffered(READS_IN_FLIGHT).collect().await
 }
 
 #[cfg(test)]
