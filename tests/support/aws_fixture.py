@@ -192,7 +192,12 @@ def bulk(count, state_out):
         name = f"bench-bucket-{index}"
         s3.create_bucket(Bucket=name)
         resources.append(resource("aws_s3_bucket", f"b{index}", {"arn": f"arn:aws:s3:::{name}", "bucket": name, "id": name, "tags": {}, "tags_all": {}}))
-    instances = ec2.run_instances(ImageId=image, MinCount=third, MaxCount=third, InstanceType="t3.micro")["Instances"]
+    # One RunInstances per instance, as Terraform's aws_instance launches them (MinCount =
+    # MaxCount = 1): each is its own reservation. moto counts reservations, not instances,
+    # against DescribeInstances' MaxResults, so one reservation of them all would come back
+    # as one answer, which no Terraform-declared estate of this shape gives.
+    instances = [ec2.run_instances(ImageId=image, MinCount=1, MaxCount=1, InstanceType="t3.micro")["Instances"][0]
+                 for _ in range(third)]
     for index, instance in enumerate(instances):
         iid = instance["InstanceId"]
         resources.append(resource("aws_instance", "i", {
