@@ -4,7 +4,7 @@
 use std::collections::BTreeMap;
 use std::time::Duration;
 
-use super::checks::Glob;
+use super::checks::{Glob, Regex};
 use crate::model::{
     FindingKind, JanitorPhase, JanitorTarget, JobSplit, LogFormat, LogLevel, NotifyEvent, Provider, Severity, Step,
     WebhookFormat,
@@ -350,7 +350,7 @@ pub struct Matcher {
     pub(super) environments: Vec<String>,
     pub(super) severities: Vec<Severity>,
     pub(super) tags: BTreeMap<String, String>,
-    pub(super) actual: Option<regex::Regex>,
+    pub(super) actual: Option<Regex>,
 }
 
 impl Matcher {

@@ -7,7 +7,7 @@ use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
 use crate::model::{JanitorPhase, JanitorTarget};
-use crate::policy::checks::duration;
+use crate::policy::checks::{ACCOUNT_ID, duration};
 
 /// The janitor.
 #[derive(Debug, Clone, Serialize, Deserialize, JsonSchema, Validate)]
@@ -97,7 +97,7 @@ impl Default for TtlTags {
 #[serde(deny_unknown_fields, default)]
 pub struct DeleteAllowlist {
     /// AWS account ids.
-    #[garde(inner(pattern(r"^[0-9]{12}$")))]
+    #[garde(inner(pattern(ACCOUNT_ID)))]
     pub aws: Vec<String>,
     /// GCP project ids.
     #[garde(skip)]

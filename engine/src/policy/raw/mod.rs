@@ -18,7 +18,7 @@ mod providers;
 pub use janitor::*;
 pub use providers::*;
 
-use super::checks::{RegexText, cron_expr, duration, glob, regex_opt};
+use super::checks::{ENV_NAME, RegexText, cron_expr, duration, glob, regex_opt};
 use crate::model::{FindingKind, Provider, Severity, Step};
 use crate::model::{JobSplit, LogFormat, LogLevel, NotifyEvent, WebhookFormat};
 
@@ -578,7 +578,7 @@ pub struct Webhook {
     #[garde(skip)]
     pub format: WebhookFormat,
     /// The environment variable holding the URL.
-    #[garde(pattern(r"^[A-Za-z_][A-Za-z0-9_]*$"))]
+    #[garde(pattern(ENV_NAME))]
     pub url_env: String,
     /// What to announce.
     #[garde(length(min = 1))]

@@ -4,6 +4,10 @@ use garde::Validate;
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
+use crate::policy::checks::{
+    ACCOUNT_ID, AWS_PROFILE, ENV_NAME, EXTERNAL_ID, GUID, ROLE_ARN, SERVICE_ACCOUNT, SESSION_NAME,
+};
+
 /// Clouds and their accounts.
 #[derive(Debug, Clone, Default, Serialize, Deserialize, JsonSchema, Validate)]
 #[serde(deny_unknown_fields, default)]
@@ -28,7 +32,7 @@ pub struct ProvidersSection {
 #[serde(deny_unknown_fields, default)]
 pub struct AwsAccount {
     /// The 12-digit account id (quote it: YAML would drop leading zeros).
-    #[garde(pattern(r"^[0-9]{12}$"))]
+    #[garde(pattern(ACCOUNT_ID))]
     pub account: String,
     /// The environment this account belongs to (e.g. `sandbox`, `production`), used by
     /// flows and classification when a resource carries no environment tag.
@@ -47,7 +51,7 @@ pub struct AwsAccount {
     pub max_requests_per_second: Option<u32>,
     /// A named profile of the shared AWS config files (`~/.aws/config`, `~/.aws/credentials`)
     /// for this account's base credentials, instead of the default chain's.
-    #[garde(inner(pattern(r"^[A-Za-z0-9_.+@-]+$"), length(max = 128)))]
+    #[garde(inner(pattern(AWS_PROFILE), length(max = 128)))]
     pub profile: Option<String>,
     /// Reach this account by assuming a role in it with the base credentials (the names of
     /// the Terraform AWS provider's `assume_role` block). The temporary credentials are
@@ -62,14 +66,14 @@ pub struct AwsAccount {
 pub struct AssumeRole {
     /// The role's ARN, e.g. `arn:aws:iam::222222222222:role/driftguard`. Its account must
     /// be this entry's `account`: credentials of a role elsewhere are refused at run time.
-    #[garde(required, inner(pattern(r"^arn:aws[a-z-]*:iam::[0-9]{12}:role/[A-Za-z0-9_+=,.@/-]+$")))]
+    #[garde(required, inner(pattern(ROLE_ARN)))]
     pub role_arn: Option<String>,
     /// The external id the role's trust policy requires (`sts:ExternalId`), if any.
-    #[garde(inner(pattern(r"^[A-Za-z0-9_+=,.@:/-]+$"), length(min = 2, max = 1224)))]
+    #[garde(inner(pattern(EXTERNAL_ID), length(min = 2, max = 1224)))]
     pub external_id: Option<String>,
     /// The session name, seen in CloudTrail and in every audit record's `principal`.
     /// Default `driftguard`.
-    #[garde(inner(pattern(r"^[A-Za-z0-9_+=,.@-]+$"), length(min = 2, max = 64)))]
+    #[garde(inner(pattern(SESSION_NAME), length(min = 2, max = 64)))]
     pub session_name: Option<String>,
     /// How long each set of temporary credentials lives (15m to 12h; the role's maximum
     /// session duration must allow it). Default: STS's default, 1h.
@@ -96,7 +100,7 @@ pub struct GcpProject {
     /// A service account to impersonate for this project (the Application Default
     /// Credentials need `roles/iam.serviceAccountTokenCreator` on it). Default: the
     /// Application Default Credentials themselves.
-    #[garde(inner(pattern(r"^[a-z0-9-]+@[a-z0-9.-]+\.iam\.gserviceaccount\.com$")))]
+    #[garde(inner(pattern(SERVICE_ACCOUNT)))]
     pub impersonate_service_account: Option<String>,
 }
 
@@ -105,7 +109,7 @@ pub struct GcpProject {
 #[serde(deny_unknown_fields, default)]
 pub struct AzureSubscription {
     /// The subscription id (a GUID).
-    #[garde(pattern(r"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$"))]
+    #[garde(pattern(GUID))]
     pub subscription: String,
     /// The environment this subscription belongs to.
     #[garde(length(min = 1))]
@@ -121,13 +125,13 @@ pub struct AzureSubscription {
     /// `client_id`: sign in as that application in that tenant (a client secret from
     /// `client_secret_env`, else a workload identity token from `AZURE_FEDERATED_TOKEN_FILE`)
     /// instead of the default credential chain.
-    #[garde(inner(pattern(r"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$")))]
+    #[garde(inner(pattern(GUID)))]
     pub tenant_id: Option<String>,
     /// The application (client) id of this subscription's service principal.
-    #[garde(inner(pattern(r"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$")))]
+    #[garde(inner(pattern(GUID)))]
     pub client_id: Option<String>,
     /// The environment variable holding that application's client secret (a secret is
     /// never written in the policy).
-    #[garde(inner(pattern(r"^[A-Za-z_][A-Za-z0-9_]*$")))]
+    #[garde(inner(pattern(ENV_NAME)))]
     pub client_secret_env: Option<String>,
 }
