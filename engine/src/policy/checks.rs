@@ -99,17 +99,20 @@ pub fn parse_glob(text: &str) -> Result<Glob, String> {
 pub type Regex = regex_automata::meta::Regex;
 
 /// Parses a regular expression, with the `regex` crate's syntax and matching (its own
-/// engine, regex-automata's meta regex), built for `is_match` alone: no capture groups,
-/// no literal prefilter, no one-pass or full DFA. Those serve searches for positions and
-/// groups, or long haystacks; an attribute value is short, and building them was most of
-/// the compile (2.87 million instructions for the shipped policy's three expressions,
-/// 1.05 million built this way: callgrind, in a scratch program), which `driftguard
-/// validate` pays every time.
+/// engine, regex-automata's meta regex), built for `is_match` alone: no capture groups
+/// but the whole match's, no literal prefilter, no one-pass or full DFA. Those serve
+/// searches for groups, or long haystacks; an attribute value is short, and building
+/// them was most of the compile (2.87 million instructions for the shipped policy's
+/// three expressions, 1.07 million built this way: callgrind, in a scratch program),
+/// which `driftguard validate` pays every time.
 pub fn parse_regex(text: &str) -> Result<Regex, String> {
     use regex_automata::meta;
     use regex_automata::nfa::thompson::WhichCaptures;
+    // `Implicit`, not `None`: with no capture states at all, an engine the meta regex
+    // falls back to (the PikeVM) could not report where a match is, and regex-automata
+    // advises against it; the whole match's two states cost little.
     let config = meta::Config::new()
-        .which_captures(WhichCaptures::None)
+        .which_captures(WhichCaptures::Implicit)
         .auto_prefilter(false)
         .onepass(false)
         .backtrack(false)
@@ -162,7 +165,7 @@ impl RegexText {
 /// garde's `pattern` rule, built as the policy's own expressions are ([`parse_regex`]).
 /// garde's string patterns are compiled with everything the `regex` crate's `Regex`
 /// builds for a search (1.43 million instructions for five of these formats against
-/// 0.74 million built this way, in a scratch program), which `driftguard validate` pays
+/// 0.77 million built this way, in a scratch program), which `driftguard validate` pays
 /// every time. Its text is what garde's error message and the JSON schema's `pattern`
 /// show.
 #[derive(Debug)]
