@@ -4,7 +4,9 @@
 //! A kill point is "after the k-th log line", k drawn from the case's seed over the length
 //! of a clean run's log, so kills land at random places in the work itself (collection,
 //! decisions, calls, store writes), not in process start-up, and a seed replays the same
-//! point. Per case, after the restarts:
+//! point. The signal lands a little after that line: whatever the run wrote until then is
+//! read to the end of the pipe, as a log collector reads it, and counts. Per case, after
+//! the restarts:
 //! - the emulator holds exactly the clean run's cloud state;
 //! - every resource was changed or deleted as many times as in the clean run, counted at
 //!   the emulator (tests/support/moto_server.py records each completed mutation): nothing
@@ -93,15 +95,21 @@ impl World {
         let mut child = self.spawn();
         let mut lines = Vec::new();
         let mut killed = false;
+        // Read to the end even after the kill: the process goes on writing until the
+        // signal lands, and what it wrote before dying is in the pipe, as a log collector
+        // (journald) would read it. Those lines count: a record the killed run wrote and
+        // marked delivered is in them, and the restart rightly does not write it again.
         for line in BufReader::new(child.stdout.take().unwrap()).lines().map_while(Result::ok) {
             if let Ok(value) = serde_json::from_str(&line) {
                 lines.push(value);
             }
-            if kill_after == Some(lines.len()) {
+            if !killed && kill_after == Some(lines.len()) {
                 child.kill().unwrap();
                 killed = true;
-                break;
             }
+        }
+        if let Some(at) = kill_after.filter(|at| killed && lines.len() > *at) {
+            eprintln!("  {} line(s) written after line {at} before the kill landed", lines.len() - at);
         }
         let status = child.wait().unwrap();
         assert!(killed || status.code().is_some_and(|c| c == 0 || c == 2), "{:?}: {status}", self.args());
