@@ -2,7 +2,7 @@
 //! the validated values). One parser per kind of value, so what validates is exactly
 //! what compiles.
 
-use std::sync::{LazyLock, OnceLock};
+use std::sync::OnceLock;
 use std::time::Duration;
 
 use croner::Cron;
@@ -162,48 +162,73 @@ impl RegexText {
 }
 
 /// A fixed format a policy field must have (an account id, a role ARN, a GUID), for
-/// garde's `pattern` rule, built as the policy's own expressions are ([`parse_regex`]).
-/// garde's string patterns are compiled with everything the `regex` crate's `Regex`
-/// builds for a search (1.43 million instructions for five of these formats against
-/// 0.77 million built this way, in a scratch program), which `driftguard validate` pays
-/// every time. Its text is what garde's error message and the JSON schema's `pattern`
-/// show.
+/// garde's `pattern` rule, built as the policy's own expressions are ([`parse_regex`]),
+/// on first use. garde's string patterns are compiled with everything the `regex` crate's
+/// `Regex` builds for a search (1.43 million instructions for five of these formats
+/// against 0.77 million built this way, in a scratch program), which `driftguard
+/// validate` pays every time. Its text is what garde's error message and the JSON schema's
+/// `pattern` show; its hint is what the error tells the reader to write
+/// ([`Format::hint_of`]).
 #[derive(Debug)]
 pub struct Format {
     pattern: &'static str,
-    regex: Regex,
+    hint: &'static str,
+    regex: OnceLock<Regex>,
 }
 
 impl Format {
-    /// Compiles a format known when DriftGuard is built.
-    ///
+    /// A format known when DriftGuard is built, compiled on first use.
+    const fn new(pattern: &'static str, hint: &'static str) -> Self {
+        Self { pattern, hint, regex: OnceLock::new() }
+    }
+
     /// # Panics
-    /// If `pattern` is not a valid expression: the formats are constants in this crate,
+    /// If the pattern is not a valid expression: the formats are constants in this crate,
     /// and every one is compiled by the schema test and by this module's tests.
-    pub fn new(pattern: &'static str) -> Self {
-        Self { pattern, regex: parse_regex(pattern).expect("a format of this crate is a valid expression") }
+    fn regex(&self) -> &Regex {
+        self.regex.get_or_init(|| parse_regex(self.pattern).expect("a format of this crate is a valid expression"))
+    }
+
+    /// What a value must be, in words, for the format whose pattern garde's message quotes.
+    pub fn hint_of(pattern: &str) -> Option<&'static str> {
+        FORMATS.iter().find(|format| format.pattern == pattern).map(|format| format.hint)
     }
 }
 
 /// A 12-digit AWS account id.
-pub(crate) static ACCOUNT_ID: LazyLock<Format> = LazyLock::new(|| Format::new(r"^[0-9]{12}$"));
+pub(crate) static ACCOUNT_ID: Format = Format::new(r"^[0-9]{12}$", "a 12-digit AWS account id, quoted");
 /// A named profile of the shared AWS config files.
-pub(crate) static AWS_PROFILE: LazyLock<Format> = LazyLock::new(|| Format::new(r"^[A-Za-z0-9_.+@-]+$"));
+pub(crate) static AWS_PROFILE: Format =
+    Format::new(r"^[A-Za-z0-9_.+@-]+$", "a profile name (up to 128 of letters, digits and _.+@-)");
 /// An IAM role's ARN.
-pub(crate) static ROLE_ARN: LazyLock<Format> =
-    LazyLock::new(|| Format::new(r"^arn:aws[a-z-]*:iam::[0-9]{12}:role/[A-Za-z0-9_+=,.@/-]+$"));
+pub(crate) static ROLE_ARN: Format = Format::new(
+    r"^arn:aws[a-z-]*:iam::[0-9]{12}:role/[A-Za-z0-9_+=,.@/-]+$",
+    "an IAM role ARN, e.g. arn:aws:iam::222222222222:role/driftguard",
+);
+// Lengths are rules of their own: a bounded repetition like `{2,1224}` compiled to a
+// thousand-state automaton, a fifth of `validate`.
 /// An `sts:ExternalId` (its length is a rule of its own).
-pub(crate) static EXTERNAL_ID: LazyLock<Format> = LazyLock::new(|| Format::new(r"^[A-Za-z0-9_+=,.@:/-]+$"));
+pub(crate) static EXTERNAL_ID: Format =
+    Format::new(r"^[A-Za-z0-9_+=,.@:/-]+$", "2 to 1224 of letters, digits and _+=,.@:/-");
 /// An STS role session name (its length is a rule of its own).
-pub(crate) static SESSION_NAME: LazyLock<Format> = LazyLock::new(|| Format::new(r"^[A-Za-z0-9_+=,.@-]+$"));
+pub(crate) static SESSION_NAME: Format =
+    Format::new(r"^[A-Za-z0-9_+=,.@-]+$", "2 to 64 of letters, digits and _+=,.@-");
 /// A GCP service account's email.
-pub(crate) static SERVICE_ACCOUNT: LazyLock<Format> =
-    LazyLock::new(|| Format::new(r"^[a-z0-9-]+@[a-z0-9.-]+\.iam\.gserviceaccount\.com$"));
+pub(crate) static SERVICE_ACCOUNT: Format = Format::new(
+    r"^[a-z0-9-]+@[a-z0-9.-]+\.iam\.gserviceaccount\.com$",
+    "a service account email, NAME@PROJECT.iam.gserviceaccount.com",
+);
 /// An Azure GUID (tenant, subscription, client id).
-pub(crate) static GUID: LazyLock<Format> =
-    LazyLock::new(|| Format::new(r"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$"));
+pub(crate) static GUID: Format = Format::new(
+    r"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$",
+    "a GUID, e.g. 00000000-0000-0000-0000-000000000000",
+);
 /// An environment variable's name.
-pub(crate) static ENV_NAME: LazyLock<Format> = LazyLock::new(|| Format::new(r"^[A-Za-z_][A-Za-z0-9_]*$"));
+pub(crate) static ENV_NAME: Format = Format::new(r"^[A-Za-z_][A-Za-z0-9_]*$", "an environment variable name");
+
+/// Every format: the hints' lookup and the tests go through this list.
+static FORMATS: [&Format; 8] =
+    [&ACCOUNT_ID, &AWS_PROFILE, &ROLE_ARN, &EXTERNAL_ID, &SESSION_NAME, &SERVICE_ACCOUNT, &GUID, &ENV_NAME];
 
 impl garde::rules::AsStr for Format {
     fn as_str(&self) -> &str {
@@ -213,7 +238,7 @@ impl garde::rules::AsStr for Format {
 
 impl garde::rules::pattern::Matcher for Format {
     fn is_match(&self, haystack: &str) -> bool {
-        self.regex.is_match(haystack)
+        self.regex().is_match(haystack)
     }
 }
 
@@ -344,11 +369,11 @@ mod tests {
                 any::<String>(),
             ],
         ) {
-            for format in [&ACCOUNT_ID, &AWS_PROFILE, &ROLE_ARN, &EXTERNAL_ID, &SESSION_NAME, &SERVICE_ACCOUNT, &GUID, &ENV_NAME] {
-                let pattern = garde::rules::AsStr::as_str(&**format);
+            for format in FORMATS {
+                let pattern = garde::rules::AsStr::as_str(format);
                 let theirs = regex::Regex::new(pattern).unwrap();
                 prop_assert_eq!(
-                    garde::rules::pattern::Matcher::is_match(&**format, &text), theirs.is_match(&text),
+                    garde::rules::pattern::Matcher::is_match(format, &text), theirs.is_match(&text),
                     "{:?} on {:?}", pattern, text
                 );
             }
@@ -357,15 +382,25 @@ mod tests {
 
     #[test]
     fn formats_take_the_documented_examples() {
-        assert!(ACCOUNT_ID.regex.is_match("012345678901"));
-        assert!(!ACCOUNT_ID.regex.is_match("12345678901"));
-        assert!(ROLE_ARN.regex.is_match("arn:aws:iam::222222222222:role/driftguard"));
-        assert!(ROLE_ARN.regex.is_match("arn:aws-us-gov:iam::222222222222:role/path/to/role"));
-        assert!(!ROLE_ARN.regex.is_match("arn:aws:iam::222222222222:user/driftguard"));
-        assert!(GUID.regex.is_match("00000000-0000-0000-0000-000000000000"));
-        assert!(SERVICE_ACCOUNT.regex.is_match("driftguard@my-project.iam.gserviceaccount.com"));
-        assert!(ENV_NAME.regex.is_match("DRIFTGUARD_WEBHOOK_URL"));
-        assert!(!ENV_NAME.regex.is_match("1URL"));
+        assert!(ACCOUNT_ID.regex().is_match("012345678901"));
+        assert!(!ACCOUNT_ID.regex().is_match("12345678901"));
+        assert!(ROLE_ARN.regex().is_match("arn:aws:iam::222222222222:role/driftguard"));
+        assert!(ROLE_ARN.regex().is_match("arn:aws-us-gov:iam::222222222222:role/path/to/role"));
+        assert!(!ROLE_ARN.regex().is_match("arn:aws:iam::222222222222:user/driftguard"));
+        assert!(GUID.regex().is_match("00000000-0000-0000-0000-000000000000"));
+        assert!(SERVICE_ACCOUNT.regex().is_match("driftguard@my-project.iam.gserviceaccount.com"));
+        assert!(ENV_NAME.regex().is_match("DRIFTGUARD_WEBHOOK_URL"));
+        assert!(!ENV_NAME.regex().is_match("1URL"));
+    }
+
+    #[test]
+    fn each_format_has_its_own_pattern_and_hint() {
+        for format in FORMATS {
+            assert!(!format.hint.is_empty(), "{}", format.pattern);
+            assert_eq!(FORMATS.iter().filter(|other| other.pattern == format.pattern).count(), 1, "{}", format.pattern);
+            assert_eq!(Format::hint_of(format.pattern), Some(format.hint));
+        }
+        assert_eq!(Format::hint_of("^x$"), None);
     }
 
     #[test]

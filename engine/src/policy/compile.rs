@@ -341,21 +341,7 @@ fn garde_message(message: &str) -> String {
             }
             if let Some(pattern) = other.strip_prefix("does not match pattern ") {
                 let pattern = pattern.trim_matches('/');
-                let hint = match pattern {
-                    r"^[0-9]{12}$" => "a 12-digit AWS account id, quoted",
-                    p if p.starts_with("^arn:aws") => "an IAM role ARN, e.g. arn:aws:iam::222222222222:role/driftguard",
-                    p if p.starts_with("^[0-9a-fA-F]{8}") => "a GUID, e.g. 00000000-0000-0000-0000-000000000000",
-                    p if p.contains("gserviceaccount") => {
-                        "a service account email, NAME@PROJECT.iam.gserviceaccount.com"
-                    }
-                    // Lengths are their own rules: a bounded repetition like `{2,1224}`
-                    // compiled to a thousand-state automaton, a fifth of `validate`.
-                    r"^[A-Za-z0-9_+=,.@-]+$" => "2 to 64 of letters, digits and _+=,.@-",
-                    r"^[A-Za-z0-9_+=,.@:/-]+$" => "2 to 1224 of letters, digits and _+=,.@:/-",
-                    r"^[A-Za-z0-9_.+@-]+$" => "a profile name (up to 128 of letters, digits and _.+@-)",
-                    r"^[A-Za-z_][A-Za-z0-9_]*$" => "an environment variable name",
-                    _ => "the documented format",
-                };
+                let hint = super::checks::Format::hint_of(pattern).unwrap_or("the documented format");
                 format!("must be {hint} (pattern {pattern})")
             } else {
                 other.to_owned()
