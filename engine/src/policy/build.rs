@@ -5,7 +5,7 @@ use std::time::Duration;
 
 use sha2::{Digest, Sha256};
 
-use super::checks::{Glob, parse_cron, parse_duration, parse_glob};
+use super::checks::{Glob, parse_duration, parse_glob};
 use super::compiled::{
     Account, AssumeRole, Classification, ClassificationRule, DaemonSettings, Detection, Flow, IacCommand, Identity,
     Janitor, Matcher, Policy, Protection, Remediation, Retry, Schedule, StateSource, Webhook,
@@ -55,7 +55,7 @@ impl Builder {
             environments: raw.environment.clone(),
             severities: raw.severity.clone(),
             tags: raw.tags.clone(),
-            actual: raw.actual_matches.as_ref().and_then(|text| text.compiled().ok().cloned()),
+            actual: raw.actual_matches.as_ref().and_then(|text| text.parsed().ok().cloned()),
         }
     }
 
@@ -114,8 +114,8 @@ impl Builder {
     }
 
     fn schedule(&mut self, name: &str, raw: &raw::Schedule) -> Schedule {
-        let cron = match parse_cron(&raw.cron) {
-            Ok((normalised, _)) => normalised,
+        let cron = match raw.cron.parsed() {
+            Ok(normalised) => normalised.clone(),
             Err(message) => {
                 self.problems.push((
                     vec![Seg::Key("schedules".into()), Seg::Key(name.into()), Seg::Key("cron".into())],

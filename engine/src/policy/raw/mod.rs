@@ -18,7 +18,7 @@ mod providers;
 pub use janitor::*;
 pub use providers::*;
 
-use super::checks::{ENV_NAME, RegexText, cron_expr, duration, glob, regex_opt};
+use super::checks::{CronText, ENV_NAME, RegexText, cron_expr, duration, glob, regex_opt};
 use crate::model::{FindingKind, Provider, Severity, Step};
 use crate::model::{JobSplit, LogFormat, LogLevel, NotifyEvent, WebhookFormat};
 
@@ -196,8 +196,8 @@ pub struct SchedulesSection {
 impl Default for SchedulesSection {
     fn default() -> Self {
         Self {
-            detect: Schedule { cron: "*/15 * * * *".to_owned(), jitter: "0s".to_owned(), split: JobSplit::All },
-            janitor: Schedule { cron: "0 * * * *".to_owned(), jitter: "0s".to_owned(), split: JobSplit::All },
+            detect: Schedule { cron: "*/15 * * * *".into(), jitter: "0s".to_owned(), split: JobSplit::All },
+            janitor: Schedule { cron: "0 * * * *".into(), jitter: "0s".to_owned(), split: JobSplit::All },
         }
     }
 }
@@ -208,7 +208,7 @@ impl Default for SchedulesSection {
 pub struct Schedule {
     /// Cron expression, e.g. `*/15 * * * *`.
     #[garde(custom(cron_expr))]
-    pub cron: String,
+    pub cron: CronText,
     /// Random delay added to each start, so many daemons do not hit an API at once.
     #[garde(custom(duration))]
     pub jitter: String,
@@ -222,7 +222,7 @@ pub struct Schedule {
 
 impl Default for Schedule {
     fn default() -> Self {
-        Self { cron: "0 * * * *".to_owned(), jitter: "0s".to_owned(), split: JobSplit::All }
+        Self { cron: "0 * * * *".into(), jitter: "0s".to_owned(), split: JobSplit::All }
     }
 }
 
