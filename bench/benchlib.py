@@ -31,6 +31,47 @@ providers:
 {extra}"""
 
 
+def idle_policy(work):
+    """The policy of a daemon at rest: one AWS account at 127.0.0.1:9 (never called while
+    idle), one detect schedule that does not fire (once a year), metrics on a free port.
+    Written to `work`/policy.yaml; returns its path."""
+    path = os.path.join(work, "policy.yaml")
+    with open(path, "w") as handle:
+        handle.write(aws_policy(work, "http://127.0.0.1:9", extra=f"""schedules:
+  detect:
+    cron: "0 0 0 1 1 *"
+daemon:
+  metrics_listen: 127.0.0.1:0
+  report_path: {work}/report.json
+"""))
+    return path
+
+
+def wait_ready(process, timeout):
+    """Reads a `driftguard run` process's JSON log until its `daemon.lifecycle started`
+    event names the metrics address, then waits for /readyz to answer. Exits the script
+    if the daemon stops or says nothing within `timeout` seconds."""
+    import urllib.request
+    address = None
+    deadline = time.monotonic() + timeout
+    while address is None and time.monotonic() < deadline:
+        line = process.stdout.readline()
+        if not line:
+            sys.exit("the daemon stopped before it was ready")
+        try:
+            event = json.loads(line)
+        except ValueError:
+            continue
+        reason = event.get("reason") or ""
+        if event.get("event") == "daemon.lifecycle" and event.get("action") == "started" \
+                and "metrics on http://" in reason:
+            address = reason.split("metrics on http://")[1].split()[0].rstrip(",;)")
+    if address is None:
+        sys.exit(f"no metrics address within {timeout} s")
+    with urllib.request.urlopen(f"http://{address}/readyz") as response:
+        assert response.status == 200
+
+
 def bench_env():
     """The caller's environment without its DRIFTGUARD_* variables (policy overrides, kept
     out of the measurement), with dummy credentials and no instance metadata lookup."""
